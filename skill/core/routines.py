@@ -1,0 +1,244 @@
+"""Load routines from JSON into frozen models, and check them against every content rule.
+
+This is the one routine loader: the skill, the renderer, the interaction-model generator,
+the validator and the tests all call `load_library()`. It never raises on bad content;
+it returns every problem it found, each with file, JSON pointer and the rule it breaks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from skill.core.cues import CUES, DEFAULT_END_CUE
+
+ROUTINES_DIR = Path(__file__).resolve().parents[2] / "routines"
+SCHEMA_PATH = ROUTINES_DIR / "schema.json"
+
+HOLD_MIN_SECONDS = 20
+HOLD_MAX_SECONDS = 90
+LENGTH_TOLERANCE = 0.20
+
+# Safety topics every routine must cover, and words that show a note covers it.
+SAFETY_TOPICS = {
+    "sharp pain": re.compile(r"sharp|shooting|electric", re.I),
+    "numbness or tingling": re.compile(r"numb|tingl|pins and needles", re.I),
+    "injured, bruised or inflamed areas": re.compile(r"injur|bruis|inflam|swollen", re.I),
+    "moderate pressure": re.compile(r"moderate|out of ten|not maximal|never more", re.I),
+    "a rest day for tender areas": re.compile(r"rest .*day|day or two|days? off", re.I),
+    "checking with a clinician": re.compile(r"clinician|doctor|physio|health ?care", re.I),
+}
+MEDICAL_CLAIMS = re.compile(r"\b(cure[sd]?|heals?|treats?|fix(es)?|diagnos\w*)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Breath:
+    inhale: int
+    exhale: int
+    hold: int = 0
+
+    @property
+    def seconds(self) -> int:
+        """Return the length of one breath cycle."""
+        return self.inhale + self.hold + self.exhale
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str
+    say: str
+    per_side: bool = False
+    seconds: int = 0
+    pressure: str | None = None
+    breath: Breath | None = None
+    breaths: int = 0
+    stroke_seconds: int = 0
+    end_cue: str = DEFAULT_END_CUE
+
+    @property
+    def timed_seconds(self) -> int:
+        """Return how long the step runs after its instruction is spoken."""
+        if self.kind == "breathe" and self.breath is not None:
+            return self.breaths * self.breath.seconds
+        return self.seconds
+
+
+@dataclass(frozen=True)
+class Safety:
+    spoken: str
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Routine:
+    id: str
+    title: str
+    name: str
+    synonyms: tuple[str, ...]
+    area: str
+    equipment: tuple[str, ...]
+    minutes: int
+    intro: str
+    safety: Safety
+    steps: tuple[Step, ...]
+    first_side: str = "right"
+    source: str = ""
+
+    @property
+    def spoken_names(self) -> tuple[str, ...]:
+        """Return the name and every synonym, the phrases a person may say."""
+        return (self.name, *self.synonyms)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    pointer: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}#{self.pointer or '/'}: [{self.rule}] {self.message}"
+
+
+@dataclass(frozen=True)
+class Library:
+    routines: tuple[Routine, ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+    def get(self, routine_id: str) -> Routine | None:
+        """Return the routine with this id, or None."""
+        return next((r for r in self.routines if r.id == routine_id), None)
+
+    def find(self, spoken: str) -> Routine | None:
+        """Return the routine whose name or synonym matches what was said, or None."""
+        wanted = normalise(spoken)
+        for routine in self.routines:
+            if wanted in {normalise(n) for n in (routine.id, *routine.spoken_names)}:
+                return routine
+        return None
+
+
+def normalise(phrase: str) -> str:
+    """Fold a spoken phrase to lower-case words, for matching names and synonyms."""
+    words = re.findall(r"[a-z0-9']+", phrase.lower().replace("-", " "))
+    if words and words[-1] == "routine":
+        words = words[:-1]
+    if words and words[0] in {"my", "the"}:
+        words = words[1:]
+    return " ".join(words)
+
+
+@cache
+def _schema_validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _pointer(path: Iterable[Any]) -> str:
+    return "".join(f"/{part}" for part in path)
+
+
+def _step_from_json(data: dict[str, Any]) -> Step:
+    breath = data.get("breath")
+    return Step(
+        kind=data["kind"],
+        say=data["say"],
+        per_side=bool(data.get("per_side", False)),
+        seconds=int(data.get("seconds", 0)),
+        pressure=data.get("pressure"),
+        breath=Breath(breath["in"], breath["out"], breath.get("hold", 0)) if breath else None,
+        breaths=int(data.get("breaths", 0)),
+        stroke_seconds=int(data.get("stroke_seconds", 0)),
+        end_cue=data.get("end_cue", DEFAULT_END_CUE),
+    )
+
+
+def routine_from_json(data: dict[str, Any], source: str = "") -> Routine:
+    """Build a Routine from JSON that has already passed the schema."""
+    return Routine(
+        id=data["id"],
+        title=data["title"],
+        name=data["name"],
+        synonyms=tuple(data["synonyms"]),
+        area=data["area"],
+        equipment=tuple(data["equipment"]),
+        minutes=int(data["minutes"]),
+        intro=data["intro"],
+        safety=Safety(data["safety"]["spoken"], tuple(data["safety"]["notes"])),
+        steps=tuple(_step_from_json(s) for s in data["steps"]),
+        first_side=data.get("first_side", "right"),
+        source=source,
+    )
+
+
+def _read_json(path: Path) -> tuple[Any, Problem | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, Problem(str(path), "", "readable", f"Cannot read the file: {exc.strerror}.")
+    except UnicodeDecodeError as exc:
+        return None, Problem(str(path), "", "utf-8", f"The file is not UTF-8 text ({exc.reason}).")
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, Problem(
+            str(path), "", "json",
+            f"Malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.",
+        )
+
+
+def routine_files(paths: Sequence[Path | str] | None = None) -> list[Path]:
+    """Expand files and folders into the routine JSON files they hold (schema excluded)."""
+    files: list[Path] = []
+    for raw in paths or [ROUTINES_DIR]:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(p for p in sorted(path.glob("*.json")) if p.name != SCHEMA_PATH.name)
+        else:
+            files.append(path)
+    return files
+
+
+def load_library(paths: Sequence[Path | str] | None = None) -> Library:
+    """Load and check every routine under the given files or folders (default: routines/).
+
+    Returns the routines that passed the schema together with every problem found;
+    a routine with rule problems is still returned, so the caller decides what to do.
+    """
+    from skill.core.validation import check_library  # validation needs the timeline
+
+    routines: list[Routine] = []
+    problems: list[Problem] = []
+    for path in routine_files(paths):
+        if not path.exists():
+            problems.append(Problem(str(path), "", "exists", "No such file or folder."))
+            continue
+        data, problem = _read_json(path)
+        if problem:
+            problems.append(problem)
+            continue
+        errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+        if errors:
+            problems.extend(
+                Problem(str(path), _pointer(e.absolute_path), "schema", e.message) for e in errors
+            )
+            continue
+        routines.append(routine_from_json(data, source=str(path)))
+    problems.extend(check_library(routines))
+    return Library(tuple(routines), tuple(problems))
+
+
+@cache
+def default_library() -> Library:
+    """Return the routines shipped in routines/, loaded once per process."""
+    return load_library()
