@@ -45,7 +45,8 @@ class Track:
         spoken = estimate_speech_seconds(self.text)
         if self.is_last:
             spoken += estimate_speech_seconds(speech.ROUTINE_DONE)
-        return spoken + self.seconds + CUES[self.end_cue].seconds
+        cue = CUES.get(self.end_cue)  # an unknown cue is the validator's to report
+        return spoken + self.seconds + (cue.seconds if cue else 0.0)
 
 
 def estimate_speech_seconds(text: str) -> float:

@@ -1,0 +1,387 @@
+"""Move a listener through a routine's tracks: the playback state machine.
+
+Pure functions over a frozen `PlaybackState`. Each transition returns a `Transition`:
+the new state, what to play (if anything), whether to stop the stream, and what
+happened (events the progress record is built from). Nothing here knows about Alexa
+requests, storage or audio files.
+
+Every Play gets a fresh token `routine|run|track|seq`, except resume, which continues
+the same stream. An event whose token is neither the current nor the enqueued one is
+stale (an old stream, another run, a foreign token) and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+
+class Activity(str, Enum):
+    IDLE = "idle"          # no run
+    PLAYING = "playing"
+    PAUSED = "paused"
+    FINISHED = "finished"  # the last run reached its end
+
+
+class Behavior(str, Enum):
+    REPLACE_ALL = "REPLACE_ALL"
+    ENQUEUE = "ENQUEUE"
+
+
+class Outcome(str, Enum):
+    COMPLETED = "completed"
+    STOPPED_EARLY = "stopped_early"
+    ABANDONED = "abandoned"
+
+
+@dataclass(frozen=True)
+class Program:
+    """What the player needs to know of a routine: its id and each track's length."""
+
+    routine_id: str
+    track_ms: tuple[int, ...]
+
+    @property
+    def last(self) -> int:
+        """Return the index of the last track."""
+        return len(self.track_ms) - 1
+
+
+@dataclass(frozen=True)
+class Token:
+    routine_id: str
+    run_id: str
+    index: int
+    seq: int
+
+    def __str__(self) -> str:
+        return f"{self.routine_id}|{self.run_id}|{self.index}|{self.seq}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Token | None:
+        """Parse a token string, or return None for anything that is not one of ours."""
+        if not isinstance(text, str) or len(text) > 200:
+            return None
+        parts = text.split("|")
+        if len(parts) != 4 or not parts[0] or not parts[1]:
+            return None
+        try:
+            index, seq = int(parts[2]), int(parts[3])
+        except ValueError:
+            return None
+        if index < 0 or seq < 0:
+            return None
+        return cls(parts[0], parts[1], index, seq)
+
+
+@dataclass(frozen=True)
+class PlaybackState:
+    routine_id: str | None = None
+    run_id: str | None = None
+    index: int = 0
+    offset_ms: int = 0
+    activity: Activity = Activity.IDLE
+    token: str | None = None
+    enqueued_token: str | None = None
+    seq: int = 0
+    completed: frozenset[int] = field(default_factory=frozenset)
+    skipped: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def has_run(self) -> bool:
+        """Return whether a run is under way (playing or paused)."""
+        return self.activity in (Activity.PLAYING, Activity.PAUSED)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the state as plain JSON types, for storage."""
+        return {
+            "routine_id": self.routine_id,
+            "run_id": self.run_id,
+            "index": self.index,
+            "offset_ms": self.offset_ms,
+            "activity": self.activity.value,
+            "token": self.token,
+            "enqueued_token": self.enqueued_token,
+            "seq": self.seq,
+            "completed": sorted(self.completed),
+            "skipped": sorted(self.skipped),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> PlaybackState:
+        """Rebuild a state from storage; raise ValueError if the record is not a state."""
+        if not data:
+            return cls()
+        try:
+            state = cls(
+                routine_id=_opt_str(data.get("routine_id")),
+                run_id=_opt_str(data.get("run_id")),
+                index=_nat(data.get("index", 0)),
+                offset_ms=_nat(data.get("offset_ms", 0)),
+                activity=Activity(data.get("activity", "idle")),
+                token=_opt_str(data.get("token")),
+                enqueued_token=_opt_str(data.get("enqueued_token")),
+                seq=_nat(data.get("seq", 0)),
+                completed=frozenset(_nat(i) for i in data.get("completed", [])),
+                skipped=frozenset(_nat(i) for i in data.get("skipped", [])),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Stored playback state {data!r} is not valid: {exc}") from exc
+        if state.activity is not Activity.IDLE and (state.routine_id is None or state.run_id is None):
+            raise ValueError(f"Stored playback state {data!r} has a run without routine or run id.")
+        return state
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"expected text, got {value!r}")
+
+
+def _nat(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"expected a non-negative number, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Play:
+    token: str
+    index: int
+    offset_ms: int
+    behavior: Behavior
+    expected_previous_token: str | None = None
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    routine_id: str
+    run_id: str
+
+
+@dataclass(frozen=True)
+class RunEnded:
+    routine_id: str
+    run_id: str
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class StepSkipped:
+    index: int
+
+
+Event = RunStarted | RunEnded | StepSkipped
+
+
+@dataclass(frozen=True)
+class Transition:
+    state: PlaybackState
+    play: Play | None = None
+    stop: bool = False
+    events: tuple[Event, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        """Return whether the transition did anything at all."""
+        return self.play is not None or self.stop or bool(self.events)
+
+
+def nothing(state: PlaybackState) -> Transition:
+    """Return the transition that changes nothing (stale events, commands with no run)."""
+    return Transition(state)
+
+
+def matches(state: PlaybackState, program: Program | None) -> bool:
+    """Return whether a state's run belongs to this program and points at a real track."""
+    return (
+        program is not None
+        and state.routine_id == program.routine_id
+        and 0 <= state.index <= program.last
+    )
+
+
+def _clamp(program: Program, index: int, offset_ms: int | None, fallback: int) -> int:
+    if offset_ms is None or isinstance(offset_ms, bool) or not isinstance(offset_ms, int):
+        offset_ms = fallback
+    return max(0, min(offset_ms, program.track_ms[index]))
+
+
+def _play_at(state: PlaybackState, program: Program, index: int, **changes: Any) -> Transition:
+    """Replace the stream with a fresh token for track `index`, from its start."""
+    seq = state.seq + 1
+    token = str(Token(program.routine_id, state.run_id or "", index, seq))
+    new = replace(
+        state, index=index, offset_ms=0, activity=Activity.PLAYING, token=token,
+        enqueued_token=None, seq=seq, **changes,
+    )
+    return Transition(new, Play(token, index, 0, Behavior.REPLACE_ALL))
+
+
+def _end_run(state: PlaybackState, outcome: Outcome, **changes: Any) -> Transition:
+    new = replace(state, activity=Activity.FINISHED, enqueued_token=None, offset_ms=0, **changes)
+    event = RunEnded(state.routine_id or "", state.run_id or "", outcome)
+    return Transition(new, stop=outcome is not Outcome.COMPLETED, events=(event,))
+
+
+def start(state: PlaybackState, program: Program, run_id: str) -> Transition:
+    """Start a new run of a routine from its first track, ending any run under way."""
+    events: list[Event] = []
+    if state.has_run:
+        events.append(RunEnded(state.routine_id or "", state.run_id or "", Outcome.STOPPED_EARLY))
+    fresh = PlaybackState(routine_id=program.routine_id, run_id=run_id)
+    begun = _play_at(fresh, program, 0)
+    events.append(RunStarted(program.routine_id, run_id))
+    return replace(begun, events=tuple(events))
+
+
+def pause(state: PlaybackState, program: Program, offset_ms: int | None = None) -> Transition:
+    """Stop the stream and remember where, so resume continues from there."""
+    if not state.has_run or not matches(state, program):
+        return nothing(state)
+    offset = _clamp(program, state.index, offset_ms, state.offset_ms)
+    new = replace(state, activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None)
+    return Transition(new, stop=True)
+
+
+def resume(state: PlaybackState, program: Program) -> Transition:
+    """Continue the same track, with the same token, from the saved offset."""
+    if state.activity is not Activity.PAUSED or not matches(state, program) or state.token is None:
+        return nothing(state)
+    new = replace(state, activity=Activity.PLAYING, enqueued_token=None)
+    return Transition(new, Play(state.token, state.index, state.offset_ms, Behavior.REPLACE_ALL))
+
+
+def next_track(state: PlaybackState, program: Program) -> Transition:
+    """Skip to the next track; skipping the last track ends the run."""
+    if not state.has_run or not matches(state, program):
+        return nothing(state)
+    skipped = state.skipped if state.index in state.completed else state.skipped | {state.index}
+    events: tuple[Event, ...] = () if state.index in state.completed else (StepSkipped(state.index),)
+    if state.index >= program.last:
+        ended = _end_run(state, Outcome.COMPLETED, skipped=skipped)
+        return replace(ended, stop=True, events=events + ended.events)
+    moved = _play_at(state, program, state.index + 1, skipped=skipped)
+    return replace(moved, events=events)
+
+
+def previous_track(state: PlaybackState, program: Program) -> Transition:
+    """Go back one track; on the first track, start it again."""
+    if not state.has_run or not matches(state, program):
+        return nothing(state)
+    return _play_at(state, program, max(0, state.index - 1))
+
+
+def repeat(state: PlaybackState, program: Program) -> Transition:
+    """Play the current track again from its beginning."""
+    if not state.has_run or not matches(state, program):
+        return nothing(state)
+    return _play_at(state, program, state.index)
+
+
+def start_over(state: PlaybackState, program: Program, run_id: str) -> Transition:
+    """Go back to the first track of the run under way, or start a new run after one ended."""
+    if state.has_run and matches(state, program):
+        return _play_at(state, program, 0)
+    return start(state, program, run_id)
+
+
+def nearly_finished(state: PlaybackState, program: Program, token: str | None) -> Transition:
+    """Enqueue the track after the one nearly finished, once."""
+    if (
+        state.activity is not Activity.PLAYING
+        or token != state.token
+        or state.enqueued_token is not None
+        or not matches(state, program)
+        or state.index >= program.last
+    ):
+        return nothing(state)
+    seq = state.seq + 1
+    queued = str(Token(program.routine_id, state.run_id or "", state.index + 1, seq))
+    new = replace(state, enqueued_token=queued, seq=seq)
+    return Transition(new, Play(queued, state.index + 1, 0, Behavior.ENQUEUE, state.token))
+
+
+def _advance_to_enqueued(state: PlaybackState) -> PlaybackState:
+    queued = Token.parse(state.enqueued_token)
+    assert queued is not None  # only our own tokens are ever enqueued
+    return replace(
+        state, index=queued.index, offset_ms=0, token=state.enqueued_token,
+        enqueued_token=None, activity=Activity.PLAYING, completed=state.completed | {state.index},
+    )
+
+
+def started(state: PlaybackState, program: Program, token: str | None) -> Transition:
+    """Note that a stream began: the enqueued track taking over, or the current one resuming."""
+    if not state.has_run or not matches(state, program):
+        return nothing(state)
+    if token is not None and token == state.enqueued_token:
+        return Transition(_advance_to_enqueued(state))
+    if token == state.token and state.activity is not Activity.PLAYING:
+        return Transition(replace(state, activity=Activity.PLAYING))
+    return nothing(state)
+
+
+def finished(state: PlaybackState, program: Program, token: str | None) -> Transition:
+    """Mark the current track done, then move on: to the queue, the next track, or the end."""
+    if not state.has_run or not matches(state, program) or token != state.token:
+        return nothing(state)
+    done = state.completed | {state.index}
+    if state.enqueued_token is not None:
+        return Transition(_advance_to_enqueued(state))
+    if state.index >= program.last:
+        return _end_run(state, Outcome.COMPLETED, completed=done)
+    # Nearly-finished never came (or its reply was lost): play the next track now.
+    return _play_at(state, program, state.index + 1, completed=done)
+
+
+def stopped(
+    state: PlaybackState, program: Program, token: str | None, offset_ms: int | None
+) -> Transition:
+    """Save where the stream stopped, so resume continues from there."""
+    if not state.has_run or not matches(state, program):
+        return nothing(state)
+    if token is not None and token == state.enqueued_token:
+        state = _advance_to_enqueued(state)  # the queued track had already begun
+    elif token != state.token:
+        return nothing(state)
+    offset = _clamp(program, state.index, offset_ms, state.offset_ms)
+    return Transition(replace(state, activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None))
+
+
+def failed(
+    state: PlaybackState, program: Program, token: str | None, offset_ms: int | None = None
+) -> Transition:
+    """Pause at the failed track, so "resume" tries it again rather than looping on errors."""
+    if not state.has_run or not matches(state, program):
+        return nothing(state)
+    if token not in (state.token, state.enqueued_token) or token is None:
+        return nothing(state)
+    offset = _clamp(program, state.index, offset_ms, state.offset_ms) if token == state.token else 0
+    return Transition(replace(state, activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None))
+
+
+def check_invariants(state: PlaybackState, program: Program) -> list[str]:
+    """Return every way a state is inconsistent with its program (empty when valid)."""
+    problems: list[str] = []
+    if state.activity is Activity.IDLE:
+        return problems
+    if state.routine_id != program.routine_id:
+        problems.append("routine id differs from the program")
+    if not 0 <= state.index <= program.last:
+        problems.append(f"index {state.index} outside 0..{program.last}")
+    elif not 0 <= state.offset_ms <= program.track_ms[state.index]:
+        problems.append(f"offset {state.offset_ms} outside the track")
+    current = Token.parse(state.token)
+    if current is None or current.index != state.index or current.run_id != state.run_id:
+        problems.append(f"token {state.token!r} does not name the current track")
+    if state.enqueued_token is not None:
+        queued = Token.parse(state.enqueued_token)
+        if state.activity is not Activity.PLAYING:
+            problems.append("a track is enqueued while not playing")
+        if queued is None or queued.index != state.index + 1 or queued.seq <= (current.seq if current else 0):
+            problems.append(f"enqueued token {state.enqueued_token!r} is not the next track")
+    if any(not 0 <= i <= program.last for i in state.completed | state.skipped):
+        problems.append("completed or skipped names a track outside the routine")
+    return problems

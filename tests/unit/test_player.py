@@ -1,0 +1,251 @@
+"""The playback state machine: examples of each move, and properties over any sequence."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skill.core import player
+from skill.core.player import Activity, Behavior, Outcome, PlaybackState, Program, RunEnded, Token
+
+PROGRAM = Program("upper-back", (30_000, 45_000, 60_000, 20_000))
+
+
+def started_run() -> PlaybackState:
+    return player.start(PlaybackState(), PROGRAM, "run1").state
+
+
+def test_start_plays_the_first_track_from_zero_with_a_fresh_token():
+    t = player.start(PlaybackState(), PROGRAM, "run1")
+    assert t.play is not None
+    assert (t.play.index, t.play.offset_ms, t.play.behavior) == (0, 0, Behavior.REPLACE_ALL)
+    assert Token.parse(t.play.token) == Token("upper-back", "run1", 0, 1)
+    assert t.state.activity is Activity.PLAYING
+    assert [type(e).__name__ for e in t.events] == ["RunStarted"]
+
+
+def test_starting_while_a_run_is_paused_ends_that_run_early():
+    paused = player.pause(started_run(), PROGRAM, 1000).state
+    t = player.start(paused, PROGRAM, "run2")
+    assert RunEnded("upper-back", "run1", Outcome.STOPPED_EARLY) in t.events
+    assert t.state.run_id == "run2"
+
+
+def test_pause_then_resume_returns_the_same_track_token_and_offset():
+    s = started_run()
+    paused = player.pause(s, PROGRAM, 12_345)
+    assert paused.stop and paused.state.activity is Activity.PAUSED
+    resumed = player.resume(paused.state, PROGRAM)
+    assert resumed.play == player.Play(s.token, 0, 12_345, Behavior.REPLACE_ALL)
+
+
+def test_playback_stopped_event_sets_the_offset_authoritatively():
+    s = started_run()
+    t = player.stopped(s, PROGRAM, s.token, 7_000)
+    assert (t.state.activity, t.state.offset_ms) == (Activity.PAUSED, 7_000)
+
+
+def test_an_absurd_offset_is_clamped_to_the_track():
+    s = started_run()
+    assert player.stopped(s, PROGRAM, s.token, 10**12).state.offset_ms == 30_000
+    assert player.pause(s, PROGRAM, -5).state.offset_ms == 0
+
+
+def test_nearly_finished_enqueues_the_next_track_once_with_the_expected_previous_token():
+    s = started_run()
+    t = player.nearly_finished(s, PROGRAM, s.token)
+    assert t.play is not None and t.play.behavior is Behavior.ENQUEUE
+    assert (t.play.index, t.play.expected_previous_token) == (1, s.token)
+    again = player.nearly_finished(t.state, PROGRAM, s.token)
+    assert not again.changed
+
+
+def test_finished_moves_to_the_enqueued_track_and_a_duplicate_finished_changes_nothing():
+    s = started_run()
+    q = player.nearly_finished(s, PROGRAM, s.token).state
+    f = player.finished(q, PROGRAM, s.token)
+    assert f.state.index == 1 and f.state.token == q.enqueued_token and 0 in f.state.completed
+    assert player.finished(f.state, PROGRAM, s.token).state == f.state
+
+
+def test_finished_without_an_enqueue_plays_the_next_track():
+    s = started_run()
+    t = player.finished(s, PROGRAM, s.token)
+    assert t.play is not None and t.play.index == 1 and t.play.behavior is Behavior.REPLACE_ALL
+
+
+def test_finishing_the_last_track_completes_the_run_once():
+    s = started_run()
+    for _ in range(PROGRAM.last):
+        s = player.finished(s, PROGRAM, s.token).state
+    t = player.finished(s, PROGRAM, s.token)
+    assert t.state.activity is Activity.FINISHED
+    assert t.events == (RunEnded("upper-back", "run1", Outcome.COMPLETED),)
+    assert t.state.completed == frozenset(range(4))
+    assert not player.finished(t.state, PROGRAM, s.token).changed
+
+
+def test_next_skips_and_next_on_the_last_track_ends_the_run():
+    s = started_run()
+    t = player.next_track(s, PROGRAM)
+    assert t.state.index == 1 and 0 in t.state.skipped
+    for _ in range(3):
+        t = player.next_track(t.state, PROGRAM)
+    assert t.state.activity is Activity.FINISHED and t.stop
+    assert any(isinstance(e, RunEnded) for e in t.events)
+
+
+def test_previous_goes_back_one_and_on_the_first_track_restarts_it():
+    s = player.next_track(started_run(), PROGRAM).state
+    back = player.previous_track(s, PROGRAM)
+    assert back.play is not None and back.play.index == 0
+    again = player.previous_track(back.state, PROGRAM)
+    assert again.play is not None and again.play.index == 0 and again.play.token != back.play.token
+
+
+def test_repeat_and_start_over_use_new_tokens_so_old_stream_events_are_stale():
+    s = player.next_track(started_run(), PROGRAM).state
+    r = player.repeat(s, PROGRAM)
+    assert r.play is not None and r.play.index == 1 and r.play.token != s.token
+    assert not player.stopped(r.state, PROGRAM, s.token, 5000).changed
+    o = player.start_over(r.state, PROGRAM, "unused")
+    assert o.play is not None and o.play.index == 0 and o.state.run_id == "run1"
+
+
+def test_start_over_after_a_finished_run_starts_a_new_run():
+    s = started_run()
+    for _ in range(4):
+        s = player.finished(s, PROGRAM, s.token).state
+    t = player.start_over(s, PROGRAM, "run2")
+    assert t.state.run_id == "run2" and t.play is not None and t.play.index == 0
+
+
+def test_failed_pauses_so_resume_retries_the_same_track():
+    s = started_run()
+    t = player.failed(s, PROGRAM, s.token, 4000)
+    assert t.state.activity is Activity.PAUSED
+    assert player.resume(t.state, PROGRAM).play.offset_ms == 4000
+
+
+def test_commands_without_a_run_do_nothing():
+    idle = PlaybackState()
+    for move in (player.pause, player.resume, player.next_track, player.previous_track, player.repeat):
+        assert not move(idle, PROGRAM).changed
+
+
+def test_a_state_from_another_routine_is_not_driven_by_this_program():
+    s = started_run()
+    other = Program("calves", (1000, 1000))
+    assert not player.next_track(s, other).changed
+
+
+def test_state_round_trips_through_plain_json_types():
+    s = player.nearly_finished(started_run(), PROGRAM, started_run().token).state
+    assert PlaybackState.from_dict(s.to_dict()) == s
+
+
+def test_a_corrupt_stored_state_is_rejected_with_a_sentence():
+    import pytest
+
+    for bad in ({"activity": "dancing"}, {"index": -1}, {"activity": "playing"}, {"completed": ["x"]}):
+        with pytest.raises(ValueError, match="not valid|without routine"):
+            PlaybackState.from_dict(bad)
+
+
+def test_foreign_and_malformed_tokens_parse_to_none():
+    for bad in (None, "", "a|b|c", "a|b|-1|0", "x" * 500, "||1|1", 42):
+        assert Token.parse(bad) is None
+
+
+# --- properties ------------------------------------------------------------------------
+
+programs = st.lists(st.integers(1_000, 120_000), min_size=1, max_size=6).map(
+    lambda ms: Program("routine", tuple(ms))
+)
+offsets = st.one_of(st.none(), st.integers(-10**6, 10**9))
+commands = st.sampled_from(
+    ["start", "pause", "resume", "next", "previous", "repeat", "start_over",
+     "nearly", "started_q", "finished", "stopped", "failed", "stale_stopped", "stale_finished"]
+)
+
+
+def apply(state: PlaybackState, program: Program, cmd: str, offset: int | None, n: int):
+    token = state.token
+    if cmd == "start":
+        return player.start(state, program, f"run{n}")
+    if cmd == "pause":
+        return player.pause(state, program, offset)
+    if cmd == "resume":
+        return player.resume(state, program)
+    if cmd == "next":
+        return player.next_track(state, program)
+    if cmd == "previous":
+        return player.previous_track(state, program)
+    if cmd == "repeat":
+        return player.repeat(state, program)
+    if cmd == "start_over":
+        return player.start_over(state, program, f"run{n}")
+    if cmd == "nearly":
+        return player.nearly_finished(state, program, token)
+    if cmd == "started_q":
+        return player.started(state, program, state.enqueued_token)
+    if cmd == "finished":
+        return player.finished(state, program, token)
+    if cmd == "stopped":
+        return player.stopped(state, program, token, offset)
+    if cmd == "failed":
+        return player.failed(state, program, token, offset)
+    stale = str(Token(program.routine_id, "other-run", 0, 1))
+    if cmd == "stale_stopped":
+        return player.stopped(state, program, stale, offset)
+    return player.finished(state, program, stale)
+
+
+@settings(max_examples=400, deadline=None)
+@given(programs, st.lists(st.tuples(commands, offsets), max_size=40))
+def test_any_sequence_of_commands_and_events_keeps_the_state_valid(program, steps):
+    state = PlaybackState()
+    ended: list[str] = []
+    for n, (cmd, offset) in enumerate(steps):
+        t = apply(state, program, cmd, offset, n)
+        state = t.state
+        assert player.check_invariants(state, program) == []
+        assert PlaybackState.from_dict(state.to_dict()) == state
+        ended += [e.run_id for e in t.events if isinstance(e, RunEnded)]
+        if t.play is not None:
+            assert t.play.token in (state.token, state.enqueued_token)
+    assert len(ended) == len(set(ended)), "a run ended twice"
+
+
+@settings(max_examples=300, deadline=None)
+@given(programs, st.lists(st.tuples(commands, offsets), max_size=30), st.text(max_size=30), offsets)
+def test_events_with_stale_or_foreign_tokens_change_nothing(program, steps, junk, offset):
+    state = PlaybackState()
+    for n, (cmd, off) in enumerate(steps):
+        state = apply(state, program, cmd, off, n).state
+    foreign = [junk, str(Token(program.routine_id, "someone-else", 0, 1)), None]
+    if state.token:
+        t = Token.parse(state.token)
+        foreign.append(str(Token(t.routine_id, t.run_id, t.index, t.seq + 50)))
+    for tok in foreign:
+        if tok in (state.token, state.enqueued_token):
+            continue
+        for event in (player.stopped, player.failed):
+            assert event(state, program, tok, offset).state == state
+        for event in (player.finished, player.started, player.nearly_finished):
+            assert event(state, program, tok).state == state
+
+
+@settings(max_examples=300, deadline=None)
+@given(programs, st.lists(st.tuples(commands, offsets), max_size=30), st.integers(0, 10**6))
+def test_pause_then_resume_returns_the_same_track_and_offset(program, steps, offset):
+    state = PlaybackState()
+    for n, (cmd, off) in enumerate(steps):
+        state = apply(state, program, cmd, off, n).state
+    if state.activity is not Activity.PLAYING:
+        return
+    paused = player.pause(state, program, offset).state
+    resumed = player.resume(paused, program)
+    assert resumed.play is not None
+    assert resumed.play.index == state.index and resumed.play.token == state.token
+    assert resumed.play.offset_ms == min(offset, program.track_ms[state.index])

@@ -1,0 +1,112 @@
+"""Routine loading and validation: the shipped library is sound, broken files say why."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from skill.core.routines import ROUTINES_DIR, load_library, normalise
+from skill.core.timeline import estimated_minutes, expand
+
+UPPER_BACK = json.loads((ROUTINES_DIR / "upper-back.json").read_text())
+
+
+def write(tmp_path: Path, name: str, data: object) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return path
+
+
+def test_the_shipped_library_has_at_least_ten_valid_routines():
+    lib = load_library()
+    assert [str(p) for p in lib.problems] == []
+    assert len(lib.routines) >= 10
+
+
+def test_every_shipped_routine_is_five_to_fifteen_minutes_and_carries_safety_guidance():
+    for routine in load_library().routines:
+        assert 5 <= estimated_minutes(expand(routine)) <= 15 * 1.2, routine.id
+        assert len(routine.safety.notes) >= 5
+
+
+def test_a_broken_routine_reports_every_problem_with_file_and_pointer(tmp_path):
+    bad = copy.deepcopy(UPPER_BACK)
+    bad["steps"][3]["seconds"] = 200          # hold bound
+    bad["steps"][2]["per_side"] = False       # breaks the per-side block and its {side}
+    bad["steps"][6]["end_cue"] = "gong"       # unknown cue
+    bad["minutes"] = 5                        # declared vs computed
+    bad["safety"]["notes"] = [n for n in bad["safety"]["notes"] if "clinician" not in n]
+    bad["intro"] = "This routine cures tension between your shoulder blades for good."
+    path = write(tmp_path, "upper-back.json", bad)
+    problems = load_library([path]).problems
+    rules = {(p.rule, p.pointer) for p in problems}
+    assert ("hold-bounds", "/steps/3/seconds") in rules
+    assert ("per-side", "/steps/2/say") in rules
+    assert ("cue-exists", "/steps/6/end_cue") in rules
+    assert ("declared-length", "/minutes") in rules
+    assert ("safety-coverage", "/safety/notes") in rules
+    assert ("no-medical-claims", "/intro") in rules
+    assert all(p.file == str(path) for p in problems)
+
+
+def test_schema_problems_name_the_pointer_and_all_of_them_are_reported(tmp_path):
+    bad = copy.deepcopy(UPPER_BACK)
+    bad["steps"][3]["pressure"] = "crushing"
+    del bad["steps"][4]["stroke_seconds"]
+    bad["equipment"] = ["brick"]
+    problems = load_library([write(tmp_path, "upper-back.json", bad)]).problems
+    pointers = {p.pointer for p in problems if p.rule == "schema"}
+    assert {"/steps/3/pressure", "/steps/4", "/equipment/0"} <= pointers
+
+
+def test_duplicate_ids_and_synonym_collisions_across_routines_are_reported(tmp_path):
+    a = write(tmp_path, "upper-back.json", UPPER_BACK)
+    other = copy.deepcopy(UPPER_BACK)
+    other["synonyms"] = ["thoracic", "upper spine"]
+    sub = tmp_path / "more"
+    sub.mkdir()
+    b = write(sub, "upper-back.json", other)
+    problems = load_library([a, b]).problems
+    rules = [p.rule for p in problems]
+    assert "unique-id" in rules
+    assert any(p.rule == "synonym-collision" and "thoracic" in p.message.lower() for p in problems)
+
+
+def test_malformed_json_gives_line_and_column_not_a_traceback(tmp_path):
+    path = write(tmp_path, "x.json", '{\n  "id": "x",\n  "title": oops\n}')
+    (problem,) = load_library([path]).problems
+    assert problem.rule == "json" and "line 3, column 12" in problem.message
+
+
+def test_a_missing_file_is_a_problem_not_a_crash(tmp_path):
+    (problem,) = load_library([tmp_path / "nope.json"]).problems
+    assert problem.rule == "exists"
+
+
+def test_spoken_names_are_matched_loosely():
+    lib = load_library()
+    assert lib.find("my Upper-Back routine").id == "upper-back"
+    assert lib.find("between my shoulder blades").id == "upper-back"
+    assert lib.find("knees") is None
+    assert normalise("the Calves routine") == "calves"
+
+
+def test_per_side_blocks_are_mirrored_with_the_switch_between_sides():
+    tracks = expand(load_library().get("upper-back"))
+    sides = [t.side for t in tracks]
+    switch = next(t for t in tracks if t.kind == "switch")
+    before, after = sides[: switch.index], sides[switch.index + 1 :]
+    assert "right" in before and "left" not in before
+    assert "left" in after and "right" not in after
+    assert "left side" in switch.text
+    assert tracks[-1].is_last and tracks[-1].end_cue == "bell"
+    assert [t.index for t in tracks] == list(range(len(tracks)))
+
+
+@pytest.mark.parametrize("routine", load_library().routines, ids=lambda r: r.id)
+def test_no_track_leaves_a_side_placeholder_unfilled(routine):
+    for track in expand(routine):
+        assert "{" not in track.text, (routine.id, track.index)
