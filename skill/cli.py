@@ -1,0 +1,188 @@
+"""Run Trigger Coach from the command line: validate, preview, render, model, serve.
+
+Each sub-command's docstring is its --help text. Core errors become one-line messages
+on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from skill import config
+from skill.core.routines import Library, Routine, load_library
+from skill.core.timeline import Track, estimated_minutes, expand
+
+
+class CliError(Exception):
+    """A problem to report to the user in one sentence, exiting with status 1."""
+
+
+def _mmss(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def _library(settings: config.Settings) -> Library:
+    library = load_library([settings.routines_dir])
+    if library.problems:
+        raise CliError(
+            f"The routines in {settings.routines_dir} have {len(library.problems)} problem(s); "
+            f"run 'trigger-coach validate {settings.routines_dir}' to see them."
+        )
+    return library
+
+
+def _pick(library: Library, wanted: str) -> Routine:
+    routine = library.get(wanted) or library.find(wanted)
+    if routine is None:
+        known = ", ".join(r.id for r in library.routines)
+        raise CliError(f"No routine called '{wanted}'. Known routines: {known}.")
+    return routine
+
+
+def cmd_validate(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Check routine files: schema, unique ids, synonyms, holds, sides, length, cues.
+
+    Example: trigger-coach validate routines/
+    """
+    library = load_library(args.paths or [settings.routines_dir])
+    for problem in library.problems:
+        print(problem, file=sys.stderr)
+    if library.problems:
+        print(f"{len(library.problems)} problem(s) found.", file=sys.stderr)
+        return 1
+    steps = sum(len(r.steps) for r in library.routines)
+    minutes = sum(estimated_minutes(expand(r)) for r in library.routines)
+    print(f"OK: {len(library.routines)} routines, {steps} steps, about {minutes:.0f} minutes of guidance.")
+    return 0
+
+
+def _script_lines(tracks: Sequence[Track]) -> list[str]:
+    lines, clock = [], 0.0
+    for track in tracks:
+        side = track.side or "-"
+        timed = f"  [{track.kind} {track.seconds}s]" if track.seconds else f"  [{track.kind}]"
+        lines.append(f"{_mmss(clock)}  {side:<5} {track.text}{timed}")
+        clock += track.estimated_seconds
+    lines.append(f"{_mmss(clock)}  end")
+    return lines
+
+
+def cmd_preview(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Print a routine as a timed script, or with --audio write it as one MP3 to listen to.
+
+    Example: trigger-coach preview upper-back
+             trigger-coach preview "upper back" --audio upper-back.mp3
+    """
+    routine = _pick(_library(settings), args.routine)
+    tracks = expand(routine)
+    if args.audio is None:
+        print(f"{routine.title} — about {estimated_minutes(tracks):.0f} minutes ({len(tracks)} tracks)")
+        print(f"Intro: {routine.intro}")
+        print(f"Safety: {routine.safety.spoken}")
+        print("\n".join(_script_lines(tracks)))
+        return 0
+    from skill.render import render_preview  # build-time dependency, loaded on demand
+
+    transcript = render_preview(routine, settings, Path(args.audio))
+    for line in transcript:
+        print(f"{_mmss(line['t'])}  {line['text']}")
+    print(f"Wrote {args.audio}.", file=sys.stderr)
+    return 0
+
+
+def cmd_render(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Render routines to MP3 tracks (only what changed) and write their manifests.
+
+    Example: trigger-coach render            (all routines)
+             trigger-coach render calves feet
+    """
+    from skill.render import render_library
+    from skill.render.progress import ProgressBar
+
+    library = _library(settings)
+    routines = [_pick(library, name) for name in args.routines] or list(library.routines)
+    report = render_library(routines, settings, progress=ProgressBar())
+    for failure in report.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.failures else 0
+
+
+def cmd_model(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Write the interaction model's ROUTINE slot values from routines/, or --check for drift.
+
+    Example: trigger-coach model --check
+    """
+    from skill.alexa.model import check_model, write_model
+
+    library = _library(settings)
+    if args.check:
+        drift = check_model(library)
+        if drift:
+            raise CliError(drift)
+        print("The interaction model matches routines/.")
+        return 0
+    path = write_model(library)
+    print(f"Wrote {path}.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Serve the skill over HTTP with SQLite storage and local audio, rendering missing tracks first.
+
+    Example: trigger-coach serve --port 8000
+    """
+    from skill.web import serve
+
+    settings = settings.with_(host=args.host or settings.host, port=args.port or settings.port)
+    if not args.no_render:
+        rc = cmd_render(argparse.Namespace(routines=[]), settings)
+        if rc:
+            raise CliError("Some tracks failed to render; fix the errors above and try again.")
+    serve(settings)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser for every sub-command."""
+    parser = argparse.ArgumentParser(prog="trigger-coach", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func, **kw) -> argparse.ArgumentParser:  # noqa: ANN001
+        doc = func.__doc__ or ""
+        p = sub.add_parser(name, help=doc.splitlines()[0], description=doc,
+                           formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+        p.set_defaults(func=func)
+        return p
+
+    add("validate", cmd_validate).add_argument("paths", nargs="*", type=Path)
+    p = add("preview", cmd_preview)
+    p.add_argument("routine")
+    p.add_argument("--audio", metavar="OUT.mp3", help="render the whole routine to this MP3 file")
+    add("render", cmd_render).add_argument("routines", nargs="*")
+    add("model", cmd_model).add_argument("--check", action="store_true")
+    p = add("serve", cmd_serve)
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--no-render", action="store_true", help="serve without rendering first")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args, config.from_env())
+    except (CliError, config.ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
