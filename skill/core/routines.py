@@ -35,7 +35,9 @@ SAFETY_TOPICS = {
     "a rest day for tender areas": re.compile(r"rest .*day|day or two|days? off", re.I),
     "checking with a clinician": re.compile(r"clinician|doctor|physio|health ?care", re.I),
 }
-MEDICAL_CLAIMS = re.compile(r"\b(cure[sd]?|heals?|treats?|fix(es)?|diagnos\w*)\b", re.I)
+MEDICAL_CLAIMS = re.compile(
+    r"\b(cur(e|es|ed|ing)|heal(s|ed|ing)?|treat(s|ed|ing|ment)?|fix(es|ed|ing)?|diagnos\w*)\b", re.I
+)
 
 
 @dataclass(frozen=True)
