@@ -21,7 +21,7 @@ class CliError(Exception):
 
 
 def _mmss(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trigger-coach", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, func, **kw) -> argparse.ArgumentParser:  # noqa: ANN001
+    def add(name: str, func, **kw) -> argparse.ArgumentParser:
         doc = func.__doc__ or ""
         p = sub.add_parser(name, help=doc.splitlines()[0], description=doc,
                            formatter_class=argparse.RawDescriptionHelpFormatter, **kw)

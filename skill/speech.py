@@ -44,3 +44,97 @@ def fill_side(text: str, side: str | None) -> str:
 def ssml(text: str) -> str:
     """Wrap plain text in <speak>, escaping characters SSML reserves."""
     return f"<speak>{escape(text)}</speak>"
+
+
+# --- Dialogue: what the coach says in conversation --------------------------------------
+
+def spoken_list(items: list[str], joiner: str = "and") -> str:
+    """Join names the way people say them: 'a, b and c'."""
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {joiner} {items[-1]}"
+
+
+SKILL_NAME = "Trigger Coach"
+WELCOME_NEW = "Welcome to Trigger Coach. I'll guide you through short self-massage routines with a ball or a foam roller, hands-free."
+WELCOME_BACK = "Welcome back to Trigger Coach."
+WHICH_ROUTINE = "Which routine would you like? For example, say: start my upper back routine."
+WHICH_ROUTINE_REPROMPT = "Which area would you like to work on? You can say upper back, calves, or ask what routines I have."
+GOODBYE = "Okay. Take care of yourself."
+NOTHING_PLAYING = "There's no routine playing right now. Say: start my upper back routine, to begin one."
+NO_AUDIO_PLAYER = (
+    "This device can't play the long guided audio a routine needs. "
+    "Try me on an Echo speaker or the Alexa app, and I'll coach you through it there."
+)
+AUDIO_NOT_READY = "The audio for that routine isn't ready yet. Please try another routine, or try again later."
+LOOP_SHUFFLE = "Routines play in order from start to finish, so looping and shuffling aren't available. Say resume to carry on."
+FALLBACK = "Sorry, I didn't catch that. You can say start my upper back routine, what routines do you have, or how did I do this week."
+ERROR = "Sorry, something went wrong on my side. Please try that again in a moment."
+STORAGE_DOWN = "I can't reach your saved progress right now, so this session won't be counted. Sorry about that."
+RECORD_UNREADABLE = "I'm having trouble reading your saved progress, so I'll leave it untouched for now. Your routines still work."
+RESUME_WHICH = "Say resume to carry on."
+
+
+def welcome_resume(title: str) -> str:
+    """Offer to continue an unfinished run."""
+    return f"{WELCOME_BACK} You were partway through your {title.lower()} routine. Would you like to pick up where you left off?"
+
+
+def welcome_again(title: str) -> str:
+    """Suggest the routine the user did last."""
+    return f"{WELCOME_BACK} Would you like your {title.lower()} routine again?"
+
+
+def welcome_list(names: list[str]) -> str:
+    """Welcome a new user and name a few routines."""
+    return f"{WELCOME_NEW} I have routines for {spoken_list(names)}. {WHICH_ROUTINE}"
+
+
+def routine_list(names: list[str]) -> str:
+    """List every routine by its spoken name."""
+    return f"I have {len(names)} routines: {spoken_list(names)}. Which one would you like?"
+
+
+def unknown_routine(heard: str | None, names: list[str]) -> str:
+    """Say we don't have what they asked for, and what we do have."""
+    if heard:
+        return f"I don't have a {heard} routine yet. I have {spoken_list(names, 'or')}. Which one would you like?"
+    return f"I didn't catch which routine. I have {spoken_list(names, 'or')}. Which one would you like?"
+
+
+EQUIPMENT = {
+    "tennis ball": "a tennis ball",
+    "lacrosse ball": "a lacrosse ball",
+    "two balls in a sock": "two tennis balls in a sock",
+    "foam roller": "a foam roller",
+    "squash ball": "a squash ball",
+    "golf ball": "a golf ball",
+}
+
+
+def routine_intro(title: str, minutes: int, equipment: list[str], safety: str) -> str:
+    """Introduce a routine in a sentence or two before its first track plays."""
+    kit = spoken_list([EQUIPMENT.get(e, e) for e in equipment], "or")
+    return f"Here's your {title.lower()} routine. It takes about {minutes} minutes, with {kit}. {safety}"
+
+
+def resume_intro(title: str) -> str:
+    """Say we are picking a paused routine back up."""
+    return f"Picking up your {title.lower()} routine where you left off."
+
+
+def finished_already(title: str) -> str:
+    """Say the last routine was finished and offer it again."""
+    return f"You finished your {title.lower()} routine. Would you like to start it again?"
+
+
+def help_text(playing: bool) -> str:
+    """Explain what the user can say, including during a routine."""
+    during = (
+        "While a routine plays, just say: Alexa, pause, resume, next, go back, repeat, or start over. "
+    )
+    start = "To begin, say: start my upper back routine, or ask what routines I have. "
+    later = "Afterwards, ask me: how did I do this week."
+    text = during + later if playing else start + during + later
+    return text + (" Say resume to carry on." if playing else " What would you like to do?")

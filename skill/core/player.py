@@ -13,23 +13,23 @@ stale (an old stream, another run, a foreign token) and changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Activity(str, Enum):
+class Activity(StrEnum):
     IDLE = "idle"          # no run
     PLAYING = "playing"
     PAUSED = "paused"
     FINISHED = "finished"  # the last run reached its end
 
 
-class Behavior(str, Enum):
+class Behavior(StrEnum):
     REPLACE_ALL = "REPLACE_ALL"
     ENQUEUE = "ENQUEUE"
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     COMPLETED = "completed"
     STOPPED_EARLY = "stopped_early"
     ABANDONED = "abandoned"

@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-from skill.core.cues import CUES, DEFAULT_END_CUE
+from skill.core.cues import DEFAULT_END_CUE
 
 ROUTINES_DIR = Path(__file__).resolve().parents[2] / "routines"
 SCHEMA_PATH = ROUTINES_DIR / "schema.json"

@@ -1,0 +1,62 @@
+"""Wire the skill together: handlers, interceptors, storage. Tests call this too."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ask_sdk_core.skill_builder import CustomSkillBuilder
+
+from skill.alexa.catalog import Catalog
+from skill.alexa.handlers import Coach, ErrorHandler, request_handlers
+from skill.alexa.user import SaveUserInterceptor
+from skill.config import Settings
+from skill.core import progress
+from skill.core.routines import load_library
+from skill.storage import make_adapter
+from skill.timezone import TimeZoneResolver
+
+if TYPE_CHECKING:
+    from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
+    from ask_sdk_core.skill import CustomSkill
+
+
+class RoutineLibraryError(RuntimeError):
+    """The routines on disk have problems, so the skill refuses to start."""
+
+
+def build_coach(settings: Settings) -> Coach:
+    """Load the routines and manifests and return what the handlers share."""
+    library = load_library([settings.routines_dir])
+    if library.problems:
+        first = "\n".join(str(p) for p in library.problems[:5])
+        raise RoutineLibraryError(
+            f"The routines in {settings.routines_dir} have {len(library.problems)} problem(s), "
+            f"for example:\n{first}\nRun 'trigger-coach validate' and fix them.")
+    return Coach(settings, Catalog(library, settings), TimeZoneResolver(settings.api_timeout))
+
+
+def build_adapter(settings: Settings) -> AbstractPersistenceAdapter:
+    """Return the configured storage adapter, merging concurrent writes through progress."""
+    return make_adapter(
+        settings.storage,
+        data_dir=settings.data_dir,
+        table_name=settings.dynamodb_table,
+        endpoint_url=settings.dynamodb_endpoint,
+        merge=progress.merge_documents,
+        region=settings.aws_region,
+    )
+
+
+def build_skill(
+    settings: Settings, *, coach: Coach | None = None,
+    adapter: AbstractPersistenceAdapter | None = None,
+) -> CustomSkill:
+    """Return the skill object, shared by the web service and the Lambda handler."""
+    coach = coach or build_coach(settings)
+    builder = CustomSkillBuilder(persistence_adapter=adapter or build_adapter(settings))
+    builder.skill_id = settings.skill_id
+    for handler in request_handlers(coach):
+        builder.add_request_handler(handler)
+    builder.add_global_response_interceptor(SaveUserInterceptor())
+    builder.add_exception_handler(ErrorHandler())
+    return builder.create()

@@ -1,0 +1,120 @@
+"""Know which routines can be played right now, and where each track is served from.
+
+The catalog joins the routine library with the render manifests: a routine is playable
+when its manifest lists exactly the tracks its timeline expands to. Track URLs are built
+here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from skill.config import Settings
+from skill.core.player import Program
+from skill.core.routines import Library, Routine
+from skill.core.timeline import Track, expand
+
+log = logging.getLogger("trigger_coach.catalog")
+
+STEP_LABELS = {
+    "position": "Get into position",
+    "place": "Place the ball",
+    "hold": "Hold",
+    "breathe": "Breathe",
+    "roll": "Roll",
+    "switch": "Switch sides",
+    "rest": "Rest",
+}
+
+
+@dataclass(frozen=True)
+class PlayableTrack:
+    url: str
+    title: str
+    subtitle: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    routine: Routine
+    tracks: tuple[Track, ...]
+    files: tuple[str, ...]
+    program: Program
+
+
+def manifest_path(settings: Settings, routine_id: str) -> Path:
+    """Return where the renderer writes a routine's manifest."""
+    return settings.tracks_dir / "manifests" / f"{routine_id}.json"
+
+
+class Catalog:
+    """Routines joined with their rendered tracks; manifests are re-read when they change."""
+
+    def __init__(self, library: Library, settings: Settings) -> None:
+        self.library = library
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, Entry | None]] = {}
+
+    def routine(self, routine_id: str | None) -> Routine | None:
+        """Return the routine with this id, or None."""
+        return self.library.get(routine_id) if routine_id else None
+
+    def entry(self, routine_id: str | None) -> Entry | None:
+        """Return the playable entry for a routine, or None if its audio is not ready."""
+        routine = self.routine(routine_id)
+        if routine is None:
+            return None
+        path = manifest_path(self.settings, routine.id)
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return None
+        with self._lock:
+            cached = self._entries.get(routine.id)
+            if cached and cached[0] == mtime:
+                return cached[1]
+        entry = self._load(routine, path)
+        with self._lock:
+            self._entries[routine.id] = (mtime, entry)
+        return entry
+
+    def program(self, routine_id: str | None) -> Program | None:
+        """Return what the player needs for a routine, or None if it cannot be played."""
+        entry = self.entry(routine_id)
+        return entry.program if entry else None
+
+    def track(self, routine_id: str, index: int) -> PlayableTrack:
+        """Return the URL and screen text of one track of a playable routine."""
+        entry = self.entry(routine_id)
+        if entry is None or not 0 <= index < len(entry.files):
+            raise LookupError(f"Track {index} of routine '{routine_id}' is not rendered.")
+        track = entry.tracks[index]
+        label = STEP_LABELS.get(track.kind, track.kind.title())
+        side = f", {track.side} side" if track.side else ""
+        return PlayableTrack(
+            url=self.settings.audio_base_url + entry.files[index],
+            title=f"{entry.routine.title} routine",
+            subtitle=f"Step {index + 1} of {len(entry.files)}: {label}{side}",
+        )
+
+    def _load(self, routine: Routine, path: Path) -> Entry | None:
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            rows = sorted(manifest["tracks"], key=lambda t: int(t["index"]))
+            files = tuple(str(t["file"]) for t in rows)
+            durations = tuple(int(t["duration_ms"]) for t in rows)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("The manifest %s cannot be read (%s); re-render the routine.", path, exc)
+            return None
+        tracks = expand(routine)
+        if len(files) != len(tracks) or [int(t["index"]) for t in rows] != list(range(len(tracks))):
+            log.warning("The manifest %s lists %d tracks but routine '%s' has %d; "
+                        "run 'trigger-coach render %s'.", path, len(files), routine.id,
+                        len(tracks), routine.id)
+            return None
+        return Entry(routine, tracks, files, Program(routine.id, durations))

@@ -1,0 +1,532 @@
+"""Translate Alexa requests into playback and progress calls, and results into responses.
+
+Handlers pick with a named predicate, call one core function and render the result.
+Grouped by concern: conversation (launch, routines, progress, help), playback commands
+(intents and device buttons), and AudioPlayer events (which may carry no speech).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
+from ask_sdk_core.utils import get_request_type, is_intent_name, is_request_type
+from ask_sdk_model.interfaces.audioplayer import (
+    AudioItem,
+    AudioItemMetadata,
+    PlayBehavior,
+    PlayDirective,
+    StopDirective,
+    Stream,
+)
+
+from skill import speech
+from skill.alexa.device import device_of
+from skill.alexa.user import UNAVAILABLE, commit, forget, user_of
+from skill.core import player, progress
+from skill.core.player import Activity, Behavior, PlaybackState, Program, Transition
+
+if TYPE_CHECKING:
+    from ask_sdk_core.handler_input import HandlerInput
+    from ask_sdk_model import Response
+
+    from skill.alexa.catalog import Catalog
+    from skill.config import Settings
+    from skill.core.routines import Routine
+    from skill.timezone import TimeZoneResolver
+
+log = logging.getLogger("trigger_coach.alexa")
+
+PENDING = "pending"  # session attribute: what a yes/no answers
+
+
+@dataclass
+class Coach:
+    """Everything the handlers share, built once by the bootstrap."""
+
+    settings: Settings
+    catalog: Catalog
+    timezones: TimeZoneResolver
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    new_run_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12]
+
+    def names(self, limit: int | None = None) -> list[str]:
+        """Return routine names to offer, in library order."""
+        names = [r.name for r in self.catalog.library.routines]
+        return names[:limit] if limit else names
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+def _play_directive(coach: Coach, play: player.Play, routine_id: str) -> PlayDirective:
+    track = coach.catalog.track(routine_id, play.index)
+    behavior = PlayBehavior.ENQUEUE if play.behavior is Behavior.ENQUEUE else PlayBehavior.REPLACE_ALL
+    return PlayDirective(
+        play_behavior=behavior,
+        audio_item=AudioItem(
+            stream=Stream(
+                token=play.token,
+                url=track.url,
+                offset_in_milliseconds=play.offset_ms,
+                expected_previous_token=play.expected_previous_token,
+            ),
+            metadata=AudioItemMetadata(title=track.title, subtitle=track.subtitle),
+        ),
+    )
+
+
+def respond(
+    handler_input: HandlerInput, coach: Coach, transition: Transition,
+    program: Program | None, routine: Routine | None, say: str | None = None,
+) -> Response:
+    """Save the transition and turn it into directives, with optional speech."""
+    commit(handler_input, transition, program, routine, coach.clock())
+    builder = handler_input.response_builder
+    if say:
+        builder.speak(speech.ssml(say))
+    directive = None
+    if transition.play is not None and routine is not None:
+        directive = _play_directive(coach, transition.play, routine.id)
+    elif transition.stop:
+        directive = StopDirective()
+    if directive is not None:
+        builder.add_directive(directive)
+        if get_request_type(handler_input) in ("LaunchRequest", "IntentRequest"):
+            builder.set_should_end_session(True)  # AudioPlayer replies carry directives only
+    return builder.response
+
+
+def _ask(handler_input: HandlerInput, say: str, reprompt: str, pending: str | None = None) -> Response:
+    attrs = handler_input.attributes_manager.session_attributes
+    if pending:
+        attrs[PENDING] = pending
+    else:
+        attrs.pop(PENDING, None)
+    return (
+        handler_input.response_builder.speak(speech.ssml(say)).ask(speech.ssml(reprompt)).response
+    )
+
+
+def _tell(handler_input: HandlerInput, say: str) -> Response:
+    return handler_input.response_builder.speak(speech.ssml(say)).set_should_end_session(True).response
+
+
+def _run(coach: Coach, state: PlaybackState) -> tuple[Routine | None, Program | None]:
+    return coach.catalog.routine(state.routine_id), coach.catalog.program(state.routine_id)
+
+
+def _context_offset(handler_input: HandlerInput, state: PlaybackState) -> int | None:
+    """Return the offset Alexa reports for our current stream, if it reports one."""
+    audio = getattr(handler_input.request_envelope.context, "audio_player", None)
+    if audio is None or audio.token != state.token:
+        return None
+    return audio.offset_in_milliseconds
+
+
+def _apology(handler_input: HandlerInput) -> str:
+    return speech.STORAGE_DOWN + " " if user_of(handler_input).health == UNAVAILABLE else ""
+
+
+# --- starting and resuming ---------------------------------------------------------------
+
+def start_routine(handler_input: HandlerInput, coach: Coach, routine: Routine) -> Response:
+    """Introduce a routine and play its first track."""
+    if not device_of(handler_input).audio:
+        return _tell(handler_input, speech.NO_AUDIO_PLAYER)
+    program = coach.catalog.program(routine.id)
+    if program is None:
+        return _tell(handler_input, speech.AUDIO_NOT_READY)
+    user = user_of(handler_input)
+    transition = player.start(user.state, program, coach.new_run_id())
+    intro = speech.routine_intro(routine.title, routine.minutes, list(routine.equipment),
+                                 routine.safety.spoken)
+    return respond(handler_input, coach, transition, program, routine, _apology(handler_input) + intro)
+
+
+def resume_run(handler_input: HandlerInput, coach: Coach, spoken: bool) -> Response:
+    """Continue a paused run; explain when there is nothing to continue."""
+    state = user_of(handler_input).state
+    routine, program = _run(coach, state)
+    if state.activity is Activity.FINISHED and routine is not None:
+        if not spoken:
+            return handler_input.response_builder.response
+        return _ask(handler_input, speech.finished_already(routine.title),
+                    speech.WHICH_ROUTINE_REPROMPT, f"start:{routine.id}")
+    if state.activity is not Activity.PAUSED or program is None or routine is None:
+        return _tell(handler_input, speech.NOTHING_PLAYING) if spoken else handler_input.response_builder.response
+    if not device_of(handler_input).audio:
+        return _tell(handler_input, speech.NO_AUDIO_PLAYER)
+    say = speech.resume_intro(routine.title) if spoken and handler_input.request_envelope.session else None
+    return respond(handler_input, coach, player.resume(state, program), program, routine, say)
+
+
+class LaunchHandler(AbstractRequestHandler):
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type("LaunchRequest")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        user = user_of(handler_input)
+        routine = self.coach.catalog.routine(user.state.routine_id)
+        apology = _apology(handler_input)
+        if user.state.activity is Activity.PAUSED and routine is not None:
+            return _ask(handler_input, apology + speech.welcome_resume(routine.title),
+                        speech.WHICH_ROUTINE_REPROMPT, "resume")
+        last = self.coach.catalog.routine(progress.last_routine(user.doc)) or routine
+        if last is not None:
+            return _ask(handler_input, apology + speech.welcome_again(last.title),
+                        speech.WHICH_ROUTINE_REPROMPT, f"start:{last.id}")
+        return _ask(handler_input, apology + speech.welcome_list(self.coach.names(4)),
+                    speech.WHICH_ROUTINE_REPROMPT)
+
+
+class StartRoutineHandler(AbstractRequestHandler):
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name("StartRoutineIntent")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        heard, routine_id = _slot(handler_input, "routine")
+        library = self.coach.catalog.library
+        routine = library.get(routine_id) if routine_id else None
+        if routine is None and heard:
+            routine = library.find(heard)
+        if routine is None:
+            return _ask(handler_input, speech.unknown_routine(heard, self.coach.names()),
+                        speech.WHICH_ROUTINE_REPROMPT)
+        return start_routine(handler_input, self.coach, routine)
+
+
+def _slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None]:
+    """Return what was heard in a slot and the id entity resolution matched, if any."""
+    intent = getattr(handler_input.request_envelope.request, "intent", None)
+    slot = (getattr(intent, "slots", None) or {}).get(name)
+    if slot is None:
+        return None, None
+    heard = slot.value if isinstance(slot.value, str) and slot.value.strip() else None
+    resolutions = getattr(getattr(slot, "resolutions", None), "resolutions_per_authority", None)
+    for authority in resolutions or []:
+        code = getattr(getattr(authority.status, "code", None), "value", None)
+        if code == "ER_SUCCESS_MATCH" and authority.values:
+            return heard, authority.values[0].value.id
+    return heard, None
+
+
+class ResumeHandler(AbstractRequestHandler):
+    """Handle "resume" (during playback) and "resume my routine" (in a new session)."""
+
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return (is_intent_name("AMAZON.ResumeIntent")(handler_input)
+                or is_intent_name("ResumeRoutineIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return resume_run(handler_input, self.coach, spoken=True)
+
+
+class YesNoHandler(AbstractRequestHandler):
+    """Answer the question asked last in this session: resume, start a routine, forget."""
+
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return (is_intent_name("AMAZON.YesIntent")(handler_input)
+                or is_intent_name("AMAZON.NoIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        attrs = handler_input.attributes_manager.session_attributes
+        pending = str(attrs.pop(PENDING, "") or "")
+        if is_intent_name("AMAZON.NoIntent")(handler_input):
+            if pending == "forget":
+                return _tell(handler_input, speech.FORGET_KEPT)
+            if pending:
+                return _ask(handler_input, speech.WHICH_ROUTINE, speech.WHICH_ROUTINE_REPROMPT)
+            return _tell(handler_input, speech.GOODBYE)
+        if pending == "resume":
+            return resume_run(handler_input, self.coach, spoken=True)
+        if pending.startswith("start:"):
+            routine = self.coach.catalog.routine(pending.removeprefix("start:"))
+            if routine is not None:
+                return start_routine(handler_input, self.coach, routine)
+        if pending == "forget":
+            done = forget(handler_input)
+            return _tell(handler_input, speech.FORGET_DONE if done else speech.ERROR)
+        return _ask(handler_input, speech.FALLBACK, speech.WHICH_ROUTINE_REPROMPT)
+
+
+# --- conversation ------------------------------------------------------------------------
+
+class ListRoutinesHandler(AbstractRequestHandler):
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name("ListRoutinesIntent")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return _ask(handler_input, speech.routine_list(self.coach.names()),
+                    speech.WHICH_ROUTINE_REPROMPT)
+
+
+class ProgressHandler(AbstractRequestHandler):
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name("ProgressIntent")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        user = user_of(handler_input)
+        if user.health != "ok":
+            text = speech.STORAGE_DOWN if user.health == UNAVAILABLE else speech.RECORD_UNREADABLE
+            return _tell(handler_input, text)
+        _, period = _slot(handler_input, "period")
+        device = device_of(handler_input)
+        zone, known = self.coach.timezones.resolve(
+            device.api_endpoint or "", device.api_access_token or "", device.device_id or "")
+        now = self.coach.clock().astimezone(zone)
+        summary = progress.summarize(user.doc, now, period or "this_week", tz_known=known)
+        text = speech.progress_summary(summary)
+        if user.state.activity is Activity.PAUSED:
+            text += " " + speech.RESUME_WHICH
+        return _tell(handler_input, text)
+
+
+class ForgetHistoryHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name("ForgetHistoryIntent")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return _ask(handler_input, speech.FORGET_CONFIRM, speech.FORGET_CONFIRM, "forget")
+
+
+class HelpHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name("AMAZON.HelpIntent")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        playing = user_of(handler_input).state.has_run
+        return _ask(handler_input, speech.help_text(playing), speech.WHICH_ROUTINE_REPROMPT)
+
+
+class LoopShuffleHandler(AbstractRequestHandler):
+    NAMES = ("AMAZON.LoopOnIntent", "AMAZON.LoopOffIntent", "AMAZON.ShuffleOnIntent",
+             "AMAZON.ShuffleOffIntent")
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return any(is_intent_name(n)(handler_input) for n in self.NAMES)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return _tell(handler_input, speech.LOOP_SHUFFLE)
+
+
+class FallbackHandler(AbstractRequestHandler):
+    """Answer the fallback intent and any intent this skill does not know."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type("IntentRequest")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return _ask(handler_input, speech.FALLBACK, speech.WHICH_ROUTINE_REPROMPT)
+
+
+# --- playback commands (intents and device buttons) ----------------------------------------
+
+PAUSE, RESUME, NEXT, PREVIOUS, REPEAT, START_OVER = (
+    "pause", "resume", "next", "previous", "repeat", "start_over")
+
+INTENT_COMMANDS = {
+    "AMAZON.PauseIntent": PAUSE,
+    "AMAZON.CancelIntent": PAUSE,
+    "AMAZON.StopIntent": PAUSE,
+    "AMAZON.NavigateHomeIntent": PAUSE,
+    "AMAZON.NextIntent": NEXT,
+    "AMAZON.PreviousIntent": PREVIOUS,
+    "AMAZON.RepeatIntent": REPEAT,
+    "AMAZON.StartOverIntent": START_OVER,
+}
+BUTTON_COMMANDS = {
+    "PlaybackController.PlayCommandIssued": RESUME,
+    "PlaybackController.PauseCommandIssued": PAUSE,
+    "PlaybackController.NextCommandIssued": NEXT,
+    "PlaybackController.PreviousCommandIssued": PREVIOUS,
+}
+
+
+def command_transition(
+    command: str, state: PlaybackState, program: Program, run_id: Callable[[], str],
+    offset_ms: int | None,
+) -> Transition:
+    """Return the player transition for a user command."""
+    if command == PAUSE:
+        return player.pause(state, program, offset_ms)
+    if command == RESUME:
+        return player.resume(state, program)
+    if command == NEXT:
+        return player.next_track(state, program)
+    if command == PREVIOUS:
+        return player.previous_track(state, program)
+    if command == REPEAT:
+        return player.repeat(state, program)
+    return player.start_over(state, program, run_id())
+
+
+class PlaybackCommandHandler(AbstractRequestHandler):
+    """Pause, stop, cancel, next, previous, repeat, start over: spoken or pressed."""
+
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def _command(self, handler_input: HandlerInput) -> str | None:
+        request_type = get_request_type(handler_input)
+        if request_type == "IntentRequest":
+            return INTENT_COMMANDS.get(handler_input.request_envelope.request.intent.name)
+        return BUTTON_COMMANDS.get(request_type)
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return self._command(handler_input) is not None
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        command = self._command(handler_input)
+        is_button = get_request_type(handler_input) != "IntentRequest"
+        if command == RESUME:
+            return resume_run(handler_input, self.coach, spoken=not is_button)
+        state = user_of(handler_input).state
+        routine, program = _run(self.coach, state)
+        can_replay = command == START_OVER and state.activity is Activity.FINISHED
+        if program is None or routine is None or not (state.has_run or can_replay):
+            if is_button:
+                return handler_input.response_builder.response
+            intent = handler_input.request_envelope.request.intent.name
+            if intent in ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent"):
+                return _tell(handler_input, speech.GOODBYE)
+            return _ask(handler_input, speech.NOTHING_PLAYING, speech.WHICH_ROUTINE_REPROMPT)
+        if command != PAUSE and not is_button and not device_of(handler_input).audio:
+            return _tell(handler_input, speech.NO_AUDIO_PLAYER)
+        transition = command_transition(command, state, program, self.coach.new_run_id,
+                                        _context_offset(handler_input, state))
+        return respond(handler_input, self.coach, transition, program, routine)
+
+
+# --- AudioPlayer events (no session, no speech) ----------------------------------------------
+
+class AudioPlayerEventHandler(AbstractRequestHandler):
+    EVENTS: ClassVar[dict[str, Callable[..., Transition]]] = {
+        "AudioPlayer.PlaybackStarted": player.started,
+        "AudioPlayer.PlaybackNearlyFinished": player.nearly_finished,
+        "AudioPlayer.PlaybackFinished": player.finished,
+    }
+
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return get_request_type(handler_input).startswith("AudioPlayer.")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        kind = get_request_type(handler_input)
+        state = user_of(handler_input).state
+        routine, program = _run(self.coach, state)
+        if program is None or routine is None:
+            return handler_input.response_builder.response
+        token = getattr(request, "token", None)
+        offset = getattr(request, "offset_in_milliseconds", None)
+        if kind == "AudioPlayer.PlaybackStopped":
+            transition = player.stopped(state, program, token, offset)
+        elif kind == "AudioPlayer.PlaybackFailed":
+            log.warning("Playback failed for token %s: %s", token, getattr(request, "error", None))
+            transition = player.failed(state, program, token, offset)
+        elif kind in self.EVENTS:
+            transition = self.EVENTS[kind](state, program, token)
+        else:
+            return handler_input.response_builder.response
+        if kind == "AudioPlayer.PlaybackStopped":  # Alexa accepts no directives here
+            transition = Transition(transition.state, events=transition.events)
+        return respond(handler_input, self.coach, transition, program, routine)
+
+
+# --- session and system ----------------------------------------------------------------------
+
+class SessionEndedHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type("SessionEndedRequest")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return handler_input.response_builder.response
+
+
+class SystemExceptionHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type("System.ExceptionEncountered")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        log.error("Alexa reported an error with our last response: %s (cause: %s)",
+                  getattr(request, "error", None), getattr(request, "cause", None))
+        return handler_input.response_builder.response
+
+
+class AnyOtherRequestHandler(AbstractRequestHandler):
+    """Answer request types we do not use (e.g. Alexa.Presentation events) with nothing."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        log.info("Ignoring request type %s.", get_request_type(handler_input))
+        return handler_input.response_builder.response
+
+
+class ErrorHandler(AbstractExceptionHandler):
+    """Log any unexpected error loudly, then give a polite answer instead of an HTTP 500."""
+
+    def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
+        log.exception("Unhandled error for %s", _describe(handler_input), exc_info=exception)
+        request_type = get_request_type(handler_input)
+        if request_type in ("LaunchRequest", "IntentRequest"):
+            return _tell(handler_input, speech.ERROR)
+        return handler_input.response_builder.response
+
+
+def _describe(handler_input: HandlerInput) -> Any:
+    try:
+        return get_request_type(handler_input)
+    except Exception:
+        return "an unreadable request"
+
+
+def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
+    """Return the handlers in the order the SDK should try them; specific before general."""
+    return [
+        LaunchHandler(coach),
+        StartRoutineHandler(coach),
+        ResumeHandler(coach),
+        YesNoHandler(coach),
+        ListRoutinesHandler(coach),
+        ProgressHandler(coach),
+        ForgetHistoryHandler(),
+        HelpHandler(),
+        LoopShuffleHandler(),
+        PlaybackCommandHandler(coach),
+        AudioPlayerEventHandler(coach),
+        SessionEndedHandler(),
+        SystemExceptionHandler(),
+        FallbackHandler(),
+        AnyOtherRequestHandler(),
+    ]

@@ -1,0 +1,156 @@
+"""Serve the skill over HTTP: Alexa requests on POST /, rendered tracks on /audio/, health.
+
+Every Alexa request is checked before the SDK sees it: transport garbage and failed
+verification get HTTP 400 with a log line naming the failed check; nothing gets a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, jsonify, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from skill import config
+from skill.alexa.builder import build_coach, build_skill
+from skill.compat import import_skill_adapter
+from skill.verify import RequestVerifier, VerificationError
+
+if TYPE_CHECKING:
+    from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
+
+    from skill.alexa.handlers import Coach
+
+log = logging.getLogger("trigger_coach.web")
+
+TRACK_NAME = re.compile(r"^[0-9a-f]{16,64}\.mp3$")
+MAX_BODY = 256 * 1024  # Alexa envelopes are a few kB
+ONE_YEAR = 365 * 24 * 3600
+
+
+class BadEnvelope(ValueError):
+    """The body is not an Alexa request envelope."""
+
+
+def _check_envelope(body: bytes, skill_id: str) -> dict[str, Any]:
+    """Return the parsed envelope, or raise BadEnvelope saying what is wrong with it."""
+    try:
+        envelope = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadEnvelope(f"The body is not JSON ({exc}).") from None
+    if not isinstance(envelope, dict):
+        raise BadEnvelope("The body is JSON but not an object.")
+    req = envelope.get("request")
+    if not isinstance(req, dict) or not isinstance(req.get("type"), str):
+        raise BadEnvelope("The envelope has no request with a type.")
+    for name in ("context", "session"):
+        if name in envelope and not isinstance(envelope[name], dict):
+            raise BadEnvelope(f"The envelope's {name} is not an object.")
+    system = (envelope.get("context") or {}).get("System")
+    session = envelope.get("session") or {}
+    app = (system or {}).get("application") if isinstance(system, dict) else None
+    app = app if isinstance(app, dict) else session.get("application")
+    app_id = app.get("applicationId") if isinstance(app, dict) else None
+    if app_id != skill_id:
+        raise BadEnvelope(f"The application id {str(app_id)[:80]!r} is not this skill's.")
+    return envelope
+
+
+def create_app(
+    settings: config.Settings | None = None, *, coach: Coach | None = None,
+    adapter: AbstractPersistenceAdapter | None = None, verifier: RequestVerifier | None = None,
+) -> Flask:
+    """Return the Flask app for these settings (from the environment when None)."""
+    settings = settings or config.from_env()
+    coach = coach or build_coach(settings)
+    skill = build_skill(settings, coach=coach, adapter=adapter)
+    if settings.verify:
+        verifier = verifier or RequestVerifier(settings.skill_id)
+    else:
+        verifier = None
+        log.warning("REQUEST VERIFICATION IS OFF (TRIGGER_COACH_VERIFY=0). Anyone who can reach "
+                    "this server can act as Alexa. Use this only for local tests.")
+
+    app = Flask("trigger_coach")
+    app.config.update(
+        ASK_SDK_VERIFY_SIGNATURE=False,  # skill.verify does it, on the raw body
+        ASK_SDK_VERIFY_TIMESTAMP=False,
+        MAX_CONTENT_LENGTH=MAX_BODY,
+    )
+    adapter_cls = import_skill_adapter()
+    skill_adapter = adapter_cls(skill=skill, skill_id=settings.skill_id, verifiers=[], app=app)
+
+    @app.post("/")
+    def alexa() -> Any:
+        body = request.get_data(cache=True)
+        if request.mimetype != "application/json":
+            return _bad("content-type", f"Expected application/json, got {request.mimetype!r}.")
+        try:
+            if verifier is not None:
+                verifier.verify(request.headers, body)
+            _check_envelope(body, settings.skill_id)
+        except VerificationError as exc:
+            return _bad(exc.check, str(exc))
+        except BadEnvelope as exc:
+            return _bad("envelope", str(exc))
+        try:
+            return skill_adapter.dispatch_request()
+        except HTTPException as exc:
+            # The SDK could not deserialize or dispatch the envelope: transport-level garbage.
+            log.warning("The SDK rejected a request: %s", exc.description)
+            return _bad("sdk", "The request could not be read as an Alexa request.")
+
+    @app.get("/audio/<name>")
+    def audio(name: str) -> Response:
+        if not TRACK_NAME.match(name):
+            return _error(404, "No such track.")
+        response = send_from_directory(settings.tracks_dir, name, mimetype="audio/mpeg",
+                                       conditional=True, etag=True, max_age=ONE_YEAR)
+        response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
+        response.headers["Accept-Ranges"] = "bytes"
+        return response
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        library = coach.catalog.library
+        ready = [r.id for r in library.routines if coach.catalog.program(r.id) is not None]
+        return jsonify(ok=True, routines=len(library.routines), playable=len(ready),
+                       verify=settings.verify, storage=settings.storage)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        return _error(exc.code or 400, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("Unexpected error on %s %s", request.method, request.path, exc_info=exc)
+        return _error(400, "The request could not be handled.")
+
+    return app
+
+
+def _bad(check: str, message: str) -> tuple[Response, int]:
+    log.warning("Rejected an Alexa request (%s): %s", check, message)
+    return _error(400, message, check)
+
+
+def _error(status: int, message: str, check: str | None = None) -> tuple[Response, int]:
+    body: dict[str, Any] = {"error": message}
+    if check:
+        body["check"] = check
+    return jsonify(body), status
+
+
+def serve(settings: config.Settings) -> None:
+    """Serve the app with waitress, a production WSGI server, until interrupted."""
+    from waitress import serve as waitress_serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    log.info("Trigger Coach listening on http://%s:%d/ (audio at %s, storage %s)",
+             settings.host, settings.port, settings.audio_base_url, settings.storage)
+    waitress_serve(app, host=settings.host, port=settings.port, threads=settings.threads,
+                   ident="trigger-coach")
