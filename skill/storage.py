@@ -307,7 +307,7 @@ class SQLiteAdapter(AbstractPersistenceAdapter):
             try:
                 # Re-read under the write lock: another process may have migrated meanwhile.
                 conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_version ( version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
                 )
                 current = self._schema_version(conn)
                 for version in range(current + 1, SCHEMA_VERSION + 1):
@@ -431,7 +431,7 @@ class DynamoAdapter(AbstractPersistenceAdapter):
         region: str = "us-east-1",
         merge: Merge | None = None,
         create_table: bool = False,
-        max_attempts: int = 12,
+        max_attempts: int = 16,
     ) -> None:
         import boto3
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -452,10 +452,12 @@ class DynamoAdapter(AbstractPersistenceAdapter):
             session = boto3.session.Session(
                 aws_access_key_id="local", aws_secret_access_key="local", region_name=region
             )
+        # Alexa waits 8 s for the whole response: fail over to StorageUnavailableError well
+        # before that rather than hang on an unreachable endpoint.
         config = Config(
-            connect_timeout=2,
-            read_timeout=5,
-            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=1,
+            read_timeout=2,
+            retries={"mode": "standard", "total_max_attempts": 2},
             max_pool_connections=32,
         )
         # Requests go through a plain client: it is thread-safe, unlike boto3 resources, and
