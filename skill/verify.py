@@ -1,0 +1,411 @@
+"""Verify that an HTTP request really comes from Alexa, as certification requires.
+
+A skill hosted as a web service (not on Lambda) must check every request before acting on it
+and answer HTTP 400 when a check fails. `RequestVerifier.verify` runs Amazon's checks on the
+raw headers and body and returns the parsed request envelope, or raises `VerificationError`
+naming the check that failed:
+
+- ``missing-header``: ``SignatureCertChainUrl`` or ``Signature-256`` is absent or empty.
+- ``cert-url``: the chain URL is not ``https://s3.amazonaws.com[:443]/echo.api/...`` once
+  ``..`` segments are normalised away (host compared case-insensitively).
+- ``body``: the body is not a JSON object with ``request.timestamp``.
+- ``timestamp``: the request is more than 150 s from now (skill events: one hour).
+- ``application-id``: the request is for another skill.
+- ``cert-download``: the chain could not be downloaded in time.
+- ``cert-chain``: the download is not a PEM chain that leads to a trusted root.
+- ``cert-expired``: the signing certificate is outside its validity dates.
+- ``cert-san``: the signing certificate is not issued to ``echo-api.amazon.com``.
+- ``signature``: ``Signature-256`` is not base64 or does not match the body.
+
+Cheap checks run first so that junk never costs a download or an RSA operation. Downloaded
+chains are cached per URL once they have been validated. The module needs neither Flask nor
+the ASK SDK's own verifier (see `skill.compat` for why that one is unusable here); it borrows
+only the SDK's list of skill-event request types.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import http.client
+import json
+import logging
+import posixpath
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import certifi
+from ask_sdk_webservice_support.verifier_constants import ALEXA_SKILL_EVENT_LIST
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509 import verification
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+__all__ = ["RequestVerifier", "VerificationError"]
+
+_log = logging.getLogger("trigger_coach.verify")
+
+CERT_URL_HEADER = "SignatureCertChainUrl"
+SIGNATURE_HEADER = "Signature-256"
+CERT_URL_HOST = "s3.amazonaws.com"
+CERT_URL_PATH_PREFIX = "/echo.api/"
+SIGNING_DOMAIN = "echo-api.amazon.com"
+REQUEST_TOLERANCE = timedelta(seconds=150)
+SKILL_EVENT_TOLERANCE = timedelta(hours=1)
+# Amazon's chain is about 5 KB; anything far larger is not it.
+MAX_CHAIN_BYTES = 100_000
+
+
+class VerificationError(Exception):
+    """Report that a request failed one verification check; answer it with HTTP 400.
+
+    `check` is the short name of the failed check (see the module docstring); the message is
+    a sentence quoting the offending value, safe to log.
+    """
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(message)
+        self.check = check
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class _TrustedSigner:
+    """A validated chain reduced to what later requests need: the key and the validity window."""
+
+    public_key: rsa.RSAPublicKey
+    valid_from: datetime  # latest not-before in the chain
+    valid_until: datetime  # earliest not-after in the chain
+    fetched_at: datetime
+
+
+class RequestVerifier:
+    """Verify Alexa requests for one skill: headers, signature, certificate chain, timestamp.
+
+    One instance is meant to live as long as the web application; it is safe to share between
+    threads. Arguments other than `skill_id` exist for tests and unusual deployments:
+
+    - `trusted_roots`: root CAs a chain must lead to (default: the certifi bundle).
+    - `cert_fetcher`: download a URL and return its bytes, raising `OSError` on failure
+      (default: urllib with `timeout`, no redirects).
+    - `cert_origin`: fetch the validated URL's path from this origin, e.g.
+      ``"http://127.0.0.1:8123"``; the URL in the header must still pass the Amazon URL check.
+    - `clock`: return the current time, timezone-aware; used for timestamps, certificate
+      validity and the cache's time to live.
+    - `timeout`: seconds allowed for each network operation of the default download.
+    - `cache_ttl`: seconds a validated chain is reused before it is downloaded again.
+    """
+
+    def __init__(
+        self,
+        skill_id: str,
+        *,
+        trusted_roots: Sequence[x509.Certificate] | None = None,
+        cert_fetcher: Callable[[str], bytes] | None = None,
+        cert_origin: str | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        timeout: float = 3.0,
+        cache_ttl: float = 3600,
+    ) -> None:
+        if not skill_id:
+            raise ValueError(
+                "RequestVerifier needs the skill id, e.g. 'amzn1.ask.skill.…'; got "
+                f"{skill_id!r}. Copy it from the Alexa developer console."
+            )
+        self.skill_id = skill_id
+        roots = _certifi_roots() if trusted_roots is None else tuple(trusted_roots)
+        if not roots:
+            raise ValueError(
+                "RequestVerifier got an empty list of trusted roots; pass None to trust the "
+                "certifi bundle, as production does."
+            )
+        self._store = verification.Store(list(roots))
+        self._fetch = cert_fetcher or functools.partial(_download, timeout=timeout)
+        self._origin = cert_origin.rstrip("/") if cert_origin else None
+        self._clock = clock
+        self._cache_ttl = timedelta(seconds=cache_ttl)
+        self._cache: dict[str, _TrustedSigner] = {}
+        self._cache_lock = threading.Lock()
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        """Check one request and return its parsed envelope, or raise `VerificationError`.
+
+        `headers` may be any mapping (a Flask/Werkzeug `Headers` or a plain dict); names are
+        matched case-insensitively. `body` must be the raw bytes as received: the signature
+        covers them exactly, so do not decode and re-encode the body first.
+        """
+        try:
+            return self._verify(headers, body)
+        except VerificationError as error:
+            _log.warning("Rejected a request: %s check failed: %s", error.check, error)
+            raise
+
+    def _verify(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        by_name = {name.lower(): value for name, value in headers.items()}
+        cert_url = _required_header(by_name, CERT_URL_HEADER)
+        signature = _decode_signature(_required_header(by_name, SIGNATURE_HEADER))
+        canonical_url = _canonical_cert_url(cert_url)
+        envelope = _parse_envelope(body)
+        now = self._now()
+        _check_timestamp(envelope, now)
+        self._check_application_id(envelope)
+        signer = self._signer(canonical_url, now)
+        try:
+            signer.public_key.verify(signature, body, padding.PKCS1v15(), SHA256())
+        except InvalidSignature:
+            raise VerificationError(
+                "signature",
+                f"The Signature-256 header {_quote(by_name[SIGNATURE_HEADER.lower()])} does not "
+                f"match the request body for the certificate at {_quote(cert_url)}.",
+            ) from None
+        return envelope
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError(
+                f"The verifier's clock returned the naive datetime {now!r}; "
+                "return an aware one, e.g. datetime.now(UTC)."
+            )
+        return now
+
+    def _check_application_id(self, envelope: dict[str, Any]) -> None:
+        received = _dig(envelope, "context", "System", "application", "applicationId")
+        if received is None:
+            received = _dig(envelope, "session", "application", "applicationId")
+        if received != self.skill_id:
+            raise VerificationError(
+                "application-id",
+                f"The request is for application id {_quote(received)}, not for this skill "
+                f"{_quote(self.skill_id)}; check the skill id this service is configured with.",
+            )
+
+    def _signer(self, canonical_url: str, now: datetime) -> _TrustedSigner:
+        """Return the validated signer for a chain URL, from the cache or freshly downloaded."""
+        with self._cache_lock:
+            cached = self._cache.get(canonical_url)
+        if (
+            cached is not None
+            and now - cached.fetched_at < self._cache_ttl
+            and cached.valid_from <= now <= cached.valid_until
+        ):
+            return cached
+        # Concurrent misses for one URL may download twice; that is harmless and rare (once
+        # per certificate rotation), so the lock is never held across the network.
+        signer = self._validate_chain(self._download_chain(canonical_url), canonical_url, now)
+        with self._cache_lock:
+            self._cache[canonical_url] = signer
+        return signer
+
+    def _download_chain(self, canonical_url: str) -> bytes:
+        if self._origin is None:
+            fetch_url = canonical_url
+        else:
+            fetch_url = self._origin + canonical_url.removeprefix(f"https://{CERT_URL_HOST}")
+        try:
+            return self._fetch(fetch_url)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            raise VerificationError(
+                "cert-download",
+                f"Could not download the certificate chain from {_quote(fetch_url)}: {exc}.",
+            ) from exc
+
+    def _validate_chain(self, pem: bytes, url: str, now: datetime) -> _TrustedSigner:
+        try:
+            certificates = x509.load_pem_x509_certificates(pem)
+        except ValueError:
+            raise VerificationError(
+                "cert-chain",
+                f"The download from {_quote(url)} is not a PEM certificate chain: {_quote(pem[:60])}.",
+            ) from None
+        leaf, intermediates = certificates[0], certificates[1:]
+        subject = leaf.subject.rfc4514_string()
+        if now < leaf.not_valid_before_utc:
+            raise VerificationError(
+                "cert-expired",
+                f"The signing certificate {_quote(subject)} from {_quote(url)} is not valid "
+                f"before {leaf.not_valid_before_utc.isoformat()}.",
+            )
+        if now > leaf.not_valid_after_utc:
+            raise VerificationError(
+                "cert-expired",
+                f"The signing certificate {_quote(subject)} from {_quote(url)} expired at "
+                f"{leaf.not_valid_after_utc.isoformat()}.",
+            )
+        names = _dns_names(leaf)
+        if SIGNING_DOMAIN not in names:
+            raise VerificationError(
+                "cert-san",
+                f"The signing certificate from {_quote(url)} is issued to {_quote(names)}, not to {SIGNING_DOMAIN!r}.",
+            )
+        verifier = (
+            verification.PolicyBuilder()
+            .store(self._store)
+            .time(now)
+            .build_server_verifier(x509.DNSName(SIGNING_DOMAIN))
+        )
+        try:
+            chain = verifier.verify(leaf, intermediates)
+        except verification.VerificationError as exc:
+            raise VerificationError(
+                "cert-chain",
+                f"The certificate chain from {_quote(url)} for {_quote(subject)} does not lead "
+                f"to a trusted root: {exc}.",
+            ) from None
+        public_key = leaf.public_key()
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise VerificationError(
+                "cert-chain",
+                f"The signing certificate from {_quote(url)} has a "
+                f"{type(public_key).__name__}, but Alexa signs with RSA.",
+            )
+        return _TrustedSigner(
+            public_key=public_key,
+            valid_from=max(cert.not_valid_before_utc for cert in chain),
+            valid_until=min(cert.not_valid_after_utc for cert in chain),
+            fetched_at=now,
+        )
+
+
+def _required_header(by_name: Mapping[str, str], name: str) -> str:
+    value = by_name.get(name.lower(), "").strip()
+    if not value:
+        raise VerificationError("missing-header", f"The request has no {name!r} header; Alexa always sends one.")
+    return value
+
+
+def _decode_signature(value: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise VerificationError(
+            "signature", f"The {SIGNATURE_HEADER!r} header {_quote(value)} is not base64."
+        ) from None
+
+
+def _canonical_cert_url(url: str) -> str:
+    """Return the chain URL in the one form we fetch and cache, if Amazon could have sent it.
+
+    The path is percent-decoded and normalised before the prefix check, so what is checked is
+    exactly what gets fetched. Query, fragment and user name are dropped: Amazon never sends
+    them, and keeping them would let one chain fill the cache under endless distinct URLs.
+    """
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    path = posixpath.normpath(urllib.parse.unquote(parts.path)) if parts.path else ""
+    if parts.scheme != "https":
+        problem = "does not use https"
+    elif parts.hostname != CERT_URL_HOST:
+        problem = f"is not on {CERT_URL_HOST!r}"
+    elif port not in (None, 443):
+        problem = "names a port other than 443"
+    elif not path.startswith(CERT_URL_PATH_PREFIX):
+        problem = f"has a path outside {CERT_URL_PATH_PREFIX!r} once normalised to {path!r}"
+    else:
+        return f"https://{CERT_URL_HOST}{urllib.parse.quote(path)}"
+    raise VerificationError("cert-url", f"The {CERT_URL_HEADER!r} header {_quote(url)} {problem}.")
+
+
+def _parse_envelope(body: bytes) -> dict[str, Any]:
+    try:
+        envelope = json.loads(body)
+    except (ValueError, RecursionError):
+        envelope = None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("request"), dict):
+        raise VerificationError("body", f"The request body {_quote(body[:80])} is not an Alexa request envelope.")
+    return envelope
+
+
+def _check_timestamp(envelope: dict[str, Any], now: datetime) -> None:
+    request = envelope["request"]
+    raw = request.get("timestamp")
+    try:
+        timestamp = datetime.fromisoformat(raw)
+    except (TypeError, ValueError):
+        timestamp = None
+    if timestamp is None or timestamp.tzinfo is None:
+        raise VerificationError(
+            "timestamp",
+            f"The request timestamp {_quote(raw)} is not an ISO 8601 time with a zone, such as '2026-11-21T10:00:00Z'.",
+        )
+    skill_event = request.get("type") in ALEXA_SKILL_EVENT_LIST
+    tolerance = SKILL_EVENT_TOLERANCE if skill_event else REQUEST_TOLERANCE
+    if abs(now - timestamp) > tolerance:
+        raise VerificationError(
+            "timestamp",
+            f"The request timestamp {_quote(raw)} is more than "
+            f"{tolerance.total_seconds():.0f} s from now ({now.isoformat()}).",
+        )
+
+
+def _dns_names(certificate: x509.Certificate) -> list[str]:
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return [name.lower() for name in san.value.get_values_for_type(x509.DNSName)]
+
+
+def _dig(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _quote(value: object, limit: int = 120) -> str:
+    """Return `repr(value)` cut to `limit` characters, so hostile input cannot flood a log."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    # The URL was checked, not wherever a redirect might point.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_RefuseRedirects)
+
+
+def _download(url: str, *, timeout: float) -> bytes:
+    """Download a certificate chain, refusing redirects and oversized answers."""
+    try:
+        response = _opener.open(url, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        error.close()  # it holds the connection open until garbage collection otherwise
+        raise OSError(f"HTTP status {error.code} {error.reason}") from None
+    with response:
+        data = response.read(MAX_CHAIN_BYTES + 1)
+    if len(data) > MAX_CHAIN_BYTES:
+        raise ValueError(f"the answer is larger than {MAX_CHAIN_BYTES} bytes")
+    return data
+
+
+@functools.cache
+def _certifi_roots() -> tuple[x509.Certificate, ...]:
+    """Load the certifi CA bundle once per process."""
+    with open(certifi.where(), "rb") as bundle, warnings.catch_warnings():
+        # A few long-lived roots in the bundle have non-positive serial numbers, which
+        # cryptography warns about; they are still the roots browsers trust.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return tuple(x509.load_pem_x509_certificates(bundle.read()))

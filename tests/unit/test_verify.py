@@ -1,0 +1,463 @@
+"""Request verification: each of the negative cases Alexa certification sends, and the good path.
+
+The certificate chain is served by a real HTTP server on 127.0.0.1 (see tests/certs.py); time is
+a fixed clock, so no test depends on how fast the machine is.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from ask_sdk_webservice_support import verifier_constants
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from skill.verify import RequestVerifier, VerificationError
+from tests.certs import (
+    CHAIN_PATH,
+    CHAIN_URL,
+    SKILL_ID,
+    ChainServer,
+    SigningChain,
+    envelope,
+    envelope_bytes,
+    make_chain,
+    make_root,
+    rsa_key,
+)
+
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def chain() -> SigningChain:
+    return make_chain(now=NOW)
+
+
+@pytest.fixture
+def server(chain: SigningChain):
+    with ChainServer({CHAIN_PATH: chain.pem()}) as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def verifier(chain: SigningChain, server: ChainServer, clock: Clock) -> RequestVerifier:
+    return RequestVerifier(SKILL_ID, trusted_roots=[chain.root], cert_origin=server.origin, clock=clock)
+
+
+def rejection(verifier: RequestVerifier, headers: dict[str, str], body: bytes) -> str:
+    """Return the name of the check that rejects the request (failing if none does)."""
+    with pytest.raises(VerificationError) as caught:
+        verifier.verify(headers, body)
+    return caught.value.check
+
+
+BODY = envelope_bytes(SKILL_ID, NOW)
+
+
+# The good path
+
+
+def test_a_correctly_signed_fresh_request_is_accepted_and_parsed(verifier, chain):
+    assert verifier.verify(chain.headers(BODY), BODY) == json.loads(BODY)
+
+
+def test_a_chain_without_an_intermediate_is_accepted(server, clock):
+    direct = make_chain(now=NOW, root=make_root("Direct Root CA", now=NOW), intermediate=False)
+    with ChainServer({CHAIN_PATH: direct.pem()}) as direct_server:
+        verifier = RequestVerifier(SKILL_ID, trusted_roots=[direct.root], cert_origin=direct_server.origin, clock=clock)
+        assert verifier.verify(direct.headers(BODY), BODY)["request"]["type"] == "LaunchRequest"
+
+
+def test_header_names_are_matched_case_insensitively(verifier, chain):
+    headers = {name.lower(): value for name, value in chain.headers(BODY).items()}
+    verifier.verify(headers, BODY)
+
+
+def test_werkzeug_request_headers_are_accepted_as_they_come(verifier, chain):
+    environ = EnvironBuilder(method="POST", data=BODY, headers=chain.headers(BODY)).get_environ()
+    verifier.verify(Request(environ).headers, Request(environ).get_data())
+
+
+def test_the_application_id_may_come_from_the_session_when_context_has_none(verifier, chain):
+    request = envelope(SKILL_ID, NOW)
+    del request["context"]
+    body = json.dumps(request).encode()
+    verifier.verify(chain.headers(body), body)
+
+
+# Headers
+
+
+@pytest.mark.parametrize("header", ["SignatureCertChainUrl", "Signature-256"])
+def test_a_request_missing_either_header_is_rejected(verifier, chain, header):
+    headers = chain.headers(BODY)
+    del headers[header]
+    assert rejection(verifier, headers, BODY) == "missing-header"
+
+
+def test_an_empty_header_counts_as_missing(verifier, chain):
+    headers = chain.headers(BODY) | {"Signature-256": " "}
+    assert rejection(verifier, headers, BODY) == "missing-header"
+
+
+def test_the_old_sha1_signature_header_alone_is_not_enough(verifier, chain):
+    headers = chain.headers(BODY)
+    headers["Signature"] = headers.pop("Signature-256")
+    assert rejection(verifier, headers, BODY) == "missing-header"
+
+
+# The certificate chain URL
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://s3.amazonaws.com/echo.api/echo-api-cert-test.pem",
+        "https://notamazon.com/echo.api/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com.evil.example/echo.api/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com/EcHo.aPi/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com/invalid.path/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com/echo.api/../evil/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com/echo.api/%2e%2e/evil/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com:8443/echo.api/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com:notaport/echo.api/echo-api-cert-test.pem",
+        "s3.amazonaws.com/echo.api/echo-api-cert-test.pem",
+    ],
+    ids=[
+        "http",
+        "other-host",
+        "host-suffix",
+        "path-case",
+        "other-path",
+        "dotdot",
+        "encoded-dotdot",
+        "port-8443",
+        "bad-port",
+        "no-scheme",
+    ],
+)
+def test_a_chain_url_amazon_would_not_use_is_rejected_before_any_download(verifier, chain, server, url):
+    assert rejection(verifier, chain.headers(BODY, cert_url=url), BODY) == "cert-url"
+    assert server.downloads == {}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://S3.Amazonaws.COM/echo.api/echo-api-cert-test.pem",
+        "HTTPS://s3.amazonaws.com/echo.api/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com:443/echo.api/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com/echo.api/../echo.api/echo-api-cert-test.pem",
+    ],
+    ids=["host-case", "scheme-case", "port-443", "dotdot-back-inside"],
+)
+def test_chain_urls_that_normalise_to_amazons_are_accepted(verifier, chain, server, url):
+    verifier.verify(chain.headers(BODY, cert_url=url), BODY)
+    assert server.downloads == {CHAIN_PATH: 1}
+
+
+# The signature
+
+
+def test_a_signature_over_a_tampered_body_is_rejected(verifier, chain):
+    tampered = BODY.replace(b"LaunchRequest", b"SessionEndedRequest")
+    assert rejection(verifier, chain.headers(BODY), tampered) == "signature"
+
+
+def test_a_signature_that_is_not_base64_is_rejected(verifier, chain):
+    headers = chain.headers(BODY) | {"Signature-256": "not base64 at all!"}
+    assert rejection(verifier, headers, BODY) == "signature"
+
+
+def test_a_signature_made_with_another_key_is_rejected(verifier, chain):
+    headers = chain.headers(BODY) | {"Signature-256": chain.sign(BODY, key=rsa_key("other"))}
+    assert rejection(verifier, headers, BODY) == "signature"
+
+
+def test_a_truncated_signature_is_rejected(verifier, chain):
+    short = base64.b64encode(base64.b64decode(chain.sign(BODY))[:-8]).decode()
+    headers = chain.headers(BODY) | {"Signature-256": short}
+    assert rejection(verifier, headers, BODY) == "signature"
+
+
+# The signing certificate and its chain
+
+
+def serve_and_verify(bad: SigningChain, clock: Clock, roots=None) -> VerificationError:
+    with ChainServer({CHAIN_PATH: bad.pem()}) as server:
+        verifier = RequestVerifier(SKILL_ID, trusted_roots=roots or [bad.root], cert_origin=server.origin, clock=clock)
+        with pytest.raises(VerificationError) as caught:
+            verifier.verify(bad.headers(BODY), BODY)
+    return caught.value
+
+
+def test_an_expired_signing_certificate_is_rejected(clock):
+    expired = make_chain(now=NOW, not_before=NOW - timedelta(days=400), not_after=NOW - timedelta(seconds=1))
+    error = serve_and_verify(expired, clock)
+    assert error.check == "cert-expired"
+    assert "expired" in str(error)
+
+
+def test_a_signing_certificate_not_yet_valid_is_rejected(clock):
+    early = make_chain(now=NOW, not_before=NOW + timedelta(seconds=1))
+    error = serve_and_verify(early, clock)
+    assert error.check == "cert-expired"
+    assert "not valid before" in str(error)
+
+
+@pytest.mark.parametrize("dns_names", [("evil.example.com",), None], ids=["other-name", "no-san"])
+def test_a_signing_certificate_not_issued_to_echo_api_is_rejected(clock, dns_names):
+    assert serve_and_verify(make_chain(now=NOW, dns_names=dns_names), clock).check == "cert-san"
+
+
+def test_a_chain_to_an_untrusted_root_is_rejected(chain, clock):
+    rogue = make_chain(now=NOW, root=make_root("Rogue Root CA", now=NOW))
+    error = serve_and_verify(rogue, clock, roots=[chain.root])
+    assert error.check == "cert-chain"
+
+
+def test_the_certifi_bundle_is_the_default_trust_and_does_not_trust_a_test_root(chain, clock):
+    with ChainServer({CHAIN_PATH: chain.pem()}) as server:
+        verifier = RequestVerifier(SKILL_ID, cert_origin=server.origin, clock=clock)
+        assert rejection(verifier, chain.headers(BODY), BODY) == "cert-chain"
+
+
+def test_a_download_that_is_not_pem_is_rejected(chain, clock):
+    with ChainServer({CHAIN_PATH: b"<html>Access denied</html>"}) as server:
+        verifier = RequestVerifier(SKILL_ID, trusted_roots=[chain.root], cert_origin=server.origin, clock=clock)
+        assert rejection(verifier, chain.headers(BODY), BODY) == "cert-chain"
+
+
+def test_a_chain_url_that_answers_404_is_a_verification_failure(verifier, chain, server):
+    url = "https://s3.amazonaws.com/echo.api/no-such-cert.pem"
+    assert rejection(verifier, chain.headers(BODY, cert_url=url), BODY) == "cert-download"
+    assert server.downloads == {"/echo.api/no-such-cert.pem": 1}
+
+
+def test_a_chain_download_that_stalls_times_out_as_a_verification_failure(chain, clock):
+    with ChainServer({CHAIN_PATH: chain.pem()}, stall=True) as server:
+        verifier = RequestVerifier(
+            SKILL_ID,
+            trusted_roots=[chain.root],
+            cert_origin=server.origin,
+            clock=clock,
+            timeout=0.2,
+        )
+        assert rejection(verifier, chain.headers(BODY), BODY) == "cert-download"
+
+
+def test_a_failing_cert_fetcher_is_a_verification_failure(chain, clock):
+    def unreachable(url: str) -> bytes:
+        raise ConnectionRefusedError(f"nothing listens for {url}")
+
+    verifier = RequestVerifier(SKILL_ID, trusted_roots=[chain.root], cert_fetcher=unreachable, clock=clock)
+    assert rejection(verifier, chain.headers(BODY), BODY) == "cert-download"
+
+
+def test_without_an_origin_the_fetcher_gets_the_normalised_amazon_url(chain, clock):
+    fetched: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        fetched.append(url)
+        return chain.pem()
+
+    verifier = RequestVerifier(SKILL_ID, trusted_roots=[chain.root], cert_fetcher=fetch, clock=clock)
+    url = "https://S3.amazonaws.com:443/echo.api/x/../echo-api-cert-test.pem"
+    verifier.verify(chain.headers(BODY, cert_url=url), BODY)
+    assert fetched == [CHAIN_URL]
+
+
+# The chain cache
+
+
+def test_a_validated_chain_is_downloaded_once_for_many_requests(verifier, chain, server):
+    verifier.verify(chain.headers(BODY), BODY)
+    verifier.verify(chain.headers(BODY), BODY)
+    assert server.downloads == {CHAIN_PATH: 1}
+
+
+def test_urls_differing_only_in_query_or_case_share_one_cached_chain(verifier, chain, server):
+    variants = [
+        CHAIN_URL,
+        f"{CHAIN_URL}?x=1",
+        f"{CHAIN_URL}?x=2#f",
+        f"HTTPS://S3.AMAZONAWS.COM{CHAIN_PATH}",
+    ]
+    for url in variants:
+        verifier.verify(chain.headers(BODY, cert_url=url), BODY)
+    assert server.downloads == {CHAIN_PATH: 1}
+
+
+def test_a_cached_chain_still_checks_each_signature(verifier, chain):
+    verifier.verify(chain.headers(BODY), BODY)
+    tampered = BODY.replace(b"en-US", b"de-DE")
+    assert rejection(verifier, chain.headers(BODY), tampered) == "signature"
+
+
+def test_a_chain_that_failed_validation_is_not_cached(chain, clock):
+    rogue = make_chain(now=NOW, root=make_root("Rogue Root CA", now=NOW))
+    with ChainServer({CHAIN_PATH: rogue.pem()}) as server:
+        verifier = RequestVerifier(SKILL_ID, trusted_roots=[chain.root], cert_origin=server.origin, clock=clock)
+        for _ in range(2):
+            assert rejection(verifier, rogue.headers(BODY), BODY) == "cert-chain"
+        assert server.downloads == {CHAIN_PATH: 2}
+
+
+def test_a_cached_chain_is_downloaded_again_after_its_time_to_live(verifier, chain, server, clock):
+    verifier.verify(chain.headers(BODY), BODY)
+    clock.now = NOW + timedelta(seconds=3601)
+    later = envelope_bytes(SKILL_ID, clock.now)
+    verifier.verify(chain.headers(later), later)
+    assert server.downloads == {CHAIN_PATH: 2}
+
+
+def test_a_cached_chain_whose_leaf_has_since_expired_is_rejected(chain, clock):
+    short_lived = make_chain(now=NOW, not_after=NOW + timedelta(minutes=10))
+    with ChainServer({CHAIN_PATH: short_lived.pem()}) as server:
+        verifier = RequestVerifier(SKILL_ID, trusted_roots=[short_lived.root], cert_origin=server.origin, clock=clock)
+        verifier.verify(short_lived.headers(BODY), BODY)
+        clock.now = NOW + timedelta(minutes=11)
+        later = envelope_bytes(SKILL_ID, clock.now)
+        assert rejection(verifier, short_lived.headers(later), later) == "cert-expired"
+
+
+# The body, its timestamp and application id
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"",
+        b"[]",
+        b'{"version": "1.0"}',
+        b'{"request": "LaunchRequest"}',
+        b"\xff\xfe garbage",
+        b"[" * 100_000,
+    ],
+    ids=["malformed", "empty", "array", "no-request", "request-not-object", "not-utf8", "deep"],
+)
+def test_a_body_that_is_not_an_alexa_envelope_is_rejected(verifier, chain, server, body):
+    assert rejection(verifier, chain.headers(body), body) == "body"
+    assert server.downloads == {}
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [None, "yesterday", 1_790_000_000, "2026-11-21T10:00:00"],
+    ids=["missing", "words", "number", "no-zone"],
+)
+def test_a_timestamp_that_is_not_an_iso_time_with_a_zone_is_rejected(verifier, chain, timestamp):
+    request = envelope(SKILL_ID, NOW)
+    request["request"]["timestamp"] = timestamp
+    body = json.dumps(request).encode()
+    assert rejection(verifier, chain.headers(body), body) == "timestamp"
+
+
+@pytest.mark.parametrize("seconds", [-151, 151], ids=["151-s-old", "151-s-ahead"])
+def test_a_request_more_than_150_seconds_from_now_is_rejected(verifier, chain, server, seconds):
+    body = envelope_bytes(SKILL_ID, NOW + timedelta(seconds=seconds))
+    assert rejection(verifier, chain.headers(body), body) == "timestamp"
+    assert server.downloads == {}
+
+
+@pytest.mark.parametrize("seconds", [-150, 150], ids=["150-s-old", "150-s-ahead"])
+def test_a_request_150_seconds_from_now_is_accepted(verifier, chain, seconds):
+    body = envelope_bytes(SKILL_ID, NOW + timedelta(seconds=seconds))
+    verifier.verify(chain.headers(body), body)
+
+
+def test_timestamps_with_fractions_and_offsets_are_understood(verifier, chain):
+    request = envelope(SKILL_ID, "2026-11-21T11:00:30.123+01:00")
+    body = json.dumps(request).encode()
+    verifier.verify(chain.headers(body), body)
+
+
+def test_a_skill_event_30_minutes_old_is_accepted(verifier, chain):
+    body = envelope_bytes(SKILL_ID, NOW - timedelta(minutes=30), "AlexaSkillEvent.SkillEnabled")
+    verifier.verify(chain.headers(body), body)
+
+
+def test_a_skill_event_more_than_an_hour_old_is_rejected(verifier, chain):
+    body = envelope_bytes(SKILL_ID, NOW - timedelta(minutes=61), "AlexaSkillEvent.SkillDisabled")
+    assert rejection(verifier, chain.headers(body), body) == "timestamp"
+
+
+def test_an_ordinary_request_30_minutes_old_is_rejected(verifier, chain):
+    body = envelope_bytes(SKILL_ID, NOW - timedelta(minutes=30), "IntentRequest")
+    assert rejection(verifier, chain.headers(body), body) == "timestamp"
+
+
+def test_skill_events_are_the_sdks_list():
+    assert {"AlexaSkillEvent.SkillEnabled", "AlexaSkillEvent.SkillAccountLinked"} <= (
+        verifier_constants.ALEXA_SKILL_EVENT_LIST
+    )
+
+
+def test_a_request_for_another_skill_is_rejected_before_any_download(verifier, chain, server):
+    body = envelope_bytes("amzn1.ask.skill.someone-else", NOW)
+    with pytest.raises(VerificationError) as caught:
+        verifier.verify(chain.headers(body), body)
+    error = caught.value
+    assert error.check == "application-id"
+    assert "'amzn1.ask.skill.someone-else'" in str(error)
+    assert server.downloads == {}
+
+
+def test_a_request_without_any_application_id_is_rejected(verifier, chain):
+    request = envelope(SKILL_ID, NOW)
+    del request["context"]["System"]["application"]
+    del request["session"]
+    body = json.dumps(request).encode()
+    assert rejection(verifier, chain.headers(body), body) == "application-id"
+
+
+# Reporting
+
+
+def test_each_rejection_logs_one_line_naming_the_check(verifier, chain, caplog):
+    headers = chain.headers(BODY) | {"SignatureCertChainUrl": "http://s3.amazonaws.com/echo.api/x"}
+    with caplog.at_level(logging.INFO, logger="trigger_coach.verify"):
+        rejection(verifier, headers, BODY)
+    assert len(caplog.records) == 1
+    assert "cert-url" in caplog.records[0].getMessage()
+
+
+def test_error_messages_quote_the_bad_value_and_cannot_flood_a_log(verifier, chain):
+    url = "https://evil.example/" + "a" * 10_000 + "\nforged log line"
+    with pytest.raises(VerificationError) as caught:
+        verifier.verify(chain.headers(BODY, cert_url=url), BODY)
+    error = caught.value
+    assert "'https://evil.example/aaa" in str(error)
+    assert len(str(error)) < 300
+    assert "\n" not in str(error)
+
+
+def test_a_verifier_needs_a_skill_id(chain):
+    with pytest.raises(ValueError, match="skill id"):
+        RequestVerifier("", trusted_roots=[chain.root])
+
+
+def test_a_verifier_refuses_an_empty_trust_store():
+    with pytest.raises(ValueError, match="empty list of trusted roots"):
+        RequestVerifier(SKILL_ID, trusted_roots=[])
