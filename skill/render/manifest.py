@@ -1,0 +1,117 @@
+"""Describe a rendered routine: which file plays each track, how long it is, what it says.
+
+Light on purpose (json and dataclasses only): the skill reads manifests at request time
+without loading pydub, numpy or a voice. A manifest is written only when every track of
+the routine rendered, so a manifest on disk always lists a complete, playable routine.
+
+JSON shape (tracks_dir/manifests/<routine_id>.json):
+  {"routine_id": "upper-back", "voice": "<voice key>", "renderer_version": "1",
+   "format": "mp3 mono 44100 Hz CBR 48 kbps",
+   "tracks": [{"index": 0, "kind": "position", "side": null, "file": "<key>.mp3",
+               "duration_ms": 14210, "transcript": [{"t": 0.05, "text": "Lie on your back ..."}]}]}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from skill.config import Settings
+
+
+class ManifestError(ValueError):
+    """A manifest file exists but cannot be read."""
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """One transcript line: seconds from the track's start, and the words said."""
+
+    t: float
+    text: str
+
+
+@dataclass(frozen=True)
+class ManifestTrack:
+    """One rendered track as the player needs it."""
+
+    index: int
+    kind: str
+    side: str | None
+    file: str
+    duration_ms: int
+    transcript: tuple[Spoken, ...]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Every track of one routine, rendered with one voice by one renderer version."""
+
+    routine_id: str
+    voice: str
+    renderer_version: str
+    format: str
+    tracks: tuple[ManifestTrack, ...]
+
+    @property
+    def duration_ms(self) -> int:
+        """Return the routine's total length in milliseconds."""
+        return sum(t.duration_ms for t in self.tracks)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the manifest as JSON data."""
+        return {
+            "routine_id": self.routine_id,
+            "voice": self.voice,
+            "renderer_version": self.renderer_version,
+            "format": self.format,
+            "tracks": [
+                {
+                    "index": t.index, "kind": t.kind, "side": t.side, "file": t.file,
+                    "duration_ms": t.duration_ms,
+                    "transcript": [{"t": s.t, "text": s.text} for s in t.transcript],
+                }
+                for t in self.tracks
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        """Build a manifest from JSON data written by to_json."""
+        return cls(
+            routine_id=data["routine_id"],
+            voice=data["voice"],
+            renderer_version=data["renderer_version"],
+            format=data["format"],
+            tracks=tuple(
+                ManifestTrack(
+                    index=t["index"], kind=t["kind"], side=t["side"], file=t["file"],
+                    duration_ms=t["duration_ms"],
+                    transcript=tuple(Spoken(s["t"], s["text"]) for s in t["transcript"]),
+                )
+                for t in data["tracks"]
+            ),
+        )
+
+
+def manifest_path(routine_id: str, settings: Settings) -> Path:
+    """Return where a routine's manifest lives."""
+    return Path(settings.tracks_dir) / "manifests" / f"{routine_id}.json"
+
+
+def load_manifest(routine_id: str, settings: Settings) -> Manifest | None:
+    """Return the routine's manifest, or None if it has not been rendered yet."""
+    path = manifest_path(routine_id, settings)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        return Manifest.from_json(json.loads(text))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ManifestError(
+            f"The manifest {str(path)!r} cannot be read ({exc!r}); run `trigger-coach render` again."
+        ) from exc
