@@ -4,11 +4,13 @@ dynalite is installed from ``tests/e2e/package-lock.json``; when ``tests/e2e/nod
 is missing, ``npm ci`` runs there first. One server serves the whole pytest session on a free
 loopback port and is stopped at its end.
 
-Use it from a test module or a conftest.py next to this file::
+Use it from any test module or conftest.py (pytest puts the repository root on sys.path)::
 
-    from dynalite_server import dynalite_endpoint  # noqa: F401  (the fixture)
+    from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401
 
     def test_something(dynalite_endpoint): ...  # "http://127.0.0.1:<port>"
+
+Import it under that one name everywhere: the server is shared per imported module.
 
 or outside pytest: ``with DynaliteServer() as server: server.endpoint_url``.
 """

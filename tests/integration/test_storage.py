@@ -26,7 +26,6 @@ from ask_sdk_model import Context, RequestEnvelope
 from ask_sdk_model.interfaces.audioplayer import PlaybackStoppedRequest
 from ask_sdk_model.interfaces.system import SystemState
 from ask_sdk_model.user import User
-from dynalite_server import dynalite_endpoint  # noqa: F401  (the session fixture)
 
 from skill.storage import (
     SCHEMA_VERSION,
@@ -38,6 +37,7 @@ from skill.storage import (
     StorageUnavailableError,
     make_adapter,
 )
+from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401  (the session fixture)
 
 Adapter = SQLiteAdapter | DynamoAdapter
 
