@@ -7,16 +7,15 @@ here and nowhere else.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from skill.config import Settings
 from skill.core.player import Program
 from skill.core.routines import Library, Routine
 from skill.core.timeline import Track, expand
+from skill.render.manifest import ManifestError, load_manifest, manifest_path
 
 log = logging.getLogger("trigger_coach.catalog")
 
@@ -46,11 +45,6 @@ class Entry:
     program: Program
 
 
-def manifest_path(settings: Settings, routine_id: str) -> Path:
-    """Return where the renderer writes a routine's manifest."""
-    return settings.tracks_dir / "manifests" / f"{routine_id}.json"
-
-
 class Catalog:
     """Routines joined with their rendered tracks; manifests are re-read when they change."""
 
@@ -69,16 +63,15 @@ class Catalog:
         routine = self.routine(routine_id)
         if routine is None:
             return None
-        path = manifest_path(self.settings, routine.id)
         try:
-            mtime = path.stat().st_mtime
+            mtime = manifest_path(routine.id, self.settings).stat().st_mtime
         except OSError:
             return None
         with self._lock:
             cached = self._entries.get(routine.id)
             if cached and cached[0] == mtime:
                 return cached[1]
-        entry = self._load(routine, path)
+        entry = self._load(routine)
         with self._lock:
             self._entries[routine.id] = (mtime, entry)
         return entry
@@ -102,19 +95,20 @@ class Catalog:
             subtitle=f"Step {index + 1} of {len(entry.files)}: {label}{side}",
         )
 
-    def _load(self, routine: Routine, path: Path) -> Entry | None:
+    def _load(self, routine: Routine) -> Entry | None:
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-            rows = sorted(manifest["tracks"], key=lambda t: int(t["index"]))
-            files = tuple(str(t["file"]) for t in rows)
-            durations = tuple(int(t["duration_ms"]) for t in rows)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("The manifest %s cannot be read (%s); re-render the routine.", path, exc)
+            manifest = load_manifest(routine.id, self.settings)
+        except ManifestError as exc:
+            log.warning("%s", exc)
+            return None
+        if manifest is None:
             return None
         tracks = expand(routine)
-        if len(files) != len(tracks) or [int(t["index"]) for t in rows] != list(range(len(tracks))):
-            log.warning("The manifest %s lists %d tracks but routine '%s' has %d; "
-                        "run 'trigger-coach render %s'.", path, len(files), routine.id,
-                        len(tracks), routine.id)
+        rendered = [(t.index, t.kind, t.side) for t in manifest.tracks]
+        if rendered != [(t.index, t.kind, t.side) for t in tracks]:
+            log.warning("The rendered tracks of routine '%s' no longer match its steps; "
+                        "run 'trigger-coach render %s'.", routine.id, routine.id)
             return None
+        files = tuple(t.file for t in manifest.tracks)
+        durations = tuple(t.duration_ms for t in manifest.tracks)
         return Entry(routine, tracks, files, Program(routine.id, durations))

@@ -179,7 +179,7 @@ class LaunchHandler(AbstractRequestHandler):
         if user.state.activity is Activity.PAUSED and routine is not None:
             return _ask(handler_input, apology + speech.welcome_resume(routine.title),
                         speech.WHICH_ROUTINE_REPROMPT, "resume")
-        last = self.coach.catalog.routine(progress.last_routine(user.doc)) or routine
+        last = self.coach.catalog.routine(user.doc.get("last_routine")) or routine
         if last is not None:
             return _ask(handler_input, apology + speech.welcome_again(last.title),
                         speech.WHICH_ROUTINE_REPROMPT, f"start:{last.id}")

@@ -1,0 +1,137 @@
+"""Build Alexa request envelopes the way the Alexa service sends them, for tests and benches."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from skill.config import LOCAL_SKILL_ID
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def envelope(
+    request: dict[str, Any], *, user: str = "amzn1.ask.account.TEST-USER", device: str = "device-1",
+    session: bool = True, new_session: bool = False, session_attributes: dict | None = None,
+    audio_player: dict | None = None, skill_id: str = LOCAL_SKILL_ID,
+    api_endpoint: str = "http://127.0.0.1:9", supports_audio: bool = True,
+) -> dict[str, Any]:
+    """Return a full request envelope around one request body."""
+    interfaces: dict[str, Any] = {"AudioPlayer": {}} if supports_audio else {}
+    context: dict[str, Any] = {
+        "System": {
+            "application": {"applicationId": skill_id},
+            "user": {"userId": user},
+            "device": {"deviceId": device, "supportedInterfaces": interfaces},
+            "apiEndpoint": api_endpoint,
+            "apiAccessToken": "test-access-token",
+        }
+    }
+    if audio_player is not None:
+        context["AudioPlayer"] = audio_player
+    body: dict[str, Any] = {
+        "version": "1.0",
+        "context": context,
+        "request": {
+            "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}",
+            "timestamp": now_iso(),
+            "locale": "en-US",
+            **request,
+        },
+    }
+    if session:
+        body["session"] = {
+            "new": new_session,
+            "sessionId": "amzn1.echo-api.session.test",
+            "application": {"applicationId": skill_id},
+            "user": {"userId": user},
+            "attributes": session_attributes or {},
+        }
+    return body
+
+
+def launch(**kw: Any) -> dict[str, Any]:
+    return envelope({"type": "LaunchRequest"}, new_session=True, **kw)
+
+
+def intent(name: str, slots: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    """Return an IntentRequest; slots map name -> value or (value, resolved id)."""
+    alexa_slots: dict[str, Any] = {}
+    for slot, value in (slots or {}).items():
+        entry: dict[str, Any] = {"name": slot, "confirmationStatus": "NONE"}
+        resolved = None
+        if isinstance(value, tuple):
+            value, resolved = value
+        if value is not None:
+            entry["value"] = value
+        if resolved is not None:
+            entry["resolutions"] = {"resolutionsPerAuthority": [{
+                "authority": f"amzn1.er-authority.echo-sdk.{LOCAL_SKILL_ID}.ROUTINE",
+                "status": {"code": "ER_SUCCESS_MATCH"},
+                "values": [{"value": {"name": value, "id": resolved}}],
+            }]}
+        elif value is not None:
+            entry["resolutions"] = {"resolutionsPerAuthority": [{
+                "authority": f"amzn1.er-authority.echo-sdk.{LOCAL_SKILL_ID}.ROUTINE",
+                "status": {"code": "ER_SUCCESS_NO_MATCH"},
+            }]}
+        alexa_slots[slot] = entry
+    return envelope(
+        {"type": "IntentRequest", "dialogState": "COMPLETED",
+         "intent": {"name": name, "confirmationStatus": "NONE", "slots": alexa_slots}},
+        **kw,
+    )
+
+
+def audio_event(kind: str, token: str | None, offset_ms: int = 0, **kw: Any) -> dict[str, Any]:
+    """Return an AudioPlayer.* event, which arrives without a session."""
+    request: dict[str, Any] = {"type": f"AudioPlayer.{kind}", "offsetInMilliseconds": offset_ms}
+    if token is not None:
+        request["token"] = token
+    if kind == "PlaybackFailed":
+        request["error"] = {"type": "MEDIA_ERROR_UNKNOWN", "message": "test"}
+    return envelope(request, session=False, **kw)
+
+
+def button(kind: str, **kw: Any) -> dict[str, Any]:
+    """Return a PlaybackController.*CommandIssued event (a device button)."""
+    return envelope({"type": f"PlaybackController.{kind}CommandIssued"}, session=False, **kw)
+
+
+def post(url: str, body: dict[str, Any] | bytes, headers: dict[str, str] | None = None,
+         timeout: float = 30) -> tuple[int, Any]:
+    """POST a body to the skill; return the HTTP status and the parsed JSON (or raw text)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(
+        url, data=data, method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        status, raw = err.code, err.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode("utf-8", "replace")
+
+
+def directives(response: dict[str, Any]) -> list[dict[str, Any]]:
+    return (response.get("response") or {}).get("directives") or []
+
+
+def play_of(response: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the AudioPlayer.Play directive of a response, if any."""
+    return next((d for d in directives(response) if d["type"] == "AudioPlayer.Play"), None)
+
+
+def speech_of(response: dict[str, Any]) -> str:
+    speech = (response.get("response") or {}).get("outputSpeech") or {}
+    return speech.get("ssml") or speech.get("text") or ""

@@ -1,0 +1,37 @@
+"""Shared fixtures: rendered audio for the routines the skill tests play, and app settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skill.config import PROJECT_ROOT, Settings
+
+# Rendered once and kept between test runs (the render cache makes re-runs nearly free).
+TEST_AUDIO_DIR = PROJECT_ROOT / "var" / "test-audio"
+TEST_ROUTINES = ("upper-back", "calves")
+
+
+@pytest.fixture(scope="session")
+def rendered_audio() -> Path:
+    """Render the routines the skill tests play, with the real default voice."""
+    from skill.core.routines import load_library
+    from skill.render import render_library
+
+    settings = Settings(audio_dir=TEST_AUDIO_DIR)
+    library = load_library()
+    report = render_library([library.get(r) for r in TEST_ROUTINES], settings)
+    assert not report.failures, report.failures
+    return TEST_AUDIO_DIR
+
+
+@pytest.fixture
+def app_settings(rendered_audio: Path, tmp_path: Path) -> Settings:
+    """Return settings for a fresh skill: rendered audio, an empty SQLite folder, no verify."""
+    return Settings(
+        audio_dir=rendered_audio,
+        data_dir=tmp_path / "data",
+        public_url="https://coach.example.test",
+        verify=False,
+    )
