@@ -148,7 +148,7 @@ def test_a_corrupt_stored_state_is_rejected_with_a_sentence():
     import pytest
 
     for bad in ({"activity": "dancing"}, {"index": -1}, {"activity": "playing"}, {"completed": ["x"]}):
-        with pytest.raises(ValueError, match="not valid|without routine"):
+        with pytest.raises(ValueError, match=r"not valid|without routine"):
             PlaybackState.from_dict(bad)
 
 
