@@ -92,8 +92,8 @@ def create_app(
             if verifier is not None:
                 verifier.verify(request.headers, body)
             _check_envelope(body, settings.skill_id)
-        except VerificationError as exc:
-            return _bad(exc.check, str(exc))
+        except VerificationError as exc:  # skill.verify has logged which check failed
+            return _error(400, str(exc), exc.check)
         except BadEnvelope as exc:
             return _bad("envelope", str(exc))
         try:
