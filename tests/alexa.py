@@ -135,3 +135,20 @@ def play_of(response: dict[str, Any]) -> dict[str, Any] | None:
 def speech_of(response: dict[str, Any]) -> str:
     speech = (response.get("response") or {}).get("outputSpeech") or {}
     return speech.get("ssml") or speech.get("text") or ""
+
+
+def complete_run(url: str, routine: str, user: str, **kw: Any) -> int:
+    """Start a routine and play every track to its end, as a speaker would; return tracks played."""
+    status, reply = post(url, intent("StartRoutineIntent", {"routine": (routine, routine)}, user=user, **kw))
+    assert status == 200, reply
+    token = (play_of(reply) or {}).get("audioItem", {}).get("stream", {}).get("token")
+    played = 0
+    while token:
+        for kind in ("PlaybackStarted", "PlaybackNearlyFinished", "PlaybackFinished"):
+            status, reply = post(url, audio_event(kind, token, user=user, **kw))
+            assert status == 200, reply
+            if kind == "PlaybackNearlyFinished":
+                queued = play_of(reply)
+        played += 1
+        token = queued["audioItem"]["stream"]["token"] if queued else None
+    return played
