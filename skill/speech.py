@@ -7,7 +7,11 @@ module. Functions return plain text; `ssml()` makes any of it safe for Alexa.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
+
+if TYPE_CHECKING:
+    from skill.core.progress import Nudge, Summary
 
 # --- Guidance spoken inside tracks -------------------------------------------------------
 
@@ -138,3 +142,146 @@ def help_text(playing: bool) -> str:
     later = "Afterwards, ask me: how did I do this week."
     text = during + later if playing else start + during + later
     return text + (" Say resume to carry on." if playing else " What would you like to do?")
+
+
+# --- Progress: "how did I do this week", forgetting history -------------------------------
+# Sentences about the user's own history: warm, plain and factual (counts and minutes as
+# recorded), no judgement, no health claims.
+
+PROGRESS_FIRST_TIME = "You haven't done a routine yet. Say 'start my upper back routine' to begin."
+PROGRESS_TZ_UNKNOWN = "I'm counting days in UTC because I couldn't get your time zone."
+PROGRESS_UNREADABLE = (
+    "Sorry, I couldn't read your saved progress just now. Your routines still work. "
+    "If this keeps happening, you can say 'forget my history' to start a fresh record."
+)
+FORGET_CONFIRM = (
+    "Do you want me to forget your routine history? I can't bring it back afterwards. "
+    "Say yes to forget it, or no to keep it."
+)
+FORGET_DONE = "Done. I've forgotten your routine history. Your next session starts a fresh record."
+FORGET_KEPT = "Okay, I've kept your history."
+
+_PERIOD_WORDS = {  # period: (this period, the one before, still under way)
+    "this_week": ("this week", "last week", True),
+    "last_week": ("last week", "the week before", False),
+    "this_month": ("this month", "last month", True),
+}
+_NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_PLURAL_AREAS = {"glutes", "hips", "hamstrings", "calves", "feet"}
+
+
+def _number(n: int) -> str:
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
+
+
+def _counted(n: int, one: str, many: str) -> str:
+    return f"{_number(n)} {one if n == 1 else many}"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _minutes(seconds: int) -> str:
+    minutes = (seconds + 30) // 60
+    return "under a minute" if minutes == 0 else _counted(minutes, "minute", "minutes")
+
+
+def _areas(areas: tuple[str, ...]) -> str:
+    if len(areas) > 3:
+        return f"{_number(len(areas))} different areas"
+    return _and_list([f"your {areas[0]}", *areas[1:]])
+
+
+def _outcomes(summary: Summary) -> str:
+    unfinished = summary.stopped_early + summary.abandoned
+    if summary.completed == summary.sessions:
+        return "You finished it." if summary.sessions == 1 else "You finished every one."
+    if summary.sessions == 1:
+        return "It ended early." if unfinished else "It's still under way."
+    if unfinished == summary.sessions:
+        return "Each one ended early."
+    parts = []
+    if summary.completed:
+        parts.append(f"you finished {_number(summary.completed)}")
+    if unfinished:
+        parts.append(f"{_number(unfinished)} ended early")
+    if summary.in_progress:
+        parts.append(f"{_number(summary.in_progress)} is still under way")
+    return _sentence(_and_list(parts)) + "."
+
+
+def _comparison(summary: Summary) -> str:
+    _, before, ongoing = _PERIOD_WORDS[summary.period]
+    if summary.previous_sessions == 0:
+        return f"{_sentence(before)} you didn't do any."
+    diff = summary.sessions - summary.previous_sessions
+    if diff > 0:
+        return f"That's {_number(diff)} more than {before}."
+    if diff < 0:
+        return f"{'So far that' if ongoing else 'That'}'s {_number(-diff)} fewer than {before}."
+    return f"That's the same number as {before}."
+
+
+def _nudge(nudge: Nudge) -> str:
+    plural = nudge.area in _PLURAL_AREAS
+    if nudge.kind == "rest":
+        return (
+            f"You've worked on your {nudge.area} {_number(nudge.days or 0)} days in a row. "
+            f"If {'they are' if plural else 'it is'} sore or bruised the next day, that's a sign "
+            f"it was too much: give {'them' if plural else 'it'} a rest until the soreness "
+            "settles, and go lighter next time."
+        )
+    recent = nudge.days is not None and nudge.days < 60
+    since = f"over {_number((nudge.days or 0) // 7)} weeks" if recent else "a while"
+    return (
+        f"It's been {since} since you worked on your {nudge.area}. "
+        "That routine is here whenever you want it."
+    )
+
+
+def progress_summary(summary: Summary) -> str:
+    """Say how a period went: sessions, minutes, areas and days, against the one before."""
+    if summary.first_time:
+        return PROGRESS_FIRST_TIME
+    this, before, ongoing = _PERIOD_WORDS[summary.period]
+    sentences = []
+    if summary.sessions == 0:
+        sentences.append(
+            f"You haven't done a routine {this} yet." if ongoing
+            else f"You didn't do a routine {this}."
+        )
+        if summary.previous_sessions:
+            did = _counted(summary.previous_sessions, "session", "sessions")
+            sentences.append(f"{_sentence(before)} you did {did}.")
+    else:
+        did = f"{_sentence(this)} you did {_counted(summary.sessions, 'session', 'sessions')}"
+        if summary.sessions == 1:
+            sentences.append(f"{did}, {_minutes(summary.seconds)}, on {_areas(summary.areas)}.")
+        else:
+            days = (
+                f"on {_number(summary.days_active)} different days"
+                if summary.days_active > 1 else "all on one day"
+            )
+            sentences.append(
+                f"{did}, {_minutes(summary.seconds)} in all, on {_areas(summary.areas)}, {days}."
+            )
+        sentences += [_outcomes(summary), _comparison(summary)]
+    if summary.streak_days >= 2:
+        sentences.append(f"You've done a routine {_number(summary.streak_days)} days in a row.")
+    if summary.nudge is not None:
+        sentences.append(_nudge(summary.nudge))
+    if summary.unreadable == 1:
+        sentences.append("I couldn't read one of your saved records, so I left it out.")
+    elif summary.unreadable > 1:
+        sentences.append(
+            f"I couldn't read {_number(summary.unreadable)} of your saved records, "
+            "so I left them out."
+        )
+    if not summary.tz_known:
+        sentences.append(PROGRESS_TZ_UNKNOWN)
+    return " ".join(sentences)
