@@ -1,0 +1,149 @@
+"""Ask Alexa which time zone a device is in, so "this week" is the user's week.
+
+The one place that calls the Alexa Settings API for ``System.timeZone``. It answers fast or
+not at all: a short timeout, a cache per device, and on any failure UTC with ``known=False``
+(the spoken summary then says it is counting in UTC). It never raises into a handler.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.client import HTTPException
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import certifi
+
+logger = logging.getLogger("trigger_coach.timezone")
+
+UTC_ZONE = ZoneInfo("UTC")
+MAX_BODY_BYTES = 1024  # an IANA name in JSON quotes is ~40 bytes; more is not an answer
+MAX_DEVICES = 10_000
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects, so the access token is only ever sent to the apiEndpoint."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        """Return None, which makes urllib raise HTTPError for the 3xx answer."""
+        return None
+
+
+@dataclass(frozen=True)
+class _Cached:
+    zone: ZoneInfo
+    known: bool
+    expires: float
+
+
+class TimeZoneResolver:
+    """Resolve and cache device time zones; thread-safe, one instance per process.
+
+    Answers are kept for `ttl` seconds, failures for `failure_ttl` seconds, so an API that
+    is down costs one timeout and one warning per device per `failure_ttl`, not one per
+    request. Two threads missing the cache for the same device at once may both ask.
+    """
+
+    def __init__(
+        self,
+        timeout: float,
+        ttl: float = 3600,
+        *,
+        failure_ttl: float = 60,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if timeout <= 0 or ttl < 0 or failure_ttl < 0:
+            raise ValueError(
+                f"TimeZoneResolver(timeout={timeout!r}, ttl={ttl!r}, failure_ttl={failure_ttl!r}) "
+                "needs a positive timeout and non-negative lifetimes; e.g. timeout=1.5."
+            )
+        self.timeout = timeout
+        self.ttl = ttl
+        self.failure_ttl = failure_ttl
+        self._clock = clock
+        self._cache: dict[str, _Cached] = {}
+        self._lock = threading.Lock()
+        context = ssl.create_default_context(cafile=certifi.where())
+        self._opener = urllib.request.build_opener(
+            _NoRedirects(), urllib.request.HTTPSHandler(context=context)
+        )
+
+    def resolve(self, api_endpoint: str, api_access_token: str, device_id: str) -> tuple[ZoneInfo, bool]:
+        """Return the device's zone and whether it is known; (UTC, False) on any failure."""
+        if not (api_endpoint and api_access_token and device_id):
+            missing = [
+                name for name, value in (
+                    ("apiEndpoint", api_endpoint), ("apiAccessToken", api_access_token),
+                    ("deviceId", device_id),
+                ) if not value
+            ]
+            logger.warning(
+                "Cannot ask for the device time zone: the request has no %s; counting days in UTC.",
+                " or ".join(missing),
+            )
+            return UTC_ZONE, False
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(device_id)
+        if cached is not None and cached.expires > now:
+            return cached.zone, cached.known
+        zone, problem = self._fetch(api_endpoint, api_access_token, device_id)
+        if zone is None:
+            logger.warning(
+                "Could not get the time zone of device ...%s from %s: %s; counting days in UTC.",
+                device_id[-8:], api_endpoint, problem,
+            )
+        entry = _Cached(
+            zone or UTC_ZONE, zone is not None,
+            self._clock() + (self.ttl if zone is not None else self.failure_ttl),
+        )
+        with self._lock:
+            self._cache[device_id] = entry
+            if len(self._cache) > MAX_DEVICES:
+                self._evict(now)
+        return entry.zone, entry.known
+
+    def _evict(self, now: float) -> None:
+        for key in [k for k, v in self._cache.items() if v.expires <= now]:
+            del self._cache[key]
+        while len(self._cache) > MAX_DEVICES:
+            del self._cache[next(iter(self._cache))]  # the oldest insertion
+
+    def _fetch(self, api_endpoint: str, token: str, device_id: str) -> tuple[ZoneInfo | None, str]:
+        base = api_endpoint.rstrip("/")
+        if urlsplit(base).scheme not in ("https", "http"):
+            return None, f"apiEndpoint {api_endpoint!r} is not an http(s) URL"
+        url = f"{base}/v2/devices/{quote(device_id, safe='')}/settings/System.timeZone"
+        request = urllib.request.Request(
+            url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        )
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                body = response.read(MAX_BODY_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            return None, f"HTTP {exc.code} {exc.reason}"
+        except urllib.error.URLError as exc:
+            return None, f"no answer ({exc.reason})"
+        except (TimeoutError, OSError, HTTPException, ValueError) as exc:
+            return None, f"no answer ({type(exc).__name__}: {str(exc) or 'timed out'})"
+        if len(body) > MAX_BODY_BYTES:
+            return None, f"the answer is longer than {MAX_BODY_BYTES} bytes"
+        try:
+            name = json.loads(body.decode("utf-8"))
+        except ValueError:
+            return None, f"the answer {body[:60]!r} is not JSON"
+        if not isinstance(name, str) or not name:
+            return None, f"the answer {name!r} is not a time zone name"
+        try:
+            return ZoneInfo(name), ""
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            return None, f"{name!r} is not a time zone known here"

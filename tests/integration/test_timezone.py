@@ -1,0 +1,205 @@
+"""The time zone lookup against a real HTTP server on loopback standing in for Alexa's API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from skill.timezone import UTC_ZONE, TimeZoneResolver
+
+TOKEN = "test-access-token"
+
+
+class FakeAlexaApi(ThreadingHTTPServer):
+    """Answer GET /v2/devices/<id>/settings/System.timeZone according to the device id."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), SettingsHandler)
+        self.calls: Counter[str] = Counter()
+        self.release = threading.Event()  # lets a sleeping answer end when the test ends
+        self.answers: dict[str, tuple[int, bytes]] = {
+            "dev-la": (200, json.dumps("America/Los_Angeles").encode()),
+            "dev-auckland": (200, b'"Pacific/Auckland"'),
+            "dev-junk": (200, b"<html>not json</html>"),
+            "dev-mars": (200, b'"Mars/Olympus_Mons"'),
+            "dev-forbidden": (403, b'{"message": "Access denied"}'),
+            "dev-broken": (500, b"oops"),
+        }
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class SettingsHandler(BaseHTTPRequestHandler):
+    server: FakeAlexaApi
+
+    def do_GET(self) -> None:
+        prefix, suffix = "/v2/devices/", "/settings/System.timeZone"
+        device = self.path[len(prefix):-len(suffix)] if self.path.startswith(prefix) else ""
+        self.server.calls[device] += 1
+        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            status, body = 401, b'{"message": "no token"}'
+        elif device == "dev-slow":
+            self.server.release.wait(10)  # far longer than the resolver waits
+            status, body = 200, b'"Europe/Paris"'
+        else:
+            status, body = self.server.answers.get(device, (404, b'{"message": "unknown device"}'))
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass  # the client gave up waiting, as it should
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def api() -> Iterator[FakeAlexaApi]:
+    server = FakeAlexaApi()
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_device_zone_is_returned_as_known(api):
+    zone, known = TimeZoneResolver(timeout=5).resolve(api.endpoint, TOKEN, "dev-la")
+    assert (zone, known) == (ZoneInfo("America/Los_Angeles"), True)
+
+
+def test_two_resolves_for_one_device_make_one_http_call(api):
+    resolver = TimeZoneResolver(timeout=5)
+    first = resolver.resolve(api.endpoint, TOKEN, "dev-la")
+    second = resolver.resolve(api.endpoint, TOKEN, "dev-la")
+    other = resolver.resolve(api.endpoint, TOKEN, "dev-auckland")
+    assert first == second == (ZoneInfo("America/Los_Angeles"), True)
+    assert other == (ZoneInfo("Pacific/Auckland"), True)
+    assert api.calls == {"dev-la": 1, "dev-auckland": 1}
+
+
+def test_the_cache_asks_again_after_its_lifetime(api):
+    clock = Clock()
+    resolver = TimeZoneResolver(timeout=5, ttl=3600, clock=clock)
+    resolver.resolve(api.endpoint, TOKEN, "dev-la")
+    clock.now += 3599
+    resolver.resolve(api.endpoint, TOKEN, "dev-la")
+    clock.now += 2
+    resolver.resolve(api.endpoint, TOKEN, "dev-la")
+    assert api.calls["dev-la"] == 2
+
+
+def test_a_slow_api_times_out_to_utc_unknown_with_one_warning(api, caplog):
+    resolver = TimeZoneResolver(timeout=0.2)
+    with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
+        assert resolver.resolve(api.endpoint, TOKEN, "dev-slow") == (UTC_ZONE, False)
+        assert resolver.resolve(api.endpoint, TOKEN, "dev-slow") == (UTC_ZONE, False)
+    assert api.calls["dev-slow"] == 1  # the failure is remembered for a while
+    assert len(caplog.records) == 1
+    assert "timed out" in caplog.records[0].getMessage()
+    assert "counting days in UTC" in caplog.records[0].getMessage()
+
+
+def test_a_failure_is_asked_about_again_after_its_shorter_lifetime(api):
+    clock = Clock()
+    resolver = TimeZoneResolver(timeout=5, failure_ttl=60, clock=clock)
+    resolver.resolve(api.endpoint, TOKEN, "dev-broken")
+    clock.now += 61
+    resolver.resolve(api.endpoint, TOKEN, "dev-broken")
+    assert api.calls["dev-broken"] == 2
+
+
+@pytest.mark.parametrize(
+    ("device", "reason"),
+    [
+        ("dev-junk", "is not JSON"),
+        ("dev-mars", "'Mars/Olympus_Mons' is not a time zone known here"),
+        ("dev-forbidden", "HTTP 403"),
+        ("dev-broken", "HTTP 500"),
+        ("dev-unknown", "HTTP 404"),
+    ],
+)
+def test_a_bad_answer_falls_back_to_utc_unknown_and_says_why(api, caplog, device, reason):
+    with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
+        assert TimeZoneResolver(timeout=5).resolve(api.endpoint, TOKEN, device) == (UTC_ZONE, False)
+    assert [reason in r.getMessage() for r in caplog.records] == [True]
+
+
+def test_a_wrong_token_is_refused_by_the_api_and_falls_back(api):
+    assert TimeZoneResolver(timeout=5).resolve(api.endpoint, "stale", "dev-la") == (UTC_ZONE, False)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "token", "device"),
+    [("", TOKEN, "dev-la"), (None, TOKEN, "dev-la"), ("ENDPOINT", "", "dev-la"), ("ENDPOINT", TOKEN, "")],
+)
+def test_a_request_without_endpoint_token_or_device_falls_back_without_calling(api, caplog, endpoint, token, device):
+    endpoint = api.endpoint if endpoint == "ENDPOINT" else endpoint
+    with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
+        assert TimeZoneResolver(timeout=5).resolve(endpoint, token, device) == (UTC_ZONE, False)
+    assert not api.calls
+    assert "the request has no" in caplog.text
+
+
+def test_a_non_http_endpoint_is_never_opened(caplog):
+    with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
+        result = TimeZoneResolver(timeout=5).resolve("file:///etc", TOKEN, "dev-la")
+    assert result == (UTC_ZONE, False) and "is not an http(s) URL" in caplog.text
+
+
+def test_a_closed_port_falls_back_to_utc(api):
+    endpoint = api.endpoint
+    api.shutdown()
+    api.server_close()
+    assert TimeZoneResolver(timeout=5).resolve(endpoint, TOKEN, "dev-la") == (UTC_ZONE, False)
+
+
+def test_concurrent_resolves_from_many_threads_all_get_the_zone(api):
+    resolver = TimeZoneResolver(timeout=5)
+    results: list[tuple[ZoneInfo, bool]] = []
+    lock = threading.Lock()
+
+    def ask() -> None:
+        answer = resolver.resolve(api.endpoint, TOKEN, "dev-auckland")
+        with lock:
+            results.append(answer)
+
+    threads = [threading.Thread(target=ask) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results == [(ZoneInfo("Pacific/Auckland"), True)] * 16
+    asked = api.calls["dev-auckland"]
+    assert 1 <= asked <= 16  # threads that missed the cache together may each have asked
+    resolver.resolve(api.endpoint, TOKEN, "dev-auckland")
+    assert api.calls["dev-auckland"] == asked  # from now on it is cached
+
+
+def test_nonsense_settings_are_refused_with_a_sentence():
+    with pytest.raises(ValueError, match="needs a positive timeout"):
+        TimeZoneResolver(timeout=0)
