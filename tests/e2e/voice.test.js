@@ -1,0 +1,457 @@
+"use strict";
+// Trigger Coach end to end, by voice: virtual-alexa (npm) turns utterances into requests from our
+// interaction model, posts them to the real skill server over loopback and emulates the
+// device's AudioPlayer (PlaybackStarted/Stopped/NearlyFinished/Finished).
+//
+// Run by tests/e2e/test_virtual_alexa.py, which starts the server and sets:
+//   TRIGGER_COACH_E2E_SKILL_URL     e.g. http://127.0.0.1:PORT/  (default http://127.0.0.1:8000/)
+//   TRIGGER_COACH_E2E_SKILL_ID      the skill id the server accepts (default: config.LOCAL_SKILL_ID)
+//   TRIGGER_COACH_E2E_PUBLIC_URL    the server's public URL (default https://coach.example.test)
+//   TRIGGER_COACH_E2E_CALVES_TRACKS how many tracks the calves routine has (optional)
+// By hand: TRIGGER_COACH_VERIFY=0 TRIGGER_COACH_PUBLIC_URL=https://coach.example.test ./dev serve,
+// then `npm test` here.
+//
+// virtual-alexa 0.7.8 quirks this file works around:
+// - It sends no Signature-256 / SignatureCertChainUrl headers: the server must run with
+//   TRIGGER_COACH_VERIFY=0 (verification is tested separately, in tests/integration).
+// - Its applicationId is a random "amzn1.echo-sdk-ams.app.<uuid>" unless set, which our server
+//   rejects with HTTP 400: we set it to the skill id.
+// - Its apiEndpoint is https://api.amazonalexa.com and there is no builder option for it; and
+//   without a device id it sends no deviceId, apiEndpoint or apiAccessToken at all. We set a
+//   device id and rewrite apiEndpoint in a request filter to a local Settings API stub, so the
+//   time-zone lookup stays on 127.0.0.1.
+// - It matches utterances literally against the model's samples (plus its own short list for
+//   built-in intents: "pause", "resume", "next", "previous", "repeat", "start over", "stop").
+//   Anything starting with ask/open/launch/tell is a LaunchRequest unless it has " to ...", so
+//   "ask trigger coach how did I do this week" would only launch; we say the bare utterance.
+// - An intent said during playback is wrapped in PlaybackStopped before it and, when the reply
+//   has no AudioPlayer directive, PlaybackStarted after it. The intent's context.AudioPlayer
+//   was built before that PlaybackStopped, so it still says PLAYING.
+// - playbackFinished() resolves with the PlaybackFinished reply but does not wait for the
+//   PlaybackStarted of the next queued track (a floating promise), so the two requests reach
+//   the server concurrently. Every request is tracked and each step waits until all settle.
+// - It never checks expectedPreviousToken, stream URLs beyond "not http:", or offsets:
+//   the assertions below do.
+// - playbackOffset(ms) is the only way to move the playhead (there is no clock).
+// - Requiring it prints an aws-sdk v2 end-of-support notice; the wrapper silences it with
+//   AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE=1.
+
+const assert = require("node:assert/strict");
+const { randomUUID } = require("node:crypto");
+const http = require("node:http");
+const path = require("node:path");
+const { after, before, test } = require("node:test");
+
+const { VirtualAlexa } = require("virtual-alexa");
+const { AudioPlayerActivity } = require("virtual-alexa/lib/src/audioPlayer/AudioPlayer");
+
+const SKILL_URL = process.env.TRIGGER_COACH_E2E_SKILL_URL || "http://127.0.0.1:8000/";
+const SKILL_ID = process.env.TRIGGER_COACH_E2E_SKILL_ID || "amzn1.ask.skill.00000000-0000-4000-8000-trigger0coach";
+const PUBLIC_URL = (process.env.TRIGGER_COACH_E2E_PUBLIC_URL || "https://coach.example.test").replace(/\/+$/, "");
+const CALVES_TRACKS = Number(process.env.TRIGGER_COACH_E2E_CALVES_TRACKS || 0);
+const MODEL = path.join(__dirname, "..", "..", "skill-package", "interactionModels", "custom", "en-US.json");
+const TIME_ZONE = "America/New_York";
+const STEP_MS = 15_000; // the most one step (an utterance or a player event, with its fallout) may take
+const TEST_MS = 120_000;
+
+const TRACK_URL = new RegExp(`^${PUBLIC_URL.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/audio/[0-9a-f]{16,64}\\.mp3$`);
+
+// --- a local stand-in for the Alexa Settings API (device time zone) --------------------------
+
+let settingsApi;
+
+function startSettingsApi() {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const match = /^\/v2\/devices\/([^/]+)\/settings\/System\.timeZone$/.exec(req.url);
+    requests.push({ method: req.method, deviceId: match && decodeURIComponent(match[1]),
+                    authorization: req.headers.authorization });
+    if (req.method !== "GET" || !match || !/^Bearer \S+$/.test(req.headers.authorization || "")) {
+      res.writeHead(404, { "Content-Type": "application/json" }).end('{"message": "not found"}');
+      return;
+    }
+    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(TIME_ZONE));
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      resolve({ server, requests, url: `http://127.0.0.1:${server.address().port}` });
+    });
+  });
+}
+
+before(async () => {
+  settingsApi = await startSettingsApi();
+});
+
+after(() => {
+  if (!settingsApi) return;
+  settingsApi.server.closeAllConnections();
+  settingsApi.server.close();
+});
+
+// --- one Echo: a virtual-alexa instance with its own user and device -------------------------
+
+function within(ms, promise, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+class Echo {
+  constructor() {
+    this.alexa = VirtualAlexa.Builder()
+      .skillURL(SKILL_URL)
+      .interactionModelFile(MODEL)
+      .applicationID(SKILL_ID)
+      .create();
+    this.userId = `amzn1.ask.account.e2e-${randomUUID()}`;
+    this.deviceId = `amzn1.ask.device.e2e-${randomUUID()}`;
+    this.alexa.context().user().setID(this.userId);
+    this.alexa.context().device().setID(this.deviceId);
+    this.player = this.alexa.audioPlayer();
+    this.log = []; // {request, reply, error} in the order the requests went out
+    this.pending = new Set();
+    this.failures = [];
+
+    const entries = new WeakMap();
+    // The filter sees each envelope just before it is posted: the place to fix apiEndpoint,
+    // and to log requests in wire order (an intent's own PlaybackStopped goes out before it).
+    this.alexa.filter((json) => {
+      json.context.System.apiEndpoint = settingsApi.url;
+      this.log.push(entries.get(json));
+    });
+    const interactor = this.alexa.interactor();
+    const callSkill = interactor.callSkill.bind(interactor);
+    interactor.callSkill = (request) => {
+      const entry = { request: request.json(), reply: undefined, error: undefined };
+      entries.set(entry.request, entry);
+      const call = callSkill(request);
+      const tracked = call.then(
+        (reply) => { entry.reply = reply; },
+        (error) => { entry.error = error; this.failures.push(error); },
+      );
+      this.pending.add(tracked);
+      tracked.then(() => this.pending.delete(tracked));
+      return call;
+    };
+  }
+
+  /** Wait until every request under way (including ones virtual-alexa does not await) is done. */
+  async settle(what) {
+    const deadline = Date.now() + STEP_MS;
+    while (this.pending.size) {
+      await within(Math.max(deadline - Date.now(), 1), Promise.all([...this.pending]),
+                   `the requests following ${what}`);
+    }
+    if (this.failures.length) {
+      throw new Error(`a request failed during ${what}: ${this.failures[0]}`);
+    }
+  }
+
+  async step(what, action) {
+    const mark = this.log.length;
+    const reply = await within(STEP_MS, action(), what);
+    await this.settle(what);
+    return { reply, sent: this.log.slice(mark) };
+  }
+
+  say(utterance) {
+    return this.step(`saying "${utterance}"`, () => this.alexa.utter(utterance));
+  }
+
+  nearlyFinished() {
+    return this.step("PlaybackNearlyFinished", () => this.player.playbackNearlyFinished());
+  }
+
+  finished() {
+    return this.step("PlaybackFinished", () => this.player.playbackFinished());
+  }
+
+  activity() {
+    return AudioPlayerActivity[this.player.playerActivity()];
+  }
+
+  playingToken() {
+    return this.player.playing() && this.player.playing().stream.token;
+  }
+
+  transcript() {
+    return this.log.map(({ request, reply, error }) => {
+      const r = request.request;
+      const what = r.type === "IntentRequest" ? r.intent.name : r.type;
+      const audio = request.context.AudioPlayer;
+      const context = audio && audio.playerActivity ? ` ctx=${audio.playerActivity}` : "";
+      const token = r.token ? ` token=${r.token} offset=${r.offsetInMilliseconds}` : "";
+      const answer = error ? `ERROR ${error}` : JSON.stringify(reply && reply.response);
+      return `  -> ${what}${token}${context}\n     <- ${answer}`;
+    }).join("\n");
+  }
+}
+
+/** Run a dialogue with a fresh Echo; print its transcript if it fails. */
+function dialogue(name, body) {
+  test(name, { timeout: TEST_MS }, async () => {
+    const echo = new Echo();
+    try {
+      await body(echo);
+      eventRepliesAreSilent(echo);
+    } catch (error) {
+      console.log(`Transcript of "${name}" (user ${echo.userId}):\n${echo.transcript()}`);
+      throw error;
+    }
+  });
+}
+
+// --- reading requests and replies --------------------------------------------------------------
+
+function kinds(sent) {
+  return sent.map(({ request }) => {
+    const r = request.request;
+    return r.type === "IntentRequest" ? r.intent.name : r.type;
+  });
+}
+
+function speech(reply) {
+  const out = reply.response && reply.response.outputSpeech;
+  return (out && (out.ssml || out.text)) || "";
+}
+
+function directiveTypes(reply) {
+  return ((reply.response && reply.response.directives) || []).map((d) => d.type);
+}
+
+/** Return the reply's one directive, asserting it is an AudioPlayer.Play. */
+function onlyPlay(reply) {
+  assert.deepEqual(directiveTypes(reply), ["AudioPlayer.Play"], JSON.stringify(reply.response));
+  return reply.response.directives[0];
+}
+
+/** Return the track index a token names: tokens are the skill's `routine|run|track|seq`. */
+function trackOf(token) {
+  const parts = String(token).split("|");
+  assert.equal(parts.length, 4, `token ${token} is not routine|run|track|seq`);
+  return Number(parts[2]);
+}
+
+function eventRepliesAreSilent(echo) {
+  for (const { request, reply } of echo.log) {
+    const type = request.request.type;
+    if (!type.startsWith("AudioPlayer.") || !reply) continue;
+    const body = reply.response || {};
+    for (const field of ["outputSpeech", "card", "reprompt"]) {
+      assert.equal(body[field], undefined, `the reply to ${type} has ${field}: ${JSON.stringify(body)}`);
+    }
+    for (const directive of body.directives || []) {
+      assert.ok(directive.type.startsWith("AudioPlayer."), `the reply to ${type} has ${directive.type}`);
+    }
+    if (type === "AudioPlayer.PlaybackStopped" || type === "AudioPlayer.PlaybackStarted") {
+      assert.deepEqual(directiveTypes(reply), [], `the reply to ${type} has directives`);
+    }
+  }
+}
+
+/** Check a Play's stream and that the server really serves its file. */
+async function assertStream(stream, { offset = 0 } = {}) {
+  assert.match(stream.url, TRACK_URL);
+  assert.equal(stream.offsetInMilliseconds, offset);
+  const local = new URL(stream.url.slice(PUBLIC_URL.length + 1), SKILL_URL);
+  const response = await fetch(local, { headers: { Range: "bytes=0-1" }, signal: AbortSignal.timeout(STEP_MS) });
+  assert.equal(response.status, 206, `GET ${local} answered ${response.status}`);
+  assert.equal(response.headers.get("content-type"), "audio/mpeg");
+  await response.arrayBuffer();
+}
+
+// --- the dialogues ---------------------------------------------------------------------------------
+
+dialogue("open, start by voice, enqueue, pause, resume, next, previous, repeat and start over", async (echo) => {
+  let { reply, sent } = await echo.say("open trigger coach");
+  assert.deepEqual(kinds(sent), ["LaunchRequest"]);
+  assert.match(speech(reply), /Welcome to Trigger Coach/);
+  assert.equal(reply.response.shouldEndSession, false);
+  assert.deepEqual(directiveTypes(reply), []);
+  assert.equal(echo.activity(), "IDLE");
+
+  // "start my upper back routine": the intro speech, then the first track replaces all.
+  ({ reply, sent } = await echo.say("start my upper back routine"));
+  assert.deepEqual(kinds(sent), ["StartRoutineIntent", "AudioPlayer.PlaybackStarted"]);
+  const slot = sent[0].request.request.intent.slots.routine;
+  assert.equal(slot.value, "upper back");
+  assert.equal(slot.resolutions.resolutionsPerAuthority[0].values[0].value.id, "upper-back");
+  assert.equal(sent[0].request.session.new, false, "the launch's session goes on");
+  let play = onlyPlay(reply);
+  assert.equal(play.playBehavior, "REPLACE_ALL");
+  assert.equal(reply.response.shouldEndSession, true);
+  assert.match(speech(reply), /upper back routine\. It takes about \d+ minutes/);
+  assert.match(speech(reply), /sharp pain/);
+  assert.equal(play.audioItem.metadata.title, "Upper back routine");
+  const first = play.audioItem.stream;
+  await assertStream(first);
+  assert.equal(trackOf(first.token), 0);
+  assert.equal(sent[1].request.request.token, first.token);
+  assert.equal(echo.activity(), "PLAYING");
+  assert.equal(echo.playingToken(), first.token);
+  const tokens = new Set([first.token]);
+
+  // Near the end of the track the device asks for the next one: ENQUEUE after this token.
+  ({ reply, sent } = await echo.nearlyFinished());
+  assert.deepEqual(kinds(sent), ["AudioPlayer.PlaybackNearlyFinished"]);
+  assert.equal(sent[0].request.request.token, first.token);
+  play = onlyPlay(reply);
+  assert.equal(play.playBehavior, "ENQUEUE");
+  const second = play.audioItem.stream;
+  assert.equal(second.expectedPreviousToken, first.token);
+  assert.ok(!tokens.has(second.token), "an enqueued track gets a fresh token");
+  tokens.add(second.token);
+  assert.equal(trackOf(second.token), 1);
+  assert.notEqual(second.url, first.url);
+  await assertStream(second);
+  assert.equal(echo.playingToken(), first.token, "the queue waits for the track to end");
+
+  // The track ends: the device reports it and starts the queued one by itself.
+  ({ reply, sent } = await echo.finished());
+  assert.deepEqual(kinds(sent), ["AudioPlayer.PlaybackFinished", "AudioPlayer.PlaybackStarted"]);
+  assert.deepEqual(sent.map((s) => s.request.request.token), [first.token, second.token]);
+  assert.deepEqual(directiveTypes(reply), []);
+  assert.equal(echo.activity(), "PLAYING");
+  assert.equal(echo.playingToken(), second.token);
+
+  // "pause" 9.5 s into the second track: the device stops, reports where, the skill says Stop.
+  echo.player.playbackOffset(9_500);
+  ({ reply, sent } = await echo.say("pause"));
+  assert.deepEqual(kinds(sent), ["AudioPlayer.PlaybackStopped", "AMAZON.PauseIntent"]);
+  assert.equal(sent[0].request.request.token, second.token);
+  assert.equal(sent[0].request.request.offsetInMilliseconds, 9_500);
+  assert.deepEqual(directiveTypes(reply), ["AudioPlayer.Stop"]);
+  assert.equal(speech(reply), "");
+  assert.equal(echo.activity(), "STOPPED");
+
+  // "resume": the same track, same token, from where it stopped.
+  ({ reply, sent } = await echo.say("resume"));
+  assert.deepEqual(kinds(sent), ["AMAZON.ResumeIntent", "AudioPlayer.PlaybackStarted"]);
+  play = onlyPlay(reply);
+  assert.equal(play.playBehavior, "REPLACE_ALL");
+  assert.equal(play.audioItem.stream.token, second.token);
+  assert.equal(play.audioItem.stream.url, second.url);
+  await assertStream(play.audioItem.stream, { offset: 9_500 });
+  assert.equal(echo.activity(), "PLAYING");
+  assert.equal(echo.playingToken(), second.token);
+
+  // "next", "previous", "repeat", "start over": each replaces the stream with a fresh token.
+  const moves = [
+    ["next", "AMAZON.NextIntent", 2, null],
+    ["previous", "AMAZON.PreviousIntent", 1, second.url],
+    ["repeat", "AMAZON.RepeatIntent", 1, second.url],
+    ["start over", "AMAZON.StartOverIntent", 0, first.url],
+  ];
+  for (const [utterance, intent, track, url] of moves) {
+    echo.player.playbackOffset(3_000);
+    ({ reply, sent } = await echo.say(utterance));
+    assert.deepEqual(kinds(sent), ["AudioPlayer.PlaybackStopped", intent, "AudioPlayer.PlaybackStarted"]);
+    play = onlyPlay(reply);
+    assert.equal(play.playBehavior, "REPLACE_ALL", utterance);
+    const stream = play.audioItem.stream;
+    assert.equal(trackOf(stream.token), track, utterance);
+    assert.ok(!tokens.has(stream.token), `"${utterance}" must use a fresh token`);
+    tokens.add(stream.token);
+    if (url) assert.equal(stream.url, url, utterance);
+    else assert.ok(stream.url !== first.url && stream.url !== second.url, utterance);
+    await assertStream(stream);
+    assert.equal(echo.activity(), "PLAYING", utterance);
+    assert.equal(echo.playingToken(), stream.token, utterance);
+  }
+});
+
+dialogue("stop, then pick up where you left off: on launch with yes, and with resume my routine", async (echo) => {
+  let { reply } = await echo.say("start my upper back routine");
+  const run = onlyPlay(reply).audioItem.stream;
+
+  // "stop" during playback pauses the run and ends the session.
+  echo.player.playbackOffset(4_321);
+  let sent;
+  ({ reply, sent } = await echo.say("stop"));
+  assert.deepEqual(kinds(sent), ["AudioPlayer.PlaybackStopped", "AMAZON.StopIntent"]);
+  assert.deepEqual(directiveTypes(reply), ["AudioPlayer.Stop"]);
+  assert.equal(echo.activity(), "STOPPED");
+
+  // A new session: the welcome offers the unfinished run, and "yes" continues it.
+  ({ reply, sent } = await echo.say("open trigger coach"));
+  assert.equal(sent[0].request.session.new, true);
+  assert.match(speech(reply), /partway through your upper back routine/);
+  assert.equal(reply.response.shouldEndSession, false);
+  ({ reply, sent } = await echo.say("yes"));
+  assert.deepEqual(kinds(sent), ["AMAZON.YesIntent", "AudioPlayer.PlaybackStarted"]);
+  let play = onlyPlay(reply);
+  assert.match(speech(reply), /Picking up your upper back routine where you left off/);
+  assert.equal(play.audioItem.stream.token, run.token);
+  await assertStream(play.audioItem.stream, { offset: 4_321 });
+  assert.equal(echo.playingToken(), run.token);
+
+  // Paused again; "resume my routine" in yet another session continues from the new spot.
+  echo.player.playbackOffset(7_000);
+  ({ reply } = await echo.say("pause"));
+  assert.deepEqual(directiveTypes(reply), ["AudioPlayer.Stop"]);
+  ({ reply, sent } = await echo.say("resume my routine"));
+  assert.deepEqual(kinds(sent), ["ResumeRoutineIntent", "AudioPlayer.PlaybackStarted"]);
+  assert.equal(sent[0].request.session.new, true);
+  play = onlyPlay(reply);
+  assert.match(speech(reply), /where you left off/);
+  assert.equal(play.audioItem.stream.token, run.token);
+  await assertStream(play.audioItem.stream, { offset: 7_000 });
+  assert.equal(echo.activity(), "PLAYING");
+});
+
+dialogue("the calves routine played to the end counts as one finished session this week", async (echo) => {
+  let { reply, sent } = await echo.say("start my calves routine");
+  assert.equal(sent[0].request.request.intent.slots.routine.value, "calves");
+  let current = onlyPlay(reply).audioItem.stream;
+  assert.equal(trackOf(current.token), 0);
+  const played = [current];
+
+  // Let every track run out: nearly finished (enqueue the next), finished (the next starts).
+  for (;;) {
+    ({ reply, sent } = await echo.nearlyFinished());
+    const queued = directiveTypes(reply).length ? onlyPlay(reply).audioItem.stream : null;
+    if (queued) {
+      assert.equal(onlyPlay(reply).playBehavior, "ENQUEUE");
+      assert.equal(queued.expectedPreviousToken, current.token);
+      assert.equal(trackOf(queued.token), trackOf(current.token) + 1);
+      assert.match(queued.url, TRACK_URL);
+    }
+    ({ reply, sent } = await echo.finished());
+    assert.deepEqual(directiveTypes(reply), [], "nothing to add once a track has finished");
+    if (!queued) {
+      assert.deepEqual(kinds(sent), ["AudioPlayer.PlaybackFinished"]);
+      break;
+    }
+    assert.deepEqual(kinds(sent), ["AudioPlayer.PlaybackFinished", "AudioPlayer.PlaybackStarted"]);
+    assert.equal(echo.playingToken(), queued.token);
+    current = queued;
+    played.push(current);
+    assert.ok(played.length <= 200, "the routine never ends");
+  }
+  assert.equal(new Set(played.map((s) => s.token)).size, played.length, "every track has its own token");
+  if (CALVES_TRACKS) assert.equal(played.length, CALVES_TRACKS);
+  assert.equal(echo.activity(), "FINISHED");
+
+  // "how did I do this week": counted once, finished, in the device's own time zone.
+  ({ reply, sent } = await echo.say("how did I do this week"));
+  assert.deepEqual(kinds(sent), ["ProgressIntent"]);
+  const text = speech(reply);
+  assert.match(text, /This week you did one session, [\w ]+ minutes?, on your calves\./);
+  assert.match(text, /You finished it\./);
+  assert.doesNotMatch(text, /UTC/);
+  assert.equal(reply.response.shouldEndSession, true);
+  const token = sent[0].request.context.System.apiAccessToken;
+  assert.deepEqual(
+    settingsApi.requests.filter((r) => r.deviceId === echo.deviceId),
+    [{ method: "GET", deviceId: echo.deviceId, authorization: `Bearer ${token}` }],
+  );
+
+  // Nothing is left to resume; the skill offers the routine again instead.
+  ({ reply } = await echo.say("resume my routine"));
+  assert.deepEqual(directiveTypes(reply), []);
+  assert.match(speech(reply), /You finished your calves routine/);
+});
