@@ -76,7 +76,6 @@ LOOP_SHUFFLE = "Routines play in order from start to finish, so looping and shuf
 FALLBACK = "Sorry, I didn't catch that. You can say start my upper back routine, what routines do you have, or how did I do this week."
 ERROR = "Sorry, something went wrong on my side. Please try that again in a moment."
 STORAGE_DOWN = "I can't reach your saved progress right now, so this session won't be counted. Sorry about that."
-RECORD_UNREADABLE = "I'm having trouble reading your saved progress, so I'll leave it untouched for now. Your routines still work."
 RESUME_WHICH = "Say resume to carry on."
 
 
@@ -182,10 +181,6 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _and_list(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
 def _minutes(seconds: int) -> str:
     minutes = (seconds + 30) // 60
     return "under a minute" if minutes == 0 else _counted(minutes, "minute", "minutes")
@@ -194,7 +189,7 @@ def _minutes(seconds: int) -> str:
 def _areas(areas: tuple[str, ...]) -> str:
     if len(areas) > 3:
         return f"{_number(len(areas))} different areas"
-    return _and_list([f"your {areas[0]}", *areas[1:]])
+    return spoken_list([f"your {areas[0]}", *areas[1:]])
 
 
 def _outcomes(summary: Summary) -> str:
@@ -212,7 +207,7 @@ def _outcomes(summary: Summary) -> str:
         parts.append(f"{_number(unfinished)} ended early")
     if summary.in_progress:
         parts.append(f"{_number(summary.in_progress)} is still under way")
-    return _sentence(_and_list(parts)) + "."
+    return _sentence(spoken_list(parts)) + "."
 
 
 def _comparison(summary: Summary) -> str:

@@ -128,6 +128,13 @@ def _context_offset(handler_input: HandlerInput, state: PlaybackState) -> int | 
     return audio.offset_in_milliseconds
 
 
+def _audio_was_playing(handler_input: HandlerInput) -> bool:
+    """Return whether the device was playing our audio when the user spoke."""
+    audio = getattr(handler_input.request_envelope.context, "audio_player", None)
+    activity = getattr(getattr(audio, "player_activity", None), "value", None)
+    return activity == "PLAYING"
+
+
 def _apology(handler_input: HandlerInput) -> str:
     return speech.STORAGE_DOWN + " " if user_of(handler_input).health == UNAVAILABLE else ""
 
@@ -290,7 +297,7 @@ class ProgressHandler(AbstractRequestHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         user = user_of(handler_input)
         if user.health != "ok":
-            text = speech.STORAGE_DOWN if user.health == UNAVAILABLE else speech.RECORD_UNREADABLE
+            text = speech.STORAGE_DOWN if user.health == UNAVAILABLE else speech.PROGRESS_UNREADABLE
             return _tell(handler_input, text)
         _, period = _slot(handler_input, "period")
         device = device_of(handler_input)
@@ -299,8 +306,8 @@ class ProgressHandler(AbstractRequestHandler):
         now = self.coach.clock().astimezone(zone)
         summary = progress.summarize(user.doc, now, period or "this_week", tz_known=known)
         text = speech.progress_summary(summary)
-        if user.state.activity is Activity.PAUSED:
-            text += " " + speech.RESUME_WHICH
+        if user.state.activity is Activity.PAUSED and not _audio_was_playing(handler_input):
+            text += " " + speech.RESUME_WHICH  # asked during playback, the audio carries on by itself
         return _tell(handler_input, text)
 
 
