@@ -9,6 +9,7 @@ PEAK_CEILING_DBFS, which leaves room for MP3's overshoot under -1 dBFS true peak
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -79,17 +80,34 @@ def limit(x: np.ndarray, ceiling: float = CEILING, block: int = 128, reach: int 
     return np.clip(x * gain, -ceiling, ceiling).astype(np.float32)
 
 
+def _smooth(n: int) -> bool:
+    """Return True if n has no prime factor above 11 (pocketfft's fast radices)."""
+    for p in (2, 3, 5, 7, 11):
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
 def resample(x: np.ndarray, rate: int, to: int = SAMPLE_RATE) -> np.ndarray:
-    """Resample by FFT (an ideal low-pass); fine for trimmed sentences that start and end quiet."""
+    """Resample by FFT (an ideal low-pass); fine for trimmed sentences that start and end quiet.
+
+    The input is zero-padded to a fast FFT size that maps to a whole number of output
+    samples, and the output is cut back to round(len(x) * to / rate).
+    """
     if rate == to or not len(x):
         return x.astype(np.float32)
-    n = round(len(x) * to / rate)
-    spectrum = np.fft.rfft(x.astype(np.float64))
-    size = n // 2 + 1
-    out = np.zeros(size, dtype=np.complex128)
-    keep = min(size, len(spectrum))
+    g = math.gcd(rate, to)
+    up, down = to // g, rate // g
+    k = -(-len(x) // down)
+    while _smooth(up) and _smooth(down) and not _smooth(k):  # odd rates: slow but correct
+        k += 1
+    size_in, size_out = k * down, k * up
+    spectrum = np.fft.rfft(x.astype(np.float64), size_in)
+    out = np.zeros(size_out // 2 + 1, dtype=np.complex128)
+    keep = min(len(out), len(spectrum))
     out[:keep] = spectrum[:keep]
-    return (np.fft.irfft(out, n) * (n / len(x))).astype(np.float32)
+    y = np.fft.irfft(out, size_out) * (size_out / size_in)
+    return y[: round(len(x) * to / rate)].astype(np.float32)
 
 
 def _fade(x: np.ndarray, seconds: float) -> np.ndarray:
