@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("trigger_coach.render")
 
+# Goes into every track key and manifest. Bump it when code that shapes the sound changes
+# in a way the fingerprints below cannot see (mixing, resampling, limiting algorithms).
 RENDERER_VERSION = "1"
 FORMAT_LABEL = f"mp3 mono {SAMPLE_RATE} Hz CBR {FORMAT['kbps']} kbps"
 TRACK_ERRORS = (VoiceError, LayoutError, MixError, EncodeError, OSError)
@@ -209,6 +211,8 @@ class Renderer:
                     failures.append(failure)
                     tally.advance(routine.id, track, 0.0, reused=False, failed=True)
                     continue
+                log.debug("Routine %r track %d: %s %s", routine.id, track.index,
+                          "reused" if reused else "rendered", entry.file)
                 entries.append(entry)
                 tally.advance(routine.id, track, entry.duration_ms / 1000, reused=reused, failed=False)
         finally:

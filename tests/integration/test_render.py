@@ -8,6 +8,7 @@ on the voice and encoder objects: unchanged means no synthesis and no encoding.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import shutil
 from pathlib import Path
@@ -23,6 +24,7 @@ from skill.render.cache import Store
 from skill.render.encode import Mp3Encoder, decode
 from skill.render.layout import SAMPLE_RATE
 from skill.render.mix import TARGET_DBFS, speech_level
+from skill.render.progress import ProgressBar, ProgressEvent
 from skill.render.tracks import Renderer, RenderError
 from skill.render.voices import PiperVoice, VoiceError, make_voice
 
@@ -267,3 +269,16 @@ def test_a_failing_routine_does_not_stop_the_library(fresh, voice):
 def test_an_unknown_voice_setting_is_a_sentence():
     with pytest.raises(VoiceError, match=r"The voice 'festival' is not known; use piper, polly:NAME"):
         make_voice(Settings(voice="festival"))
+
+
+def test_the_progress_bar_draws_tracks_audio_and_an_eta_from_rendered_tracks_only():
+    now = [0.0]
+    out = io.StringIO()
+    bar = ProgressBar(out, clock=lambda: now[0])
+    bar(ProgressEvent("upper-back", 0, 10, 40, 60.0, reused=True))
+    now[0] = 12.0
+    bar(ProgressEvent("upper-back", 1, 12, 40, 186.0, reused=False))
+    assert bar.line(ProgressEvent("upper-back", 1, 12, 40, 186.0, reused=False)) == (
+        "[###.......] 12/40 tracks · 3.1 min audio · ETA 5:36")
+    bar(ProgressEvent("upper-back", 2, 40, 40, 600.0, reused=True))
+    assert out.getvalue().splitlines()[-1].endswith("40/40 tracks · 10.0 min audio · done")
