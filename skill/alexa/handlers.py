@@ -166,8 +166,8 @@ def resume_run(handler_input: HandlerInput, coach: Coach, spoken: bool) -> Respo
                     speech.WHICH_ROUTINE_REPROMPT, f"start:{routine.id}")
     if state.activity is not Activity.PAUSED or program is None or routine is None:
         return _tell(handler_input, speech.NOTHING_PLAYING) if spoken else handler_input.response_builder.response
-    if not device_of(handler_input).audio:
-        return _tell(handler_input, speech.NO_AUDIO_PLAYER)
+    if not device_of(handler_input).audio:  # a button press may carry no speech
+        return _tell(handler_input, speech.NO_AUDIO_PLAYER) if spoken else handler_input.response_builder.response
     say = speech.resume_intro(routine.title) if spoken and handler_input.request_envelope.session else None
     return respond(handler_input, coach, player.resume(state, program), program, routine, say)
 
