@@ -41,6 +41,8 @@ def _check_envelope(body: bytes, skill_id: str) -> dict[str, Any]:
         envelope = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadEnvelope(f"The body is not JSON ({exc}).") from None
+    except RecursionError:
+        raise BadEnvelope("The body's JSON nests too deeply to be an Alexa request.") from None
     if not isinstance(envelope, dict):
         raise BadEnvelope("The body is JSON but not an object.")
     req = envelope.get("request")
