@@ -245,7 +245,7 @@ def _countdown(part: _TimedPart, track: Track, lengths: Mapping[str, int]) -> No
     part.say(speech.RELEASE, part.total - release, release, clamp=False)
     if seconds >= TEN_MORE_MIN_SECONDS:
         part.say(speech.TEN_MORE, part.total - samples(10), _length(lengths, speech.TEN_MORE, "sentence"), clamp=True)
-    if seconds >= HALFWAY_MIN_SECONDS:
+    if seconds >= HALFWAY_MIN_SECONDS:  # a roll hears "Keep rolling slowly." instead
         phrase = speech.HALFWAY if track.kind == "hold" else speech.KEEP_ROLLING
         part.say(phrase, part.total // 2, _length(lengths, phrase, "sentence"), clamp=True)
 
