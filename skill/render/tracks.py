@@ -220,7 +220,12 @@ class Renderer:
         if failures:
             return None, failures
         manifest = Manifest(routine.id, self.voice.key, RENDERER_VERSION, FORMAT_LABEL, tuple(entries))
-        self.store.write_json(self.store.manifest_path(routine.id), manifest.to_json())
+        try:
+            self.store.write_json(self.store.manifest_path(routine.id), manifest.to_json())
+        except OSError as exc:  # e.g. the disk filled up after the last track
+            failure = TrackFailure(routine.id, None, f"Writing its manifest failed. {describe(exc)}")
+            log.error("%s", failure)
+            return None, [failure]
         return manifest, []
 
 
