@@ -67,6 +67,11 @@ def _load(handler_input: HandlerInput) -> User:
         log.error("Storage is unavailable for user %s: %s", user_id, exc)
         return User({}, PlaybackState(), UNAVAILABLE)
     try:
+        progress.check_document(doc)
+    except ValueError as exc:  # e.g. written by a newer version: changing it would fail mid-request
+        log.error("The progress record of user %s cannot be read; leaving it untouched: %s", user_id, exc)
+        return User({}, PlaybackState(), CORRUPT)
+    try:
         state = PlaybackState.from_dict(doc.get("playback"))
     except ValueError as exc:
         log.error("The playback state of user %s is corrupt: %s", user_id, exc)

@@ -331,6 +331,11 @@ def _version(doc: Any, role: str) -> dict[str, Any]:
     return doc
 
 
+def check_document(doc: Any) -> None:
+    """Raise ValueError, saying why, if a stored document is not one this code can read and grow."""
+    _version(doc, "stored")
+
+
 def _document(doc: Any, role: str = "stored") -> dict[str, Any]:
     """Return a checked shallow copy with every part present, ready to change.
 
