@@ -14,8 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from waitress import wasyncore
-from waitress.server import create_server
+from werkzeug.serving import make_server
 
 from skill.config import PROJECT_ROOT, Settings
 
@@ -43,12 +42,16 @@ def wait_healthy(url: str, seconds: float = 60.0, proc: subprocess.Popen | None 
 
 
 class ThreadServer:
-    """Serve a WSGI app with waitress in a background thread on an ephemeral port."""
+    """Serve a WSGI app over real HTTP on an ephemeral loopback port, in background threads.
 
-    def __init__(self, app: Any, threads: int = 8) -> None:
-        self._server = create_server(app, host="127.0.0.1", port=0, threads=threads)
-        self.url = f"http://127.0.0.1:{self._server.effective_port}"
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+    In-process tests use werkzeug's threaded server because it shuts down cleanly between
+    tests; `ProcessServer` runs the production server (waitress) as `trigger-coach serve`.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> ThreadServer:
         self._thread.start()
@@ -56,10 +59,9 @@ class ThreadServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        # Close every channel from inside the server's own loop, so it ends cleanly.
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+        self._server.shutdown()
+        self._server.server_close()
         self._thread.join(timeout=10)
-        self._server.task_dispatcher.shutdown()
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
