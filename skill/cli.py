@@ -85,9 +85,12 @@ def cmd_preview(args: argparse.Namespace, settings: config.Settings) -> int:
         print(f"Safety: {routine.safety.spoken}")
         print("\n".join(_script_lines(tracks)))
         return 0
-    from skill.render import render_preview  # build-time dependency, loaded on demand
+    from skill.render import RenderError, VoiceError, render_preview  # build-time, loaded on demand
 
-    transcript = render_preview(routine, settings, Path(args.audio))
+    try:
+        transcript = render_preview(routine, settings, Path(args.audio))
+    except (RenderError, VoiceError) as exc:
+        raise CliError(str(exc)) from None
     for line in transcript:
         print(f"{_mmss(line['t'])}  {line['text']}")
     print(f"Wrote {args.audio}.", file=sys.stderr)
@@ -100,12 +103,15 @@ def cmd_render(args: argparse.Namespace, settings: config.Settings) -> int:
     Example: trigger-coach render            (all routines)
              trigger-coach render calves feet
     """
-    from skill.render import render_library
+    from skill.render import VoiceError, render_library
     from skill.render.progress import ProgressBar
 
     library = _library(settings)
     routines = [_pick(library, name) for name in args.routines] or list(library.routines)
-    report = render_library(routines, settings, progress=ProgressBar())
+    try:
+        report = render_library(routines, settings, progress=ProgressBar())
+    except VoiceError as exc:
+        raise CliError(str(exc)) from None
     for failure in report.failures:
         print(f"error: {failure}", file=sys.stderr)
     print(report.summary())

@@ -304,7 +304,11 @@ class ProgressHandler(AbstractRequestHandler):
         zone, known = self.coach.timezones.resolve(
             device.api_endpoint or "", device.api_access_token or "", device.device_id or "")
         now = self.coach.clock().astimezone(zone)
-        summary = progress.summarize(user.doc, now, period or "this_week", tz_known=known)
+        try:
+            summary = progress.summarize(user.doc, now, period or "this_week", tz_known=known)
+        except ValueError as exc:
+            log.error("Cannot summarize the progress of this user: %s", exc)
+            return _tell(handler_input, speech.PROGRESS_UNREADABLE)
         text = speech.progress_summary(summary)
         if user.state.activity is Activity.PAUSED and not _audio_was_playing(handler_input):
             text += " " + speech.RESUME_WHICH  # asked during playback, the audio carries on by itself

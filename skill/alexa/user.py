@@ -102,14 +102,26 @@ def commit(
 
 
 def forget(handler_input: HandlerInput) -> bool:
-    """Delete everything stored about this user; return whether it worked."""
+    """Clear this user's history now; return whether it worked.
+
+    A readable record is saved as `progress.forget(doc)` through the merging adapter, so a
+    write already in flight from an older read cannot bring the history back. A record we
+    cannot read is deleted outright: there is nothing in it to merge with.
+    """
     user = user_of(handler_input)
+    manager = handler_input.attributes_manager
     try:
-        handler_input.attributes_manager.delete_persistent_attributes()
+        if user.health == CORRUPT:
+            manager.delete_persistent_attributes()
+            user.doc, user.state, user.health = {}, PlaybackState(), OK
+        else:
+            user.doc = progress.forget(user.doc)
+            manager.persistent_attributes = user.doc
+            manager.save_persistent_attributes()
     except PersistenceException as exc:
-        log.error("Could not delete the history of user %s: %s", _user_id(handler_input), exc)
+        log.error("Could not forget the history of user %s: %s", _user_id(handler_input), exc)
         return False
-    user.doc, user.state, user.dirty = {}, PlaybackState(), False
+    user.dirty = False
     return True
 
 

@@ -223,3 +223,30 @@ def test_audio_paths_cannot_escape_the_folder_or_find_missing_tracks(server, pat
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(server.url + path, timeout=10)
     assert err.value.code == 404
+
+
+def test_forget_my_history_asks_first_and_then_clears_every_run(server):
+    user = "amzn1.ask.account.FORGETFUL"
+    alexa.complete_run(server.url, "calves", user)
+    r = ask(server, alexa.intent("ForgetHistoryIntent", user=user))
+    assert "Do you want me to forget" in speech_of(r)
+    pending = r["sessionAttributes"]
+    r = ask(server, alexa.intent("AMAZON.NoIntent", user=user, session_attributes=pending))
+    assert "kept your history" in speech_of(r)
+    assert "one session" in speech_of(ask(server, alexa.intent("ProgressIntent", user=user)))
+    r = ask(server, alexa.intent("ForgetHistoryIntent", user=user))
+    r = ask(server, alexa.intent("AMAZON.YesIntent", user=user, session_attributes=r["sessionAttributes"]))
+    assert "forgotten your routine history" in speech_of(r)
+    assert "haven't done a routine yet" in speech_of(ask(server, alexa.intent("ProgressIntent", user=user)))
+
+
+def test_launch_offers_to_resume_a_paused_run_and_yes_resumes_it(server):
+    user = "amzn1.ask.account.RETURNING"
+    r = ask(server, alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")}, user=user))
+    token = play_of(r)["audioItem"]["stream"]["token"]
+    ask(server, alexa.audio_event("PlaybackStopped", token, 3_000, user=user))
+    r = ask(server, alexa.launch(user=user))
+    assert "pick up where you left off" in speech_of(r)
+    r = ask(server, alexa.intent("AMAZON.YesIntent", user=user, session_attributes=r["sessionAttributes"]))
+    stream = play_of(r)["audioItem"]["stream"]
+    assert (stream["token"], stream["offsetInMilliseconds"]) == (token, 3_000)
