@@ -1,0 +1,335 @@
+"""Run every benchmark, then write bench/RESULTS.md: each figure, its target and its ratio.
+
+Run: python bench/run_all.py [--quick] [--out bench/RESULTS.md]
+
+Runs, one after another, each as its own process (output streamed as it comes):
+  render     bench/bench_render.py              cold render vs a bare ffmpeg encode (~1 min)
+  storage    bench/bench_storage.py --seconds 1 SQLite read-modify-write, 4 writers vs 1
+  summary    bench/bench_summary.py 2000        progress summary and write vs a 5 ms budget
+  http       bench/bench_http.py                our endpoint vs a hello-world ask-sdk skill
+  coldstart  bench/bench_coldstart.py           import + create_app vs ask_sdk_core + flask
+  load       bench/load.py --seconds 30         32 users, whole routines, stored counts checked
+  load-year  bench/load.py --seconds 20 --history 365   the same, each user with a year of runs
+Our own benchmarks end with a `RESULT name key=value ...` line, which is what is read here;
+the others' figures are read from their printed lines (see PARSERS). A benchmark that fails
+or prints no figure is marked so in the table, the rest still run, and the exit status is 1.
+--quick shortens every run (for a smoke test; its figures are not worth recording).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+NUMBER = r"([-+]?\d+(?:\.\d+)?)"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of the results table."""
+
+    bench: str
+    name: str
+    value: str
+    target: str = "—"
+    ratio: float | None = None
+    met: bool | None = None
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    args: list[str]
+    quick_args: list[str]
+    parse: Callable[[str], list[Figure]]
+
+
+def results(output: str, name: str) -> dict[str, str]:
+    """Return the key=value pairs of the last `RESULT name ...` line of a benchmark's output."""
+    lines = [line.split()[2:] for line in output.splitlines() if line.startswith(f"RESULT {name} ")]
+    if not lines:
+        raise LookupError(f"no 'RESULT {name} ...' line")
+    return dict(pair.split("=", 1) for pair in lines[-1])
+
+
+def grab(output: str, pattern: str) -> tuple[str, ...]:
+    """Return the groups of the first match of `pattern` in the output, or raise LookupError."""
+    match = re.search(pattern, output, re.MULTILINE)
+    if match is None:
+        raise LookupError(f"no line matching {pattern!r}")
+    return match.groups()
+
+
+def at_most(value: float, limit: float) -> bool:
+    return value <= limit
+
+
+def parse_render(out: str) -> list[Figure]:
+    cold = float(grab(out, rf"^1\. cold render / bare encode\s+=\s+{NUMBER}")[0])
+    warm = float(grab(out, rf"^2\. warm re-render / cold render\s+=\s+{NUMBER}")[0])
+    speed = grab(out, rf"^3\. synthesis speed\s+=\s+{NUMBER} s of audio per CPU second")[0]
+    per_min = grab(out, rf"^4\. render from nothing\s+=\s+{NUMBER} s CPU per minute of audio")[0]
+    return [
+        Figure("render", "cold render CPU / bare ffmpeg encode CPU", f"{cold:.3f}", "<= 0.3", cold,
+               at_most(cold, 0.3)),
+        Figure("render", "warm re-render CPU / cold render CPU", f"{warm:.4f}", "<= 0.01", warm, at_most(warm, 0.01)),
+        Figure("render", "synthesis speed", f"{speed} s audio per CPU s"),
+        Figure("render", "render from nothing", f"{per_min} s CPU per audio minute"),
+    ]
+
+
+def parse_storage(out: str) -> list[Figure]:
+    one = grab(out, rf"^\s+1\s+one\s+{NUMBER}\s+{NUMBER}")[0]
+    same = grab(out, rf"^\s+4\s+same\s+{NUMBER}\s+{NUMBER}")
+    distinct = grab(out, rf"^\s+4\s+distinct\s+{NUMBER}\s+{NUMBER}")
+    return [
+        Figure("storage", "SQLite update(), 1 writer", f"{float(one):.0f} ops/s", ratio=1.0),
+        Figure("storage", "4 writers, same user / 1 writer", f"{float(same[0]):.0f} ops/s", ratio=float(same[1])),
+        Figure("storage", "4 writers, distinct users / 1 writer", f"{float(distinct[0]):.0f} ops/s",
+               ratio=float(distinct[1])),
+    ]
+
+
+def parse_summary(out: str) -> list[Figure]:
+    figures = []
+    for user, label in (("daily user", "daily user, 430 days"), ("heavy user", "heavy user, 4 a day")):
+        block = out[out.index(user):] if user in out else ""
+        if not block:
+            raise LookupError(f"no '{user}' section")
+        for what, pattern in (("summarize this_week", r"summarize this_week"),
+                              ("write (note + merge)", r"note \+ merge_documents \(a write\)")):
+            median, ratio, p99, _ = grab(
+                block, rf"{pattern}\s+median\s+{NUMBER} ms \({NUMBER} x 5 ms\)\s+p99\s+{NUMBER} ms \({NUMBER} x 5 ms\)")
+            figures.append(Figure("summary", f"{what}, {label}: median / 5 ms", f"{median} ms (p99 {p99} ms)",
+                                  "<= 1", float(ratio), at_most(float(ratio), 1.0)))
+    return figures
+
+
+def parse_http(out: str) -> list[Figure]:
+    r = results(out, "http")
+    tput, p99, cpu = float(r["throughput_ratio"]), float(r["p99_ratio"]), float(r["cpu_ratio"])
+    figures = [
+        Figure("http", "(a) throughput, ours / hello-world skill",
+               f"{r['ours_rps']} vs {r['baseline_rps']} req/s (ratio per round {r['round_ratio_min']}"
+               f"..{r['round_ratio_max']})", ">= 0.8", tput, tput >= 0.8),
+        Figure("http", "(a) p99 latency, ours / hello-world skill",
+               f"{r['ours_p99_ms']} vs {r['baseline_p99_ms']} ms", "—", p99),
+        Figure("http", "server CPU per request, ours / hello-world skill",
+               f"{r['ours_cpu_ms']} vs {r['baseline_cpu_ms']} ms", "—", cpu),
+    ]
+    if "shm_throughput_ratio" in r:
+        shm = float(r["shm_throughput_ratio"])
+        figures.append(Figure("http", "throughput, ours with SQLite on tmpfs / hello-world",
+                              f"{r['shm_rps']} req/s", ">= 0.8", shm, shm >= 0.8))
+    return figures
+
+
+def parse_coldstart(out: str) -> list[Figure]:
+    r = results(out, "coldstart")
+    wall, cpu = float(r["wall_ratio"]), float(r["cpu_ratio"])
+    return [
+        Figure("coldstart", "(c) import + create_app wall, ours / ask_sdk_core + flask",
+               f"{r['ours_wall_ms']} vs {r['sdk_wall_ms']} ms", "<= 1.5", wall, at_most(wall, 1.5)),
+        Figure("coldstart", "(c) the same, CPU time", f"{r['ours_cpu_ms']} vs {r['sdk_cpu_ms']} ms", "<= 1.5", cpu,
+               at_most(cpu, 1.5)),
+        Figure("coldstart", "ours / whole hello-world web skill (wall)", f"{r['hello_wall_ms']} ms hello",
+               "—", float(r["hello_wall_ratio"])),
+    ]
+
+
+def parse_load(name: str) -> Callable[[str], list[Figure]]:
+    def parse(out: str) -> list[Figure]:
+        r = results(out, "load")
+        ok = r["ok"] == "1"
+        who = f"{r['users']} users, {r['seconds']} s" + (f", {r['history']}-day history" if r["history"] != "0" else "")
+        peak, idle = float(r["peak_rss_mb"]), float(r["idle_rss_mb"])
+        return [
+            Figure(name, f"load ({who}): errors, stored-count mismatches",
+                   f"{r['errors']} errors, {r['mismatches']} mismatches in {r['requests']} requests, "
+                   f"{r['runs']} runs", "0 and 0", None, ok),
+            Figure(name, f"load ({who}): throughput and latency",
+                   f"{r['rps']} req/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+                   f"{r['server_cpu_ms_per_req']} ms server CPU/req"),
+            Figure(name, f"(d) load ({who}): server peak RSS / RSS after start",
+                   f"{peak:.1f} MB peak, {idle:.1f} MB idle", "—", peak / idle if idle else None),
+        ]
+    return parse
+
+
+BENCHES = [
+    Bench("render", ["bench/bench_render.py"], ["bench/bench_render.py"], parse_render),
+    Bench("storage", ["bench/bench_storage.py", "--seconds", "1"], ["bench/bench_storage.py", "--seconds", "0.2"],
+          parse_storage),
+    Bench("summary", ["bench/bench_summary.py", "2000"], ["bench/bench_summary.py", "100"], parse_summary),
+    Bench("http", ["bench/bench_http.py"], ["bench/bench_http.py", "--runs", "1", "--repeats", "1"], parse_http),
+    Bench("coldstart", ["bench/bench_coldstart.py"], ["bench/bench_coldstart.py", "--repeats", "5"],
+          parse_coldstart),
+    Bench("load", ["bench/load.py", "--users", "32", "--seconds", "30"],
+          ["bench/load.py", "--users", "32", "--seconds", "3"], parse_load("load")),
+    Bench("load-year", ["bench/load.py", "--users", "32", "--seconds", "20", "--history", "365"],
+          ["bench/load.py", "--users", "32", "--seconds", "3", "--history", "365"], parse_load("load-year")),
+]
+
+
+def run(bench: Bench, quick: bool, timeout: float) -> tuple[int, str, float]:
+    """Run one benchmark, echoing its output; return its exit status, output and wall seconds."""
+    argv = [sys.executable, *(bench.quick_args if quick else bench.args)]
+    print(f"\n=== {bench.name}: {' '.join(argv[1:])}", flush=True)
+    began = time.monotonic()
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines = []
+    assert proc.stdout is not None
+    killer = _Deadline(proc, timeout)
+    for line in proc.stdout:
+        print(line, end="", flush=True)
+        lines.append(line)
+    status = proc.wait()
+    killer.cancel()
+    if killer.fired:
+        lines.append(f"(killed after {timeout:g} s)\n")
+    return status, "".join(lines), time.monotonic() - began
+
+
+class _Deadline:
+    """Kill a child process that runs past its time limit."""
+
+    def __init__(self, proc: subprocess.Popen, seconds: float) -> None:
+        import threading
+
+        self.fired = False
+        self._proc = proc
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        if self._proc.poll() is None:
+            self.fired = True
+            self._proc.kill()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def machine() -> dict[str, str]:
+    """Describe this machine: CPUs, memory, CPU model, Python, load average."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+                 platform.processor() or "unknown")
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    mem = next((int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:")), 0)
+    return {
+        "CPUs (nproc)": str(os.cpu_count()),
+        "RAM": f"{mem / 1024 / 1024:.1f} GiB",
+        "CPU model": model,
+        "Python": f"{platform.python_version()} ({platform.python_implementation()})",
+        "OS": f"{platform.system()} {platform.release()}",
+    }
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def write_results(path: Path, figures: list[Figure], runs: list[tuple[str, list[str], int, float]],
+                  command: str, started: datetime, loads: tuple[str, str], failures: list[str]) -> None:
+    """Write the markdown report."""
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC. Ratios are measured in the same run",
+        "against the baselines described in each benchmark's docstring; there are no time thresholds.",
+        "",
+        "| Machine | |",
+        "|---|---|",
+        *(f"| {key} | {_cell(value)} |" for key, value in machine().items()),
+        f"| Load average (1/5/15 min) before / after | {loads[0]} / {loads[1]} |",
+        "",
+        "| Benchmark | Figure | Value | Target | Ratio | Met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        ratio = "—" if f.ratio is None else f"{f.ratio:.3f}"
+        met = "—" if f.met is None else ("yes" if f.met else "**no**")
+        lines.append(f"| {f.bench} | {_cell(f.name)} | {_cell(f.value) or '—'} | {f.target} | {ratio} | {met} |")
+    lines += ["", "Commands (from the repository root, in this order):", ""]
+    for name, argv, status, seconds in runs:
+        state = "ok" if status == 0 else f"exit {status}"
+        lines.append(f"- {name}: `python {shlex.join(argv)}` ({state}, {seconds:.0f} s)")
+    if failures:
+        lines += ["", "Problems:", "", *(f"- {_cell(problem)}" for problem in failures)]
+    lines += [
+        "",
+        "Baselines: render = one bare ffmpeg encode of the same PCM; storage = the 1-writer rate;",
+        "summary = a 5 ms budget; http = bench/_baseline_skill.py (one ask-sdk handler, no storage) under",
+        "the same waitress settings and requests; coldstart = `import ask_sdk_core, flask` plus a",
+        "one-handler skill; load = RSS right after the server started. The machine is shared and",
+        "noisy (see the load average), so compare ratios, not absolute times, between runs.",
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks, print a summary, write the report; return 1 if any failed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs for a smoke test")
+    parser.add_argument("--only", nargs="+", choices=[b.name for b in BENCHES], help="run only these")
+    parser.add_argument("--out", type=Path, help="report path (default bench/RESULTS.md; with --quick, a temp file)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per benchmark")
+    args = parser.parse_args(argv)
+    if args.out is None:
+        quick_out = Path(tempfile.gettempdir()) / "trigger-coach-RESULTS-quick.md"
+        args.out = quick_out if args.quick else BENCH / "RESULTS.md"
+    command = "python bench/run_all.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
+    started = datetime.now(UTC)
+    load_before = load_average()
+    figures: list[Figure] = []
+    runs: list[tuple[str, list[str], int, float]] = []
+    failures: list[str] = []
+    for bench in BENCHES:
+        if args.only and bench.name not in args.only:
+            continue
+        status, output, seconds = run(bench, args.quick, args.timeout)
+        runs.append((bench.name, bench.quick_args if args.quick else bench.args, status, seconds))
+        try:
+            figures += bench.parse(output)
+        except (LookupError, ValueError, KeyError) as exc:
+            failures.append(f"{bench.name}: could not read its figures ({exc}).")
+            figures.append(Figure(bench.name, "figures not found in output", "—", met=False))
+        if status != 0:
+            failures.append(f"{bench.name} exited with status {status}.")
+    write_results(args.out, figures, runs, command, started, (load_before, load_average()), failures)
+    print(f"\nWrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    for f in figures:
+        ratio = "" if f.ratio is None else f"  ratio {f.ratio:.3f}"
+        met = "" if f.met is None else ("  met" if f.met else "  NOT MET")
+        print(f"  {f.bench:<10} {f.name}: {f.value}{ratio}  target {f.target}{met}")
+    for problem in failures:
+        print(f"  problem: {problem}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
