@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from skill.config import Settings
-from skill.core.routines import default_library
+from skill.core.routines import load_library
 from skill.core.timeline import expand
 from skill.render import render_routine
 from skill.render.audio import AudioSegment
@@ -92,7 +92,7 @@ def bare_encode(pcm: np.ndarray, work: Path, label: str) -> float:
 
 def main(routine_id: str = "upper-back") -> None:
     """Run the benchmark on one shipped routine and print the figures."""
-    routine = default_library().get(routine_id)
+    routine = load_library().get(routine_id)
     if routine is None:
         sys.exit(f"No routine {routine_id!r} in routines/.")
     work = Path(tempfile.mkdtemp(prefix="trigger-coach-bench-"))

@@ -145,6 +145,7 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
     from skill.web import serve
 
     settings = settings.with_(host=args.host or settings.host, port=args.port or settings.port)
+    _library(settings)  # the full check; the server itself loads routines without jsonschema
     if not args.no_render:
         rc = cmd_render(argparse.Namespace(routines=[]), settings)
         if rc:

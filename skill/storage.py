@@ -198,7 +198,8 @@ class SQLiteAdapter(AbstractPersistenceAdapter):
     def save_attributes(self, request_envelope: RequestEnvelope, attributes: Document) -> None:
         """Merge ``attributes`` into the envelope's user's stored document atomically."""
         user_id = _user_id_of(request_envelope)
-        _require_document(attributes, user_id)
+        # The merged result is checked for plain JSON before it is written; no need to walk
+        # the incoming document twice.
         self._read_modify_write(user_id, lambda stored: self._merge(stored, attributes))
 
     def delete_attributes(self, request_envelope: RequestEnvelope) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from skill.config import Settings
@@ -46,13 +47,20 @@ class Entry:
 
 
 class Catalog:
-    """Routines joined with their rendered tracks; manifests are re-read when they change."""
+    """Routines joined with their rendered tracks; manifests are re-read when they change.
+
+    A manifest's modification time is looked at no more than once a second per routine,
+    so a re-render is picked up quickly without a file-system call on every request.
+    """
+
+    RECHECK_SECONDS = 1.0
 
     def __init__(self, library: Library, settings: Settings) -> None:
         self.library = library
         self.settings = settings
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, Entry | None]] = {}
+        self._checked: dict[str, float] = {}
 
     def routine(self, routine_id: str | None) -> Routine | None:
         """Return the routine with this id, or None."""
@@ -63,6 +71,12 @@ class Catalog:
         routine = self.routine(routine_id)
         if routine is None:
             return None
+        now = time.monotonic()
+        with self._lock:
+            cached = self._entries.get(routine.id)
+            if cached and now - self._checked.get(routine.id, 0.0) < self.RECHECK_SECONDS:
+                return cached[1]
+            self._checked[routine.id] = now
         try:
             mtime = manifest_path(routine.id, self.settings).stat().st_mtime
         except OSError:

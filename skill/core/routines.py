@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
 
 from skill.core.cues import DEFAULT_END_CUE
 
@@ -140,6 +141,8 @@ def normalise(phrase: str) -> str:
 
 @cache
 def _schema_validator() -> jsonschema.protocols.Validator:
+    import jsonschema  # ~40 ms to import: only the checking path pays for it
+
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
@@ -211,11 +214,14 @@ def routine_files(paths: Sequence[Path | str] | None = None) -> list[Path]:
     return files
 
 
-def load_library(paths: Sequence[Path | str] | None = None) -> Library:
+def load_library(paths: Sequence[Path | str] | None = None, *, check: bool = True) -> Library:
     """Load and check every routine under the given files or folders (default: routines/).
 
     Returns the routines that passed the schema together with every problem found;
     a routine with rule problems is still returned, so the caller decides what to do.
+    With check=False (request time: the web service and Lambda, whose routines were
+    checked when they were rendered) the schema and content rules are skipped, and a file
+    that cannot even be read into a Routine is still reported, not raised.
     """
     from skill.core.validation import check_library  # validation needs the timeline
 
@@ -229,6 +235,13 @@ def load_library(paths: Sequence[Path | str] | None = None) -> Library:
         if problem:
             problems.append(problem)
             continue
+        if not check:
+            try:
+                routines.append(routine_from_json(data, source=str(path)))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                problems.append(Problem(str(path), "", "schema",
+                                        f"Not a routine ({exc!r}); run 'trigger-coach validate'."))
+            continue
         errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
         if errors:
             problems.extend(
@@ -236,11 +249,6 @@ def load_library(paths: Sequence[Path | str] | None = None) -> Library:
             )
             continue
         routines.append(routine_from_json(data, source=str(path)))
-    problems.extend(check_library(routines))
+    if check:
+        problems.extend(check_library(routines))
     return Library(tuple(routines), tuple(problems))
-
-
-@cache
-def default_library() -> Library:
-    """Return the routines shipped in routines/, loaded once per process."""
-    return load_library()
