@@ -7,6 +7,7 @@ module. Functions return plain text; `ssml()` makes any of it safe for Alexa.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
@@ -45,9 +46,13 @@ def fill_side(text: str, side: str | None) -> str:
     return text.replace("{side}", SIDE_WORDS[side]).replace("{other}", SIDE_WORDS[other_side(side)])
 
 
+# Characters XML 1.0 forbids even escaped (C0 controls but tab and newlines, U+FFFE/FFFF).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def ssml(text: str) -> str:
-    """Wrap plain text in <speak>, escaping characters SSML reserves."""
-    return f"<speak>{escape(text)}</speak>"
+    """Wrap plain text in <speak>, escaping characters SSML reserves and dropping ones XML forbids."""
+    return f"<speak>{escape(_NOT_XML.sub('', text))}</speak>"
 
 
 # --- Dialogue: what the coach says in conversation --------------------------------------
