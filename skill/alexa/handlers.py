@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("trigger_coach.alexa")
 
 PENDING = "pending"  # session attribute: what a yes/no answers
+MAX_HEARD = 60  # longest slot value we repeat back to the user
 
 
 @dataclass
@@ -219,7 +220,9 @@ def _slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | Non
     slot = (getattr(intent, "slots", None) or {}).get(name)
     if slot is None:
         return None, None
-    heard = slot.value if isinstance(slot.value, str) and slot.value.strip() else None
+    heard = slot.value.strip() if isinstance(slot.value, str) else None
+    if not heard or len(heard) > MAX_HEARD:  # nobody names a body part in 60 characters
+        heard = None
     resolutions = getattr(getattr(slot, "resolutions", None), "resolutions_per_authority", None)
     for authority in resolutions or []:
         code = getattr(getattr(authority.status, "code", None), "value", None)

@@ -250,3 +250,8 @@ def test_launch_offers_to_resume_a_paused_run_and_yes_resumes_it(server):
     r = ask(server, alexa.intent("AMAZON.YesIntent", user=user, session_attributes=r["sessionAttributes"]))
     stream = play_of(r)["audioItem"]["stream"]
     assert (stream["token"], stream["offsetInMilliseconds"]) == (token, 3_000)
+
+
+def test_an_absurdly_long_slot_value_is_not_read_back(server):
+    r = ask(server, alexa.intent("StartRoutineIntent", {"routine": "knee " * 5000}))
+    assert "I didn't catch which routine" in speech_of(r) and len(speech_of(r)) < 400
