@@ -226,8 +226,7 @@ def test_a_data_folder_that_is_a_file_stops_the_server_at_startup_with_a_sentenc
     with pytest.raises(RuntimeError) as failed:
         server.start()
     message = str(failed.value)
-    assert "StorageUnavailableError" in message and str(blocker) in message
-    assert "check that its directory exists and is writable" in message
+    assert str(blocker) in message and "check that its directory exists and is writable" in message
 
 
 # --- corrupt records ----------------------------------------------------------------------------
