@@ -55,6 +55,12 @@ def ssml(text: str) -> str:
     return f"<speak>{escape(_NOT_XML.sub('', text))}</speak>"
 
 
+def ssml_prefixed(text: str, said: str | None) -> str:
+    """Return SSML that says `text` first, then whatever `said` (SSML or None) already says."""
+    inner = said.removeprefix("<speak>").removesuffix("</speak>") if said else ""
+    return ssml(text)[: -len("</speak>")] + (" " + inner if inner else "") + "</speak>"
+
+
 # --- Dialogue: what the coach says in conversation --------------------------------------
 
 def spoken_list(items: list[str], joiner: str = "and") -> str:

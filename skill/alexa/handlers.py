@@ -29,7 +29,7 @@ from skill import speech
 from skill.alexa.device import device_of
 from skill.alexa.user import UNAVAILABLE, commit, forget, user_of
 from skill.core import player, progress
-from skill.core.player import Activity, Behavior, PlaybackState, Program, Transition
+from skill.core.player import Activity, PlaybackState, Program, Transition
 
 if TYPE_CHECKING:
     from ask_sdk_core.handler_input import HandlerInput
@@ -66,7 +66,7 @@ class Coach:
 
 def _play_directive(coach: Coach, play: player.Play, routine_id: str) -> PlayDirective:
     track = coach.catalog.track(routine_id, play.index)
-    behavior = PlayBehavior.ENQUEUE if play.behavior is Behavior.ENQUEUE else PlayBehavior.REPLACE_ALL
+    behavior = PlayBehavior(play.behavior.value)
     return PlayDirective(
         play_behavior=behavior,
         audio_item=AudioItem(

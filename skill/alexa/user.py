@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from ask_sdk_core.dispatch_components import AbstractResponseInterceptor
 from ask_sdk_core.exceptions import PersistenceException
+from ask_sdk_core.utils import get_request_type
+from ask_sdk_model.ui import SsmlOutputSpeech
 
+from skill import speech
 from skill.core import progress
 from skill.core.player import PlaybackState, Program, Transition
 from skill.storage import CorruptRecordError
@@ -138,3 +141,12 @@ class SaveUserInterceptor(AbstractResponseInterceptor):
             manager.save_persistent_attributes()
         except PersistenceException as exc:
             log.error("Could not save user %s: %s", _user_id(handler_input), exc)
+            _apologise(handler_input, response)
+
+
+def _apologise(handler_input: HandlerInput, response: Response | None) -> None:
+    """Tell a speaking user that this session is not being saved (events may not speak)."""
+    if response is None or get_request_type(handler_input) not in ("LaunchRequest", "IntentRequest"):
+        return
+    said = getattr(response.output_speech, "ssml", None)
+    response.output_speech = SsmlOutputSpeech(ssml=speech.ssml_prefixed(speech.STORAGE_DOWN, said))

@@ -27,6 +27,7 @@ class Activity(StrEnum):
 class Behavior(StrEnum):
     REPLACE_ALL = "REPLACE_ALL"
     ENQUEUE = "ENQUEUE"
+    REPLACE_ENQUEUED = "REPLACE_ENQUEUED"  # replaces the queue, leaves the playing track alone
 
 
 class Outcome(StrEnum):
@@ -288,15 +289,20 @@ def start_over(state: PlaybackState, program: Program, run_id: str) -> Transitio
 
 
 def nearly_finished(state: PlaybackState, program: Program, token: str | None) -> Transition:
-    """Enqueue the track after the one nearly finished, once."""
+    """Enqueue the track after the one nearly finished.
+
+    Delivered again for the same track (a retry after our reply was lost), it names the
+    same queued track with REPLACE_ENQUEUED, which cannot queue it twice, and changes no state.
+    """
     if (
         state.activity is not Activity.PLAYING
         or token != state.token
-        or state.enqueued_token is not None
         or not matches(state, program)
         or state.index >= program.last
     ):
         return nothing(state)
+    if state.enqueued_token is not None:
+        return Transition(state, Play(state.enqueued_token, state.index + 1, 0, Behavior.REPLACE_ENQUEUED))
     seq = state.seq + 1
     queued = str(Token(program.routine_id, state.run_id or "", state.index + 1, seq))
     new = replace(state, enqueued_token=queued, seq=seq)

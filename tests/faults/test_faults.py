@@ -158,10 +158,6 @@ def test_a_write_locked_database_still_starts_playback_answers_progress_and_reco
     assert queued["playBehavior"] == "ENQUEUE", "state is saved again once the lock is gone"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: when the save fails after the reply is built (SaveUserInterceptor), the failure is only "
-    "logged: the user hears the normal intro, the run is not recorded and its tokens are unknown, "
-    "so playback stops after the first track. The apology is only given when loading fails."))
 def test_starting_a_routine_while_the_database_is_write_locked_apologises(impatient_server, db_path):
     url, user = impatient_server.url, "amzn1.ask.account.LOCKED-START"
     ask(url, alexa.launch(user=user))
@@ -415,12 +411,6 @@ def test_a_disk_full_when_writing_the_manifest_is_a_clear_error_and_keeps_the_tr
 
 # --- SIGKILL in the middle of writes --------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: when the reply to PlaybackNearlyFinished is lost after the state was saved (a crash "
-    "between commit and reply; the SIGKILL test hits this in about half its runs), the event "
-    "delivered again gets an empty reply, so the Echo has nothing queued and the routine stops "
-    "after this track. player.nearly_finished could answer a repeat for the current token with "
-    "the same queued token (REPLACE_ENQUEUED, so a true duplicate cannot queue it twice)."))
 def test_a_nearly_finished_delivered_again_after_its_reply_was_lost_queues_the_next_track(app_settings):
     with ThreadServer(create_app(app_settings)) as server:
         url, user = server.url, "amzn1.ask.account.LOST-ENQUEUE"

@@ -51,13 +51,14 @@ def test_an_absurd_offset_is_clamped_to_the_track():
     assert player.pause(s, PROGRAM, -5).state.offset_ms == 0
 
 
-def test_nearly_finished_enqueues_the_next_track_once_with_the_expected_previous_token():
+def test_nearly_finished_enqueues_the_next_track_once_and_a_retry_replaces_the_queue_with_it():
     s = started_run()
     t = player.nearly_finished(s, PROGRAM, s.token)
     assert t.play is not None and t.play.behavior is Behavior.ENQUEUE
     assert (t.play.index, t.play.expected_previous_token) == (1, s.token)
     again = player.nearly_finished(t.state, PROGRAM, s.token)
-    assert not again.changed
+    assert again.state == t.state
+    assert again.play == player.Play(t.play.token, 1, 0, Behavior.REPLACE_ENQUEUED)
 
 
 def test_finished_moves_to_the_enqueued_track_and_a_duplicate_finished_changes_nothing():
