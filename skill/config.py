@@ -16,7 +16,7 @@ LOCAL_SKILL_ID = "amzn1.ask.skill.00000000-0000-4000-8000-trigger0coach"
 # name: (default, help) — the README's configuration table is checked against this.
 DOCUMENTED = {
     "TRIGGER_COACH_SKILL_ID": (LOCAL_SKILL_ID, "Your skill's id; requests for any other id get HTTP 400."),
-    "TRIGGER_COACH_PUBLIC_URL": ("http://127.0.0.1:8000", "HTTPS base under which /audio/ is reachable by Alexa (your tunnel or CDN)."),
+    "TRIGGER_COACH_PUBLIC_URL": ("", "HTTPS base under which /audio/ is reachable by Alexa (your tunnel or CDN); empty = http://HOST:PORT, for local testing only."),
     "TRIGGER_COACH_VERIFY": ("1", "Verify Alexa request signatures; set 0 only for local tests (a loud warning is logged)."),
     "TRIGGER_COACH_DATA_DIR": ("var", "Folder for the SQLite database."),
     "TRIGGER_COACH_AUDIO_DIR": ("audio", "Folder with rendered tracks (tracks/) and the synthesis cache (cache/)."),
@@ -49,7 +49,7 @@ def _path(value: str) -> Path:
 @dataclass(frozen=True)
 class Settings:
     skill_id: str = LOCAL_SKILL_ID
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = ""  # empty: the server's own address, for local testing
     verify: bool = True
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
     audio_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "audio")
@@ -78,7 +78,8 @@ class Settings:
     @property
     def audio_base_url(self) -> str:
         """Return the public URL prefix of track files, ending in /audio/."""
-        return self.public_url.rstrip("/") + "/audio/"
+        base = self.public_url or f"http://{self.host}:{self.port}"
+        return base.rstrip("/") + "/audio/"
 
     def with_(self, **changes: object) -> Settings:
         """Return a copy with some settings changed."""

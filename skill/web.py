@@ -152,6 +152,9 @@ def serve(settings: config.Settings) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
+    if not settings.audio_base_url.startswith("https://"):
+        log.warning("Track URLs are %s; a real Echo streams only HTTPS. Set TRIGGER_COACH_PUBLIC_URL "
+                    "to your tunnel's https:// address.", settings.audio_base_url)
     log.info("Trigger Coach listening on http://%s:%d/ (audio at %s, storage %s)",
              settings.host, settings.port, settings.audio_base_url, settings.storage)
     waitress_serve(app, host=settings.host, port=settings.port, threads=settings.threads,

@@ -112,3 +112,9 @@ def test_preview_prints_a_timed_script_with_sides(capsys):
 def test_preview_of_an_unknown_routine_names_the_known_ones(capsys):
     assert main(["preview", "knees"]) == 1
     assert "No routine called 'knees'. Known routines: " in capsys.readouterr().err
+
+
+def test_track_urls_follow_the_servers_own_address_until_a_public_url_is_set():
+    assert config.Settings(port=8765).audio_base_url == "http://127.0.0.1:8765/audio/"
+    env = {"TRIGGER_COACH_PUBLIC_URL": "https://abc.trycloudflare.com/"}
+    assert config.from_env(env).audio_base_url == "https://abc.trycloudflare.com/audio/"
