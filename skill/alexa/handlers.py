@@ -160,6 +160,10 @@ def resume_run(handler_input: HandlerInput, coach: Coach, spoken: bool) -> Respo
     """Continue a paused run; explain when there is nothing to continue."""
     state = user_of(handler_input).state
     routine, program = _run(coach, state)
+    if state.activity is Activity.PLAYING and program is not None:
+        # "Resume" while we think it plays: the stop event went missing; resume from where
+        # Alexa says the stream was (or where we last knew).
+        state = player.pause(state, program, _context_offset(handler_input, state)).state
     if state.activity is Activity.FINISHED and routine is not None:
         if not spoken:
             return handler_input.response_builder.response

@@ -255,3 +255,13 @@ def test_launch_offers_to_resume_a_paused_run_and_yes_resumes_it(server):
 def test_an_absurdly_long_slot_value_is_not_read_back(server):
     r = ask(server, alexa.intent("StartRoutineIntent", {"routine": "knee " * 5000}))
     assert "I didn't catch which routine" in speech_of(r) and len(speech_of(r)) < 400
+
+
+def test_resume_while_we_believe_it_plays_restarts_the_stream_where_alexa_says_it_was(server):
+    user = "amzn1.ask.account.LOST-STOP"
+    r = ask(server, alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")}, user=user))
+    token = play_of(r)["audioItem"]["stream"]["token"]
+    r = ask(server, alexa.intent("AMAZON.ResumeIntent", user=user, audio_player={
+        "token": token, "offsetInMilliseconds": 2_500, "playerActivity": "STOPPED"}))
+    stream = play_of(r)["audioItem"]["stream"]
+    assert (stream["token"], stream["offsetInMilliseconds"]) == (token, 2_500)
