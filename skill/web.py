@@ -51,13 +51,19 @@ def _check_envelope(body: bytes, skill_id: str) -> dict[str, Any]:
     for name in ("context", "session"):
         if name in envelope and not isinstance(envelope[name], dict):
             raise BadEnvelope(f"The envelope's {name} is not an object.")
+    # Alexa puts context.System (application, user, device) on every request; the SDK and
+    # the per-user storage both need it, so an envelope without it is transport garbage.
     system = (envelope.get("context") or {}).get("System")
-    session = envelope.get("session") or {}
-    app = (system or {}).get("application") if isinstance(system, dict) else None
-    app = app if isinstance(app, dict) else session.get("application")
+    if not isinstance(system, dict):
+        raise BadEnvelope("The envelope has no context.System.")
+    app = system.get("application")
     app_id = app.get("applicationId") if isinstance(app, dict) else None
     if app_id != skill_id:
         raise BadEnvelope(f"The application id {str(app_id)[:80]!r} is not this skill's.")
+    user = system.get("user")
+    user_id = user.get("userId") if isinstance(user, dict) else None
+    if not isinstance(user_id, str) or not user_id:
+        raise BadEnvelope("The envelope's context.System.user has no userId.")
     return envelope
 
 
