@@ -38,7 +38,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +45,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `tests` importable
     sys.path.insert(0, str(ROOT))
 
-from skill.config import PROJECT_ROOT, Settings  # noqa: E402
+from skill.config import Settings  # noqa: E402
 from skill.core import progress  # noqa: E402
 from skill.core.player import Program, Token  # noqa: E402
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter  # noqa: E402
 from tests import alexa  # noqa: E402
-from tests.server import ProcessServer  # noqa: E402
+from tests.server import TEST_AUDIO_DIR, ProcessServer  # noqa: E402
+from tests.server import zone_api as time_zone_api  # noqa: E402
 
 ROUTINE = "calves"
-TEST_AUDIO_DIR = PROJECT_ROOT / "var" / "test-audio"
 ZONE = "Europe/Berlin"
 # Substrings of the apologies in skill.speech (ERROR, STORAGE_DOWN, RECORD_UNREADABLE), free of
 # characters SSML escaping would change: a reply that says one of these is an error.
@@ -90,32 +89,11 @@ def ensure_audio(audio_dir: Path = TEST_AUDIO_DIR, routine_id: str = ROUTINE) ->
     return program
 
 
-class _ZoneHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = json.dumps(ZONE).encode()
-        ok = self.path.endswith("/settings/System.timeZone")
-        self.send_response(200 if ok else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet."""
-
-
 @contextmanager
-def zone_api() -> Iterator[str]:
-    """Serve a stand-in Alexa Settings API (every device in ZONE) on loopback; yield its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ZoneHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+def zone_api(zone: str = ZONE) -> Iterator[str]:
+    """Serve the stand-in Alexa Settings API (every device in ZONE) on loopback; yield its URL."""
+    with time_zone_api(zone) as url:
+        yield url
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -213,10 +191,6 @@ class Mix:
 
 
 STEADY = Mix(0.0, 0.0)
-
-
-def _directives(reply: dict[str, Any]) -> list[dict[str, Any]]:
-    return alexa.directives(reply)
 
 
 def _has_speech(reply: dict[str, Any]) -> bool:
@@ -338,7 +312,7 @@ class SimulatedUser:
             if index == last:
                 self._expect(alexa.play_of(reply) is None, "the last track enqueues nothing", reply)
             reply = self.event("PlaybackFinished", token, track_ms)
-            self._expect(not _directives(reply), "PlaybackFinished after an ENQUEUE needs no directive", reply)
+            self._expect(not alexa.directives(reply), "PlaybackFinished after an ENQUEUE needs no directive", reply)
             if queued is None:
                 break
             token, index = queued, index + 1
@@ -353,7 +327,7 @@ class SimulatedUser:
         player = {"token": token, "offsetInMilliseconds": max(0, offset - 500), "playerActivity": "PLAYING"}
         reply = self.call("command", alexa.intent("AMAZON.PauseIntent", audio_player=player, new_session=True,
                                                   **self.who))
-        self._expect([d["type"] for d in _directives(reply)] == ["AudioPlayer.Stop"], "pause must stop", reply)
+        self._expect([d["type"] for d in alexa.directives(reply)] == ["AudioPlayer.Stop"], "pause must stop", reply)
         self.event("PlaybackStopped", token, offset)
         reply = self.call("command", alexa.intent("AMAZON.ResumeIntent", new_session=True, **self.who))
         resumed = self._play(reply, "ResumeIntent", "REPLACE_ALL")
@@ -369,14 +343,14 @@ class SimulatedUser:
         reply = self.call("command", alexa.intent("AMAZON.NextIntent", audio_player=player, new_session=True,
                                                   **self.who))
         if index == self.program.last:
-            self._expect([d["type"] for d in _directives(reply)] == ["AudioPlayer.Stop"],
+            self._expect([d["type"] for d in alexa.directives(reply)] == ["AudioPlayer.Stop"],
                          "next on the last track must stop", reply)
             self.event("PlaybackStopped", token, 2000)  # after the run ended: changes nothing
             return None
         fresh = self._play(reply, "NextIntent", "REPLACE_ALL")
         # The replaced stream reports that it stopped; its token is stale by now.
         reply = self.event("PlaybackStopped", token, 2000)
-        self._expect(not _directives(reply), "a stale PlaybackStopped changes nothing", reply)
+        self._expect(not alexa.directives(reply), "a stale PlaybackStopped changes nothing", reply)
         return fresh
 
 

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from skill.config import PROJECT_ROOT, Settings
+from skill.config import Settings
+from tests.server import TEST_AUDIO_DIR
 
-# Rendered once and kept between test runs (the render cache makes re-runs nearly free).
-TEST_AUDIO_DIR = PROJECT_ROOT / "var" / "test-audio"
 TEST_ROUTINES = ("upper-back", "calves")
 
 

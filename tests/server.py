@@ -11,12 +11,18 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import make_server
 
 from skill.config import PROJECT_ROOT, Settings
+
+# Rendered once and kept between test runs (the render cache makes re-runs nearly free).
+TEST_AUDIO_DIR = PROJECT_ROOT / "var" / "test-audio"
 
 
 def free_port() -> int:
@@ -130,3 +136,31 @@ class ProcessServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextmanager
+def zone_api(zone: str) -> Iterator[str]:
+    """Serve a stand-in Alexa Settings API on loopback (every device in `zone`); yield its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(zone).encode()
+            ok = self.path.endswith("/settings/System.timeZone")
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Stay quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

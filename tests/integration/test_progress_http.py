@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 from skill.alexa.builder import build_coach
@@ -13,7 +11,7 @@ from skill.core import progress
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
 from skill.web import create_app
 from tests import alexa
-from tests.server import ProcessServer, ThreadServer
+from tests.server import ProcessServer, ThreadServer, zone_api
 
 USER = "amzn1.ask.account.PROGRESS-USER"
 
@@ -69,42 +67,22 @@ def test_the_same_playback_finished_twice_and_from_two_threads_counts_once(app_s
     assert len(doc["runs"]) == 1
 
 
-class TimeZoneApi(BaseHTTPRequestHandler):
-    zone = "America/Los_Angeles"
-
-    def do_GET(self) -> None:
-        body = json.dumps(self.zone).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_run_late_on_sunday_local_time_counts_in_that_week(app_settings):
     """23:30 on Sunday in Los Angeles is Monday 07:30 UTC: it still belongs to Sunday's week."""
-    api = ThreadingHTTPServer(("127.0.0.1", 0), TimeZoneApi)
-    threading.Thread(target=api.serve_forever, daemon=True).start()
-    endpoint = f"http://127.0.0.1:{api.server_address[1]}"
-    zone = ZoneInfo(TimeZoneApi.zone)
+    zone = ZoneInfo("America/Los_Angeles")
     sunday_late = datetime(2026, 11, 15, 23, 30, tzinfo=zone)  # a Sunday
     monday_noon = datetime(2026, 11, 16, 12, 0, tzinfo=zone)
     clock = {"now": sunday_late}
     coach = build_coach(app_settings)
     coach.clock = lambda: clock["now"].astimezone(UTC)
     app = create_app(app_settings, coach=coach)
-    try:
-        with ThreadServer(app) as server:
-            alexa.complete_run(server.url, "calves", USER, api_endpoint=endpoint)
-            clock["now"] = monday_noon
-            _, this_week = alexa.post(server.url, alexa.intent(
-                "ProgressIntent", {"period": ("this week", "this_week")}, user=USER, api_endpoint=endpoint))
-            _, last_week = alexa.post(server.url, alexa.intent(
-                "ProgressIntent", {"period": ("last week", "last_week")}, user=USER, api_endpoint=endpoint))
-    finally:
-        api.shutdown()
+    with zone_api(zone.key) as endpoint, ThreadServer(app) as server:
+        alexa.complete_run(server.url, "calves", USER, api_endpoint=endpoint)
+        clock["now"] = monday_noon
+        _, this_week = alexa.post(server.url, alexa.intent(
+            "ProgressIntent", {"period": ("this week", "this_week")}, user=USER, api_endpoint=endpoint))
+        _, last_week = alexa.post(server.url, alexa.intent(
+            "ProgressIntent", {"period": ("last week", "last_week")}, user=USER, api_endpoint=endpoint))
     assert "haven't" in alexa.speech_of(this_week) or "no sessions" in alexa.speech_of(this_week).lower(), \
         alexa.speech_of(this_week)
     assert "one session" in alexa.speech_of(last_week), alexa.speech_of(last_week)
