@@ -8,6 +8,7 @@ module. Functions return plain text; `ssml()` makes any of it safe for Alexa.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
@@ -55,13 +56,38 @@ def ssml(text: str) -> str:
     return f"<speak>{escape(_NOT_XML.sub('', text))}</speak>"
 
 
-def ssml_prefixed(text: str, said: str | None) -> str:
-    """Return SSML that says `text` first, then whatever `said` (SSML or None) already says."""
+def ssml_appended(said: str | None, text: str) -> str:
+    """Return SSML that says whatever `said` (SSML or None) already says, then `text`."""
     inner = said.removeprefix("<speak>").removesuffix("</speak>") if said else ""
-    return ssml(text)[: -len("</speak>")] + (" " + inner if inner else "") + "</speak>"
+    return "<speak>" + (inner + " " if inner else "") + ssml(text).removeprefix("<speak>")
+
+
+def spoken_seconds(text: str, words_per_second: float) -> float:
+    """Return about how many seconds a voice speaking at `words_per_second` takes to say `text`."""
+    return len(re.findall(r"[\w']+", text)) / words_per_second
 
 
 # --- Dialogue: what the coach says in conversation --------------------------------------
+# A response that keeps the session open ends with a Question, whose reprompt answers the
+# same question (kept in one value so the two cannot drift). A response that closes the
+# session and tells people what to say names the invocation: "say: Alexa, ask trigger coach
+# to ...", because without it Alexa no longer knows the words are for us.
+
+ALEXA_SPEAKS_WORDS_PER_SECOND = 2.5  # Alexa's en-US voice at its default rate, roughly
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question that ends a response, and the reprompt Alexa says if nobody answers."""
+
+    ask: str
+    reprompt: str
+    yes_no: bool = False
+
+
+def _yes_no(ask: str, shall: str) -> Question:
+    return Question(ask, f"{shall} Say yes or no.", yes_no=True)
+
 
 def spoken_list(items: list[str], joiner: str = "and") -> str:
     """Join names the way people say them: 'a, b and c'."""
@@ -72,49 +98,93 @@ def spoken_list(items: list[str], joiner: str = "and") -> str:
 
 
 SKILL_NAME = "Trigger Coach"
+INVOCATION = "Alexa, ask trigger coach to"
 WELCOME_NEW = "Welcome to Trigger Coach. I'll guide you through short self-massage routines with a ball or a foam roller, hands-free."
 WELCOME_BACK = "Welcome back to Trigger Coach."
-WHICH_ROUTINE = "Which routine would you like? For example, say: start my upper back routine."
-WHICH_ROUTINE_REPROMPT = "Which area would you like to work on? You can say upper back, calves, or ask what routines I have."
 GOODBYE = "Okay. Take care of yourself."
-NOTHING_PLAYING = "There's no routine playing right now. Say: start my upper back routine, to begin one."
 NO_AUDIO_PLAYER = (
     "This device can't play the long guided audio a routine needs. "
     "Try me on an Echo speaker or the Alexa app, and I'll coach you through it there."
 )
 AUDIO_NOT_READY = "The audio for that routine isn't ready yet. Please try another routine, or try again later."
-LOOP_SHUFFLE = "Routines play in order from start to finish, so looping and shuffling aren't available. Say resume to carry on."
-FALLBACK = "Sorry, I didn't catch that. You can say start my upper back routine, what routines do you have, or how did I do this week."
+LOOP_SHUFFLE = (
+    "Routines play in order from start to finish, so looping and shuffling aren't available. "
+    f"To carry on, say: {INVOCATION} resume my routine."
+)
+NOTHING_PLAYING = (
+    "There's no routine playing right now. "
+    f"To begin one, say: {INVOCATION} start my upper back routine."
+)
+NOTHING_PLAYING_IN_SESSION = "There's no routine playing right now."
+DID_NOT_CATCH = "Sorry, I didn't catch that."
 ERROR = "Sorry, something went wrong on my side. Please try that again in a moment."
 STORAGE_DOWN = "I can't reach your saved progress right now, so this session won't be counted. Sorry about that."
-RESUME_WHICH = "Say resume to carry on."
+RESUME_LATER = f"To carry on with your routine, say: {INVOCATION} resume my routine."
+
+SAFETY_BRIEFING = (  # about 30 s: 74 words at ALEXA_SPEAKS_WORDS_PER_SECOND
+    "Safety first. "
+    "Stop at any sharp pain, numbness or tingling. "
+    "Avoid injured, bruised or inflamed spots. "
+    "Rate pressure out of ten: zero is nothing, ten the worst you can imagine. "
+    "Aim for five or six: strong, but you can breathe and relax. "
+    "Rest a tender spot for a day or two. "
+    "If you're pregnant, take blood thinners or have a medical condition, ask a clinician first. "
+    "This is general wellness guidance, not medical advice."
+)
+SAFETY_REMINDER = (
+    "As always, aim for about five or six out of ten, and you can ask trigger coach for "
+    "safety tips at any time."
+)
+
+WHICH_ROUTINE = Question(
+    "You can say, for example: start my upper back routine. Which routine would you like?",
+    "Which routine would you like? You can say upper back, or ask what routines I have.",
+)
+WHAT_NEXT = Question(
+    "What would you like to do?",
+    "What would you like to do? You can say: start my upper back routine.",
+)
+FORGET = _yes_no(
+    "Do you want me to forget your routine history? I can't bring it back afterwards. "
+    "Say yes to forget it, or no to keep it.",
+    "Shall I forget your routine history?",
+)
 
 
-def welcome_resume(title: str) -> str:
-    """Offer to continue an unfinished run."""
-    return f"{WELCOME_BACK} You were partway through your {title.lower()} routine. Would you like to pick up where you left off?"
+def resume_offer(title: str) -> Question:
+    """Ask whether to continue a paused run."""
+    name = title.lower()
+    return _yes_no(f"Would you like to pick up your {name} routine where you left off?",
+                   f"Shall I pick up your {name} routine where you left off?")
 
 
-def welcome_again(title: str) -> str:
-    """Suggest the routine the user did last."""
-    return f"{WELCOME_BACK} Would you like your {title.lower()} routine again?"
+def again_offer(title: str) -> Question:
+    """Ask whether to play the routine the user did last."""
+    name = title.lower()
+    return _yes_no(f"Would you like your {name} routine again?",
+                   f"Shall I start your {name} routine again?")
 
 
 def welcome_list(names: list[str]) -> str:
-    """Welcome a new user and name a few routines."""
-    return f"{WELCOME_NEW} I have routines for {spoken_list(names)}. {WHICH_ROUTINE}"
+    """Introduce the coach to a new user and name a few routines (the question follows)."""
+    return f"I have routines for {spoken_list(names)}."
 
 
 def routine_list(names: list[str]) -> str:
-    """List every routine by its spoken name."""
-    return f"I have {len(names)} routines: {spoken_list(names)}. Which one would you like?"
+    """List every routine by its spoken name (the question follows)."""
+    return f"I have {len(names)} routines: {spoken_list(names)}."
 
 
 def unknown_routine(heard: str | None, names: list[str]) -> str:
-    """Say we don't have what they asked for, and what we do have."""
+    """Say we don't have what they asked for and name what we do have (the question follows).
+
+    `heard` is what Alexa heard, already cleaned and capped; it is never put after "a",
+    so "elbows" or "my knee" both read well.
+    """
+    offer = f"I can guide you through your {', '.join(names)} and more."
     if heard:
-        return f"I don't have a {heard} routine yet. I have {spoken_list(names, 'or')}. Which one would you like?"
-    return f"I didn't catch which routine. I have {spoken_list(names, 'or')}. Which one would you like?"
+        return f"I don't have a routine for {heard}. {offer}"
+    return f"I didn't catch which routine. {offer}"
 
 
 EQUIPMENT = {
@@ -127,10 +197,11 @@ EQUIPMENT = {
 }
 
 
-def routine_intro(title: str, minutes: int, equipment: list[str], safety: str) -> str:
-    """Introduce a routine in a sentence or two before its first track plays."""
+def routine_intro(title: str, minutes: int, equipment: list[str], safety: str, briefed: bool) -> str:
+    """Introduce a routine before its first track: the full safety briefing the first time."""
     kit = spoken_list([EQUIPMENT.get(e, e) for e in equipment], "or")
-    return f"Here's your {title.lower()} routine. It takes about {minutes} minutes, with {kit}. {safety}"
+    care = SAFETY_REMINDER if briefed else SAFETY_BRIEFING
+    return f"Here's your {title.lower()} routine. It takes about {minutes} minutes, with {kit}. {care} {safety}"
 
 
 def resume_intro(title: str) -> str:
@@ -139,34 +210,54 @@ def resume_intro(title: str) -> str:
 
 
 def finished_already(title: str) -> str:
-    """Say the last routine was finished and offer it again."""
-    return f"You finished your {title.lower()} routine. Would you like to start it again?"
+    """Say the last routine was finished (the offer to start it again follows)."""
+    return f"You finished your {title.lower()} routine."
 
 
-def help_text(playing: bool) -> str:
-    """Explain what the user can say, including during a routine."""
-    during = (
-        "While a routine plays, just say: Alexa, pause, resume, next, go back, repeat, or start over. "
-    )
-    start = "To begin, say: start my upper back routine, or ask what routines I have. "
-    later = "Afterwards, ask me: how did I do this week."
-    text = during + later if playing else start + during + later
-    return text + (" Say resume to carry on." if playing else " What would you like to do?")
+def safety_tips_offer(paused: str | None, last: str | None) -> Question:
+    """Ask, after the safety tips, to continue a paused routine or to start one."""
+    if paused:
+        return resume_offer(paused)
+    if last:
+        return again_offer(last)
+    return WHICH_ROUTINE
+
+
+HELP_START = (
+    "I guide you through short self-massage routines, hands-free. "
+    "To begin, say: start my upper back routine. "
+    "To hear them all, say: what routines do you have. "
+    "And for how hard to press, say: safety tips."
+)
+HELP_PLAYING = (
+    "While a routine plays, you can say: Alexa, pause. "
+    "Or: Alexa, next. "
+    "Or: Alexa, go back."
+)
+
+
+def carry_on_offer(title: str) -> Question:
+    """Ask whether to carry on with the run under way."""
+    name = title.lower()
+    return _yes_no(f"Would you like to carry on with your {name} routine?",
+                   f"Shall I carry on with your {name} routine?")
 
 
 # --- Progress: "how did I do this week", forgetting history -------------------------------
 # Sentences about the user's own history: warm, plain and factual (counts and minutes as
 # recorded), no judgement, no health claims.
 
-PROGRESS_FIRST_TIME = "You haven't done a routine yet. Say 'start my upper back routine' to begin."
-PROGRESS_TZ_UNKNOWN = "I'm counting days in UTC because I couldn't get your time zone."
+PROGRESS_FIRST_TIME = (
+    f"You haven't done a routine yet. To begin one, say: {INVOCATION} start my upper back routine."
+)
+PROGRESS_TZ_UNKNOWN = (
+    "I couldn't find out your time zone, so a session near midnight may be counted on the "
+    "wrong day."
+)
 PROGRESS_UNREADABLE = (
     "Sorry, I couldn't read your saved progress just now. Your routines still work. "
-    "If this keeps happening, you can say 'forget my history' to start a fresh record."
-)
-FORGET_CONFIRM = (
-    "Do you want me to forget your routine history? I can't bring it back afterwards. "
-    "Say yes to forget it, or no to keep it."
+    "If this keeps happening, you can start a fresh record. "
+    f"To do that, say: {INVOCATION} forget my history."
 )
 FORGET_DONE = "Done. I've forgotten your routine history. Your next session starts a fresh record."
 FORGET_KEPT = "Okay, I've kept your history."
@@ -233,11 +324,18 @@ def _comparison(summary: Summary) -> str:
     return f"That's the same number as {before}."
 
 
-def _nudge(nudge: Nudge) -> str:
+def _nudge(nudge: Nudge, streak_days: int) -> str:
     plural = nudge.area in _PLURAL_AREAS
     if nudge.kind == "rest":
+        days = nudge.days or 0
+        run = (
+            f"You've done a routine {_number(streak_days)} days in a row, and worked on your "
+            f"{nudge.area} on {_number(days)} days running."
+            if streak_days > days else
+            f"You've worked on your {nudge.area} {_number(days)} days in a row."
+        )
         return (
-            f"You've worked on your {nudge.area} {_number(nudge.days or 0)} days in a row. "
+            f"{run} "
             f"If {'they are' if plural else 'it is'} sore or bruised the next day, that's a sign "
             f"it was too much: give {'them' if plural else 'it'} a rest until the soreness "
             "settles, and go lighter next time."
@@ -277,10 +375,11 @@ def progress_summary(summary: Summary) -> str:
                 f"{did}, {_minutes(summary.seconds)} in all, on {_areas(summary.areas)}, {days}."
             )
         sentences += [_outcomes(summary), _comparison(summary)]
-    if summary.streak_days >= 2:
+    resting = summary.nudge is not None and summary.nudge.kind == "rest"
+    if summary.streak_days >= 2 and not resting:  # a rest nudge tells the streak itself
         sentences.append(f"You've done a routine {_number(summary.streak_days)} days in a row.")
     if summary.nudge is not None:
-        sentences.append(_nudge(summary.nudge))
+        sentences.append(_nudge(summary.nudge, summary.streak_days))
     if summary.unreadable == 1:
         sentences.append("I couldn't read one of your saved records, so I left it out.")
     elif summary.unreadable > 1:

@@ -8,6 +8,7 @@ Grouped by concern: conversation (launch, routines, progress, help), playback co
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +27,9 @@ from ask_sdk_model.interfaces.audioplayer import (
 )
 
 from skill import speech
+from skill.alexa import intents
 from skill.alexa.device import device_of
-from skill.alexa.user import UNAVAILABLE, commit, forget, user_of
+from skill.alexa.user import UNAVAILABLE, commit, forget, mark_briefed, needs_briefing, user_of
 from skill.core import player, progress
 from skill.core.player import Activity, PlaybackState, Program, Transition
 
@@ -44,6 +46,9 @@ log = logging.getLogger("trigger_coach.alexa")
 
 PENDING = "pending"  # session attribute: what a yes/no answers
 MAX_HEARD = 60  # longest slot value we repeat back to the user
+# Offered first to someone new: the upper back and neck are where desk days are felt most,
+# the lower back is the commonest complaint of all, and the feet need no lying on the floor.
+FEATURED = ("upper-back", "neck-and-skull", "lower-back", "feet")
 
 
 @dataclass
@@ -56,10 +61,14 @@ class Coach:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     new_run_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12]
 
-    def names(self, limit: int | None = None) -> list[str]:
-        """Return routine names to offer, in library order."""
-        names = [r.name for r in self.catalog.library.routines]
-        return names[:limit] if limit else names
+    def names(self) -> list[str]:
+        """Return every routine's spoken name, in library order."""
+        return [r.name for r in self.catalog.library.routines]
+
+    def featured(self) -> list[str]:
+        """Return the spoken names of the FEATURED routines this library has, in that order."""
+        found = (self.catalog.library.get(routine_id) for routine_id in FEATURED)
+        return [r.name for r in found if r is not None]
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -102,14 +111,22 @@ def respond(
     return builder.response
 
 
-def _ask(handler_input: HandlerInput, say: str, reprompt: str, pending: str | None = None) -> Response:
+def _ask(
+    handler_input: HandlerInput, lead: str, question: speech.Question, pending: str | None = None,
+) -> Response:
+    """Say `lead`, end with `question` and keep the session open; a yes/no names its answer."""
+    if question.yes_no != bool(pending):
+        raise ValueError(f"Question {question.ask!r} with pending answer {pending!r}: a yes/no "
+                         "question needs what yes means, and only a yes/no question has one.")
     attrs = handler_input.attributes_manager.session_attributes
     if pending:
         attrs[PENDING] = pending
     else:
         attrs.pop(PENDING, None)
+    say = f"{lead} {question.ask}" if lead else question.ask
     return (
-        handler_input.response_builder.speak(speech.ssml(say)).ask(speech.ssml(reprompt)).response
+        handler_input.response_builder.speak(speech.ssml(say))
+        .ask(speech.ssml(question.reprompt)).response
     )
 
 
@@ -136,8 +153,10 @@ def _audio_was_playing(handler_input: HandlerInput) -> bool:
     return activity == "PLAYING"
 
 
-def _apology(handler_input: HandlerInput) -> str:
-    return speech.STORAGE_DOWN + " " if user_of(handler_input).health == UNAVAILABLE else ""
+def _after_greeting(handler_input: HandlerInput, greeting: str) -> str:
+    """Return the greeting followed by the storage apology, when storage is down."""
+    down = user_of(handler_input).health == UNAVAILABLE
+    return f"{greeting} {speech.STORAGE_DOWN}" if down else greeting
 
 
 # --- starting and resuming ---------------------------------------------------------------
@@ -151,9 +170,12 @@ def start_routine(handler_input: HandlerInput, coach: Coach, routine: Routine) -
         return _tell(handler_input, speech.AUDIO_NOT_READY)
     user = user_of(handler_input)
     transition = player.start(user.state, program, coach.new_run_id())
+    briefed = not needs_briefing(handler_input)
     intro = speech.routine_intro(routine.title, routine.minutes, list(routine.equipment),
-                                 routine.safety.spoken)
-    return respond(handler_input, coach, transition, program, routine, _apology(handler_input) + intro)
+                                 routine.safety.spoken, briefed=briefed)
+    mark_briefed(handler_input)
+    return respond(handler_input, coach, transition, program, routine,
+                   _after_greeting(handler_input, intro))
 
 
 def resume_run(handler_input: HandlerInput, coach: Coach, spoken: bool) -> Response:
@@ -168,7 +190,7 @@ def resume_run(handler_input: HandlerInput, coach: Coach, spoken: bool) -> Respo
         if not spoken:
             return handler_input.response_builder.response
         return _ask(handler_input, speech.finished_already(routine.title),
-                    speech.WHICH_ROUTINE_REPROMPT, f"start:{routine.id}")
+                    speech.again_offer(routine.title), f"start:{routine.id}")
     if state.activity is not Activity.PAUSED or program is None or routine is None:
         return _tell(handler_input, speech.NOTHING_PLAYING) if spoken else handler_input.response_builder.response
     if not device_of(handler_input).audio:  # a button press may carry no speech
@@ -187,16 +209,16 @@ class LaunchHandler(AbstractRequestHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         user = user_of(handler_input)
         routine = self.coach.catalog.routine(user.state.routine_id)
-        apology = _apology(handler_input)
         if user.state.activity is Activity.PAUSED and routine is not None:
-            return _ask(handler_input, apology + speech.welcome_resume(routine.title),
-                        speech.WHICH_ROUTINE_REPROMPT, "resume")
+            return _ask(handler_input, _after_greeting(handler_input, speech.WELCOME_BACK),
+                        speech.resume_offer(routine.title), "resume")
         last = self.coach.catalog.routine(user.doc.get("last_routine")) or routine
         if last is not None:
-            return _ask(handler_input, apology + speech.welcome_again(last.title),
-                        speech.WHICH_ROUTINE_REPROMPT, f"start:{last.id}")
-        return _ask(handler_input, apology + speech.welcome_list(self.coach.names(4)),
-                    speech.WHICH_ROUTINE_REPROMPT)
+            return _ask(handler_input, _after_greeting(handler_input, speech.WELCOME_BACK),
+                        speech.again_offer(last.title), f"start:{last.id}")
+        greeting = _after_greeting(handler_input, speech.WELCOME_NEW)
+        return _ask(handler_input, f"{greeting} {speech.welcome_list(self.coach.featured())}",
+                    speech.WHICH_ROUTINE)
 
 
 class StartRoutineHandler(AbstractRequestHandler):
@@ -204,18 +226,23 @@ class StartRoutineHandler(AbstractRequestHandler):
         self.coach = coach
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name("StartRoutineIntent")(handler_input)
+        return is_intent_name(intents.START_ROUTINE.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        heard, routine_id = _slot(handler_input, "routine")
+        heard, routine_id = _slot(handler_input, intents.ROUTINE.name)
         library = self.coach.catalog.library
         routine = library.get(routine_id) if routine_id else None
         if routine is None and heard:
             routine = library.find(heard)
         if routine is None:
-            return _ask(handler_input, speech.unknown_routine(heard, self.coach.names()),
-                        speech.WHICH_ROUTINE_REPROMPT)
+            return _ask(handler_input, speech.unknown_routine(heard, self.coach.featured()),
+                        speech.WHICH_ROUTINE)
         return start_routine(handler_input, self.coach, routine)
+
+
+# Alexa transcribes words, but a slot value is free text: keep letters, digits, spaces,
+# apostrophes and hyphens, so nothing odd is read back.
+_HEARD_NOISE = re.compile(r"[^\w' -]+|_|\s+")
 
 
 def _slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None]:
@@ -224,7 +251,7 @@ def _slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | Non
     slot = (getattr(intent, "slots", None) or {}).get(name)
     if slot is None:
         return None, None
-    heard = slot.value.strip() if isinstance(slot.value, str) else None
+    heard = _HEARD_NOISE.sub(" ", slot.value).strip() if isinstance(slot.value, str) else None
     if not heard or len(heard) > MAX_HEARD:  # nobody names a body part in 60 characters
         heard = None
     resolutions = getattr(getattr(slot, "resolutions", None), "resolutions_per_authority", None)
@@ -242,8 +269,8 @@ class ResumeHandler(AbstractRequestHandler):
         self.coach = coach
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return (is_intent_name("AMAZON.ResumeIntent")(handler_input)
-                or is_intent_name("ResumeRoutineIntent")(handler_input))
+        return (is_intent_name(intents.RESUME.name)(handler_input)
+                or is_intent_name(intents.RESUME_ROUTINE.name)(handler_input))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         return resume_run(handler_input, self.coach, spoken=True)
@@ -256,17 +283,17 @@ class YesNoHandler(AbstractRequestHandler):
         self.coach = coach
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return (is_intent_name("AMAZON.YesIntent")(handler_input)
-                or is_intent_name("AMAZON.NoIntent")(handler_input))
+        return (is_intent_name(intents.YES.name)(handler_input)
+                or is_intent_name(intents.NO.name)(handler_input))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         attrs = handler_input.attributes_manager.session_attributes
         pending = str(attrs.pop(PENDING, "") or "")
-        if is_intent_name("AMAZON.NoIntent")(handler_input):
+        if is_intent_name(intents.NO.name)(handler_input):
             if pending == "forget":
                 return _tell(handler_input, speech.FORGET_KEPT)
             if pending:
-                return _ask(handler_input, speech.WHICH_ROUTINE, speech.WHICH_ROUTINE_REPROMPT)
+                return _ask(handler_input, "Okay.", speech.WHICH_ROUTINE)
             return _tell(handler_input, speech.GOODBYE)
         if pending == "resume":
             return resume_run(handler_input, self.coach, spoken=True)
@@ -277,7 +304,7 @@ class YesNoHandler(AbstractRequestHandler):
         if pending == "forget":
             done = forget(handler_input)
             return _tell(handler_input, speech.FORGET_DONE if done else speech.ERROR)
-        return _ask(handler_input, speech.FALLBACK, speech.WHICH_ROUTINE_REPROMPT)
+        return _ask(handler_input, "", speech.WHICH_ROUTINE)  # a yes to nothing we asked
 
 
 # --- conversation ------------------------------------------------------------------------
@@ -287,11 +314,10 @@ class ListRoutinesHandler(AbstractRequestHandler):
         self.coach = coach
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name("ListRoutinesIntent")(handler_input)
+        return is_intent_name(intents.LIST_ROUTINES.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return _ask(handler_input, speech.routine_list(self.coach.names()),
-                    speech.WHICH_ROUTINE_REPROMPT)
+        return _ask(handler_input, speech.routine_list(self.coach.names()), speech.WHICH_ROUTINE)
 
 
 class ProgressHandler(AbstractRequestHandler):
@@ -299,14 +325,14 @@ class ProgressHandler(AbstractRequestHandler):
         self.coach = coach
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name("ProgressIntent")(handler_input)
+        return is_intent_name(intents.PROGRESS.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         user = user_of(handler_input)
         if user.health != "ok":
             text = speech.STORAGE_DOWN if user.health == UNAVAILABLE else speech.PROGRESS_UNREADABLE
             return _tell(handler_input, text)
-        _, period = _slot(handler_input, "period")
+        _, period = _slot(handler_input, intents.PERIOD.name)
         device = device_of(handler_input)
         zone, known = self.coach.timezones.resolve(
             device.api_endpoint or "", device.api_access_token or "", device.device_id or "")
@@ -318,30 +344,63 @@ class ProgressHandler(AbstractRequestHandler):
             return _tell(handler_input, speech.PROGRESS_UNREADABLE)
         text = speech.progress_summary(summary)
         if user.state.activity is Activity.PAUSED and not _audio_was_playing(handler_input):
-            text += " " + speech.RESUME_WHICH  # asked during playback, the audio carries on by itself
+            text += " " + speech.RESUME_LATER  # asked during playback, the audio carries on by itself
         return _tell(handler_input, text)
 
 
 class ForgetHistoryHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name("ForgetHistoryIntent")(handler_input)
+        return is_intent_name(intents.FORGET_HISTORY.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return _ask(handler_input, speech.FORGET_CONFIRM, speech.FORGET_CONFIRM, "forget")
+        return _ask(handler_input, "", speech.FORGET, "forget")
 
 
 class HelpHandler(AbstractRequestHandler):
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name("AMAZON.HelpIntent")(handler_input)
+        return is_intent_name(intents.HELP.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        playing = user_of(handler_input).state.has_run
-        return _ask(handler_input, speech.help_text(playing), speech.WHICH_ROUTINE_REPROMPT)
+        state = user_of(handler_input).state
+        routine = self.coach.catalog.routine(state.routine_id)
+        if state.has_run and routine is not None:
+            return _ask(handler_input, speech.HELP_PLAYING, speech.carry_on_offer(routine.title),
+                        "resume")
+        return _ask(handler_input, speech.HELP_START, speech.WHAT_NEXT)
+
+
+class SafetyTipsHandler(AbstractRequestHandler):
+    """Speak the safety briefing at any time; then offer to carry on or to start a routine."""
+
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name(intents.SAFETY_TIPS.name)(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        user = user_of(handler_input)
+        mark_briefed(handler_input)
+        if _audio_was_playing(handler_input):
+            # The routine goes on by itself after the speech; a question would hold it up.
+            return _tell(handler_input, speech.SAFETY_BRIEFING)
+        routine = self.coach.catalog.routine(user.state.routine_id)
+        if user.state.has_run and routine is not None:
+            return _ask(handler_input, speech.SAFETY_BRIEFING,
+                        speech.resume_offer(routine.title), "resume")
+        last = self.coach.catalog.routine(user.doc.get("last_routine")) or routine
+        if last is not None:
+            return _ask(handler_input, speech.SAFETY_BRIEFING, speech.again_offer(last.title),
+                        f"start:{last.id}")
+        return _ask(handler_input, speech.SAFETY_BRIEFING, speech.WHICH_ROUTINE)
 
 
 class LoopShuffleHandler(AbstractRequestHandler):
-    NAMES = ("AMAZON.LoopOnIntent", "AMAZON.LoopOffIntent", "AMAZON.ShuffleOnIntent",
-             "AMAZON.ShuffleOffIntent")
+    NAMES = tuple(i.name for i in (intents.LOOP_ON, intents.LOOP_OFF, intents.SHUFFLE_ON,
+                                   intents.SHUFFLE_OFF))
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return any(is_intent_name(n)(handler_input) for n in self.NAMES)
@@ -357,7 +416,7 @@ class FallbackHandler(AbstractRequestHandler):
         return is_request_type("IntentRequest")(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return _ask(handler_input, speech.FALLBACK, speech.WHICH_ROUTINE_REPROMPT)
+        return _ask(handler_input, f"{speech.DID_NOT_CATCH} {speech.HELP_START}", speech.WHAT_NEXT)
 
 
 # --- playback commands (intents and device buttons) ----------------------------------------
@@ -366,14 +425,14 @@ PAUSE, RESUME, NEXT, PREVIOUS, REPEAT, START_OVER = (
     "pause", "resume", "next", "previous", "repeat", "start_over")
 
 INTENT_COMMANDS = {
-    "AMAZON.PauseIntent": PAUSE,
-    "AMAZON.CancelIntent": PAUSE,
-    "AMAZON.StopIntent": PAUSE,
-    "AMAZON.NavigateHomeIntent": PAUSE,
-    "AMAZON.NextIntent": NEXT,
-    "AMAZON.PreviousIntent": PREVIOUS,
-    "AMAZON.RepeatIntent": REPEAT,
-    "AMAZON.StartOverIntent": START_OVER,
+    intents.PAUSE.name: PAUSE,
+    intents.CANCEL.name: PAUSE,
+    intents.STOP.name: PAUSE,
+    intents.NAVIGATE_HOME.name: PAUSE,
+    intents.NEXT.name: NEXT,
+    intents.PREVIOUS.name: PREVIOUS,
+    intents.REPEAT.name: REPEAT,
+    intents.START_OVER.name: START_OVER,
 }
 BUTTON_COMMANDS = {
     "PlaybackController.PlayCommandIssued": RESUME,
@@ -428,9 +487,9 @@ class PlaybackCommandHandler(AbstractRequestHandler):
             if is_button:
                 return handler_input.response_builder.response
             intent = handler_input.request_envelope.request.intent.name
-            if intent in ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent"):
+            if intent in (intents.STOP.name, intents.CANCEL.name, intents.NAVIGATE_HOME.name):
                 return _tell(handler_input, speech.GOODBYE)
-            return _ask(handler_input, speech.NOTHING_PLAYING, speech.WHICH_ROUTINE_REPROMPT)
+            return _ask(handler_input, speech.NOTHING_PLAYING_IN_SESSION, speech.WHICH_ROUTINE)
         if command != PAUSE and not is_button and not device_of(handler_input).audio:
             return _tell(handler_input, speech.NO_AUDIO_PLAYER)
         transition = command_transition(command, state, program, self.coach.new_run_id,
@@ -539,7 +598,8 @@ def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
         ListRoutinesHandler(coach),
         ProgressHandler(coach),
         ForgetHistoryHandler(),
-        HelpHandler(),
+        HelpHandler(coach),
+        SafetyTipsHandler(coach),
         LoopShuffleHandler(),
         PlaybackCommandHandler(coach),
         AudioPlayerEventHandler(coach),

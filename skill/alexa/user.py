@@ -104,6 +104,26 @@ def commit(
     user.dirty = True
 
 
+# The history epoch in which this person last heard the full safety briefing. A top-level
+# key survives `progress.merge_documents` (last writer's) and `check_document`; tying it to
+# the epoch means "forget my history", which raises the epoch, brings the briefing back.
+_BRIEFED = "briefed_epoch"
+
+
+def needs_briefing(handler_input: HandlerInput) -> bool:
+    """Return whether this person has yet to hear the full safety briefing (since a forget)."""
+    doc = user_of(handler_input).doc
+    return doc.get(_BRIEFED) != doc.get("epoch", 0)
+
+
+def mark_briefed(handler_input: HandlerInput) -> None:
+    """Note that this person has heard the full safety briefing; saved with the document."""
+    user = user_of(handler_input)
+    if needs_briefing(handler_input):
+        user.doc = {**user.doc, _BRIEFED: user.doc.get("epoch", 0)}
+        user.dirty = True
+
+
 def forget(handler_input: HandlerInput) -> bool:
     """Clear this user's history now; return whether it worked.
 
@@ -149,4 +169,4 @@ def _apologise(handler_input: HandlerInput, response: Response | None) -> None:
     if response is None or get_request_type(handler_input) not in ("LaunchRequest", "IntentRequest"):
         return
     said = getattr(response.output_speech, "ssml", None)
-    response.output_speech = SsmlOutputSpeech(ssml=speech.ssml_prefixed(speech.STORAGE_DOWN, said))
+    response.output_speech = SsmlOutputSpeech(ssml=speech.ssml_appended(said, speech.STORAGE_DOWN))

@@ -1,0 +1,150 @@
+"""Declare every intent once: its name, its slots and what people say to reach it.
+
+The interaction-model generator (`skill.alexa.model`) writes these into en-US.json and the
+handlers pick requests by the same names, so an intent cannot be renamed in one place and
+forgotten in the other. A test sends every intent of the generated model over HTTP and
+checks that a handler answers it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A slot of an intent: its name in requests and its slot type in the model."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Intent:
+    """An intent as the model declares it; built-in AMAZON.* intents have no samples."""
+
+    name: str
+    samples: tuple[str, ...] = ()
+    slots: tuple[Slot, ...] = ()
+
+    @property
+    def custom(self) -> bool:
+        """Return whether this is one of our own intents rather than an AMAZON.* built-in."""
+        return not self.name.startswith("AMAZON.")
+
+
+ROUTINE = Slot("routine", "ROUTINE")  # values: the routine library (ids and spoken names)
+PERIOD = Slot("period", "PERIOD")  # values: PERIOD_VALUES below
+
+# Spoken values of the PERIOD slot, by the id `skill.core.progress.summarize` takes.
+PERIOD_VALUES = {
+    "this_week": ("this week", "so far this week"),
+    "last_week": ("last week", "the week before"),
+    "this_month": ("this month", "so far this month"),
+}
+
+START_ROUTINE = Intent("StartRoutineIntent", slots=(ROUTINE,), samples=(
+    "start my {routine} routine",
+    "start my {routine}",
+    "start the {routine} routine",
+    "start {routine}",
+    "begin my {routine} routine",
+    "do my {routine}",
+    "do my {routine} routine",
+    "do the {routine} routine",
+    "roll out my {routine}",
+    "roll my {routine}",
+    "I want to work on my {routine}",
+    "I want to roll out my {routine}",
+    "work on my {routine}",
+    "let's do my {routine}",
+    "let's work on my {routine}",
+    "play my {routine} routine",
+    "guide me through my {routine} routine",
+    "help me loosen my {routine}",
+    "massage my {routine}",
+    "my {routine} routine",
+    "the {routine} routine",
+    "{routine}",
+))
+LIST_ROUTINES = Intent("ListRoutinesIntent", samples=(
+    "what routines do you have",
+    "what routines are there",
+    "which routines do you have",
+    "list the routines",
+    "list my routines",
+    "what can I work on",
+    "what areas can you do",
+    "what are my options",
+))
+PROGRESS = Intent("ProgressIntent", slots=(PERIOD,), samples=(
+    "how did I do this week",
+    "how did I do {period}",
+    "how am I doing",
+    "what's my progress",
+    "what is my progress",
+    "what's my progress {period}",
+    "what did I do {period}",
+    "how many sessions did I do {period}",
+    "give me my weekly summary",
+    "my progress",
+))
+RESUME_ROUTINE = Intent("ResumeRoutineIntent", samples=(
+    "resume my routine",
+    "continue my routine",
+    "carry on with my routine",
+    "pick up where I left off",
+    "keep going with my routine",
+    "finish my routine",
+    "resume where I stopped",
+))
+FORGET_HISTORY = Intent("ForgetHistoryIntent", samples=(
+    "forget my history",
+    "delete my history",
+    "erase my history",
+    "clear my history",
+    "delete my progress",
+    "forget everything about me",
+))
+# "Alexa, ask trigger coach for safety tips": Alexa strips "ask <invocation> for", so the
+# sample is what follows it. No sample may start with ask, open or tell: Alexa would launch.
+SAFETY_TIPS = Intent("SafetyTipsIntent", samples=(
+    "safety tips",
+    "the safety tips",
+    "give me the safety tips",
+    "give me safety tips",
+    "safety",
+    "the safety advice",
+    "safety advice",
+    "is this safe",
+    "is it safe",
+    "how hard should I press",
+    "how hard do I press",
+    "how much pressure should I use",
+    "what does out of ten mean",
+))
+
+PAUSE = Intent("AMAZON.PauseIntent")
+RESUME = Intent("AMAZON.ResumeIntent")
+NEXT = Intent("AMAZON.NextIntent")
+PREVIOUS = Intent("AMAZON.PreviousIntent")
+REPEAT = Intent("AMAZON.RepeatIntent")
+START_OVER = Intent("AMAZON.StartOverIntent")
+LOOP_ON = Intent("AMAZON.LoopOnIntent")
+LOOP_OFF = Intent("AMAZON.LoopOffIntent")
+SHUFFLE_ON = Intent("AMAZON.ShuffleOnIntent")
+SHUFFLE_OFF = Intent("AMAZON.ShuffleOffIntent")
+CANCEL = Intent("AMAZON.CancelIntent")
+STOP = Intent("AMAZON.StopIntent")
+HELP = Intent("AMAZON.HelpIntent")
+FALLBACK = Intent("AMAZON.FallbackIntent")
+NAVIGATE_HOME = Intent("AMAZON.NavigateHomeIntent")
+YES = Intent("AMAZON.YesIntent")
+NO = Intent("AMAZON.NoIntent")
+
+CUSTOM = (START_ROUTINE, LIST_ROUTINES, PROGRESS, RESUME_ROUTINE, FORGET_HISTORY, SAFETY_TIPS)
+BUILT_IN = (
+    PAUSE, RESUME, NEXT, PREVIOUS, REPEAT, START_OVER, LOOP_ON, LOOP_OFF, SHUFFLE_ON,
+    SHUFFLE_OFF, CANCEL, STOP, HELP, FALLBACK, NAVIGATE_HOME, YES, NO,
+)
+ALL = CUSTOM + BUILT_IN
