@@ -242,7 +242,7 @@ class StartRoutineHandler(AbstractRequestHandler):
 
 # Alexa transcribes words, but a slot value is free text: keep letters, digits, spaces,
 # apostrophes and hyphens, so nothing odd is read back.
-_HEARD_NOISE = re.compile(r"[^\w' -]+|_|\s+")
+_HEARD_NOISE = re.compile(r"[^\w' -]|_")
 
 
 def _slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None]:
@@ -251,7 +251,7 @@ def _slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | Non
     slot = (getattr(intent, "slots", None) or {}).get(name)
     if slot is None:
         return None, None
-    heard = _HEARD_NOISE.sub(" ", slot.value).strip() if isinstance(slot.value, str) else None
+    heard = " ".join(_HEARD_NOISE.sub(" ", slot.value).split()) if isinstance(slot.value, str) else None
     if not heard or len(heard) > MAX_HEARD:  # nobody names a body part in 60 characters
         heard = None
     resolutions = getattr(getattr(slot, "resolutions", None), "resolutions_per_authority", None)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import ast
+import html
 import json
+import re
+import threading
 import urllib.request
+from pathlib import Path
 
 import pytest
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import ResponseEnvelope
 
+from skill import speech
+from skill.alexa import handlers, intents
+from skill.alexa.model import build_model
+from skill.core.routines import load_library
 from skill.web import create_app
 from tests import alexa
 from tests.alexa import play_of, speech_of
@@ -266,3 +275,233 @@ def test_resume_while_we_believe_it_plays_restarts_the_stream_where_alexa_says_i
         "token": token, "offsetInMilliseconds": 2_500, "playerActivity": "STOPPED"}))
     stream = play_of(r)["audioItem"]["stream"]
     assert (stream["token"], stream["offsetInMilliseconds"]) == (token, 2_500)
+
+
+# --- the safety briefing ---------------------------------------------------------------------
+
+def said(response: dict) -> str:
+    """Return the reply's speech as the plain text the coach meant to say."""
+    return html.unescape(re.sub(r"<[^>]+>", "", speech_of(response)))
+
+
+def reprompt_of(response: dict) -> str:
+    return said({"response": {"outputSpeech": response["response"]["reprompt"]["outputSpeech"]}})
+
+
+def start_calves(server, user: str, **kw) -> dict:
+    return ask(server, alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")}, user=user, **kw))
+
+
+def test_a_new_users_first_start_has_the_full_briefing_and_the_next_start_only_the_reminder(server):
+    user = "amzn1.ask.account.NEWCOMER"
+    first = said(start_calves(server, user, new_session=True))
+    assert speech.SAFETY_BRIEFING in first and speech.SAFETY_REMINDER not in first
+    assert first.index("Here's your calves routine") < first.index(speech.SAFETY_BRIEFING)
+    assert "swollen, warm or red" in first, "the routine's own safety line is kept"
+    second = said(start_calves(server, user, new_session=True))
+    assert speech.SAFETY_REMINDER in second and speech.SAFETY_BRIEFING not in second
+    assert "swollen, warm or red" in second
+    other = said(start_calves(server, "amzn1.ask.account.SOMEONE-ELSE", new_session=True))
+    assert speech.SAFETY_BRIEFING in other, "hearing it is per person"
+
+
+def test_a_start_by_yes_after_the_launch_offer_also_briefs_once(server):
+    user = "amzn1.ask.account.SAYS-YES"
+    alexa.complete_run(server.url, "calves", user)  # the first start briefs
+    r = ask(server, alexa.launch(user=user))
+    r = ask(server, alexa.intent("AMAZON.YesIntent", user=user, session_attributes=r["sessionAttributes"]))
+    assert play_of(r) is not None
+    assert speech.SAFETY_REMINDER in said(r) and speech.SAFETY_BRIEFING not in said(r)
+
+
+def test_forgetting_history_brings_the_full_briefing_back(server):
+    user = "amzn1.ask.account.FRESH-START"
+    alexa.complete_run(server.url, "calves", user)
+    r = ask(server, alexa.intent("ForgetHistoryIntent", user=user))
+    r = ask(server, alexa.intent("AMAZON.YesIntent", user=user, session_attributes=r["sessionAttributes"]))
+    assert "forgotten" in said(r)
+    assert speech.SAFETY_BRIEFING in said(start_calves(server, user, new_session=True))
+    assert speech.SAFETY_REMINDER in said(start_calves(server, user, new_session=True))
+
+
+def test_safety_tips_in_a_fresh_session_give_the_briefing_then_ask_which_routine(server):
+    user = "amzn1.ask.account.CAREFUL"
+    r = ask(server, alexa.intent("SafetyTipsIntent", user=user, new_session=True))
+    assert said(r).startswith(speech.SAFETY_BRIEFING)
+    assert said(r).endswith(speech.WHICH_ROUTINE.ask) and r["response"]["shouldEndSession"] is False
+    assert reprompt_of(r) == speech.WHICH_ROUTINE.reprompt
+    assert play_of(r) is None
+    start = said(start_calves(server, user))
+    assert speech.SAFETY_REMINDER in start and speech.SAFETY_BRIEFING not in start, (
+        "someone who asked for the safety tips has heard the briefing")
+
+
+def test_safety_tips_after_a_pause_offer_to_carry_on_and_yes_resumes_where_it_stopped(server):
+    user = "amzn1.ask.account.PAUSED-SAFE"
+    token = play_of(start_calves(server, user))["audioItem"]["stream"]["token"]
+    ask(server, alexa.audio_event("PlaybackStopped", token, 6_000, user=user))
+    r = ask(server, alexa.intent("SafetyTipsIntent", user=user, new_session=True))
+    offer = speech.resume_offer("Calves")
+    assert said(r) == f"{speech.SAFETY_BRIEFING} {offer.ask}"
+    assert reprompt_of(r) == offer.reprompt and r["sessionAttributes"] == {"pending": "resume"}
+    r = ask(server, alexa.intent("AMAZON.YesIntent", user=user, session_attributes=r["sessionAttributes"]))
+    stream = play_of(r)["audioItem"]["stream"]
+    assert (stream["token"], stream["offsetInMilliseconds"]) == (token, 6_000)
+
+
+def test_safety_tips_after_a_finished_routine_offer_it_again(server):
+    user = "amzn1.ask.account.FINISHED-SAFE"
+    alexa.complete_run(server.url, "calves", user)
+    r = ask(server, alexa.intent("SafetyTipsIntent", user=user, new_session=True))
+    assert said(r).endswith(speech.again_offer("Calves").ask)
+    r = ask(server, alexa.intent("AMAZON.YesIntent", user=user, session_attributes=r["sessionAttributes"]))
+    assert play_of(r)["playBehavior"] == "REPLACE_ALL"
+
+
+def test_safety_tips_during_playback_are_spoken_and_leave_the_stream_alone(server):
+    user = "amzn1.ask.account.PLAYING-SAFE"
+    token = play_of(start_calves(server, user))["audioItem"]["stream"]["token"]
+    ask(server, alexa.audio_event("PlaybackStarted", token, user=user))
+    r = ask(server, alexa.intent("SafetyTipsIntent", user=user, new_session=True, audio_player={
+        "token": token, "offsetInMilliseconds": 5_000, "playerActivity": "PLAYING"}))
+    assert said(r) == speech.SAFETY_BRIEFING
+    assert not alexa.directives(r) and "reprompt" not in r["response"]
+    assert r["response"]["shouldEndSession"] is True
+    queued = play_of(ask(server, alexa.audio_event("PlaybackNearlyFinished", token, user=user)))
+    assert queued["playBehavior"] == "ENQUEUE" and queued["audioItem"]["stream"]["expectedPreviousToken"] == token
+
+
+# --- every intent, every question, every closing hint ----------------------------------------
+
+def test_every_intent_in_the_generated_model_reaches_a_handler(server):
+    model = build_model(load_library())["interactionModel"]["languageModel"]
+    names = [i["name"] for i in model["intents"]]
+    assert names == [i.name for i in intents.ALL] and "SafetyTipsIntent" in names
+    for name in names:
+        r = ask(server, alexa.intent(name, user="amzn1.ask.account.EVERY-INTENT"))
+        text = said(r)
+        assert text, f"{name} got no answer"
+        assert speech.ERROR not in text, f"{name} raised an error"
+        if name != intents.FALLBACK.name:
+            assert not text.startswith(speech.DID_NOT_CATCH), f"{name} fell through to the fallback"
+
+
+def _questions() -> list[speech.Question]:
+    found = [v for v in vars(speech).values() if isinstance(v, speech.Question)]
+    for routine in load_library().routines:
+        found += [speech.resume_offer(routine.title), speech.again_offer(routine.title),
+                  speech.carry_on_offer(routine.title)]
+    return found
+
+
+def _walk(server) -> list[tuple[str, dict]]:
+    """Say everything that leads to a question or a closing reply; return (what, reply) pairs."""
+    replies: list[tuple[str, dict]] = []
+
+    def say(what: str, body: dict) -> dict:
+        reply = ask(server, body)
+        replies.append((what, reply))
+        return reply
+
+    new, paused, done = ("amzn1.ask.account.WALK-NEW", "amzn1.ask.account.WALK-PAUSED",
+                         "amzn1.ask.account.WALK-DONE")
+    say("launch, new user", alexa.launch(user=new))
+    say("an unknown routine", alexa.intent("StartRoutineIntent", {"routine": "elbows"}, user=new))
+    say("no routine heard", alexa.intent("StartRoutineIntent", {"routine": None}, user=new))
+    say("yes to nothing", alexa.intent("AMAZON.YesIntent", user=new))
+    say("no to nothing", alexa.intent("AMAZON.NoIntent", user=new))
+    say("list", alexa.intent("ListRoutinesIntent", user=new))
+    say("help, idle", alexa.intent("AMAZON.HelpIntent", user=new))
+    say("fallback", alexa.intent("AMAZON.FallbackIntent", user=new))
+    say("next, nothing playing", alexa.intent("AMAZON.NextIntent", user=new))
+    say("resume, nothing playing", alexa.intent("AMAZON.ResumeIntent", user=new))
+    say("stop, nothing playing", alexa.intent("AMAZON.StopIntent", user=new))
+    say("loop", alexa.intent("AMAZON.LoopOnIntent", user=new))
+    say("progress, first time", alexa.intent("ProgressIntent", user=new))
+    say("safety tips, new user", alexa.intent("SafetyTipsIntent", user=new))
+    r = say("forget", alexa.intent("ForgetHistoryIntent", user=new))
+    say("no to forget", alexa.intent("AMAZON.NoIntent", user=new, session_attributes=r["sessionAttributes"]))
+    say("no audio player", alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")},
+                                        user=new, supports_audio=False))
+
+    token = play_of(say("start", alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")},
+                                              user=paused)))["audioItem"]["stream"]["token"]
+    ask(server, alexa.audio_event("PlaybackStopped", token, 3_000, user=paused))
+    r = say("launch, paused", alexa.launch(user=paused))
+    say("no to resume", alexa.intent("AMAZON.NoIntent", user=paused, session_attributes=r["sessionAttributes"]))
+    say("help, paused", alexa.intent("AMAZON.HelpIntent", user=paused))
+    say("safety tips, paused", alexa.intent("SafetyTipsIntent", user=paused))
+    say("progress, paused", alexa.intent("ProgressIntent", user=paused))
+
+    alexa.complete_run(server.url, "calves", done)
+    say("launch, finished", alexa.launch(user=done))
+    say("safety tips, finished", alexa.intent("SafetyTipsIntent", user=done))
+    say("resume, finished", alexa.intent("ResumeRoutineIntent", user=done))
+    say("progress, finished", alexa.intent("ProgressIntent", user=done))
+    r = say("forget, finished", alexa.intent("ForgetHistoryIntent", user=done))
+    say("yes to forget", alexa.intent("AMAZON.YesIntent", user=done, session_attributes=r["sessionAttributes"]))
+    return replies
+
+
+def _ask_call_sites() -> list[ast.Call]:
+    tree = ast.parse(Path(handlers.__file__).read_text(encoding="utf-8"))
+    return [node for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_ask"]
+
+
+def test_every_question_ends_its_reply_and_its_reprompt_asks_the_same_question(server):
+    called: set[int] = set()
+    ask_code = handlers._ask.__code__
+
+    def watch(frame, event, arg):  # a profiler that only looks: which line called _ask
+        if event == "call" and frame.f_code is ask_code:
+            called.add(frame.f_back.f_lineno)
+
+    threading.setprofile(watch)  # the server answers each request in a new thread
+    try:
+        replies = _walk(server)
+    finally:
+        threading.setprofile(None)
+    questions = _questions()
+    asked = 0
+    for what, reply in replies:
+        if "reprompt" not in reply["response"]:
+            continue
+        asked += 1
+        text, reprompt = said(reply), reprompt_of(reply)
+        match = [q for q in questions if text.endswith(q.ask) and reprompt == q.reprompt]
+        assert match, f"{what}: the reprompt {reprompt!r} does not ask again what {text!r} asked"
+        pending = "pending" in (reply.get("sessionAttributes") or {})
+        assert match[0].yes_no == pending, f"{what}: a yes/no question must say what yes means"
+    assert asked >= 15
+    missed = [node.lineno for node in _ask_call_sites()
+              if not any(node.lineno <= line <= node.end_lineno for line in called)]
+    assert not missed, f"no request in the walk reached the _ask() calls at handlers.py lines {missed}"
+
+
+def test_every_reply_that_closes_the_session_names_the_invocation_in_its_say_hints(server):
+    closing = [(what, said(r)) for what, r in _walk(server)
+               if r["response"].get("shouldEndSession") and said(r)]
+    assert len(closing) >= 8
+    for what, text in closing:
+        if re.search(r"\bsay\b", text, re.I):
+            assert "say: Alexa, ask trigger coach to " in text, f"{what}: {text}"
+
+
+def test_the_first_launch_names_the_featured_routines_in_order(server):
+    text = said(ask(server, alexa.launch(user="amzn1.ask.account.FIRST-LAUNCH")))
+    assert "I have routines for upper back, neck and skull, lower back and feet." in text
+    assert text.startswith(speech.WELCOME_NEW)
+
+
+@pytest.mark.parametrize("heard, spoken", [
+    ("elbows", "elbows"),
+    ("my  left\tknee", "my left knee"),
+    ("<b>wrists</b> & {hands}", "b wrists b hands"),
+])
+def test_an_unknown_routine_is_read_back_plainly_with_what_we_can_do(server, heard, spoken):
+    text = said(ask(server, alexa.intent("StartRoutineIntent", {"routine": heard})))
+    assert f"I don't have a routine for {spoken}." in text
+    assert "yet" not in text.split() and f" a {spoken}" not in text
+    assert "upper back, neck and skull, lower back, feet and more" in text
+    assert text.endswith(speech.WHICH_ROUTINE.ask)
