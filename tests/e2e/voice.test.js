@@ -22,8 +22,10 @@
 //   time-zone lookup stays on 127.0.0.1.
 // - It matches utterances literally against the model's samples (plus its own short list for
 //   built-in intents: "pause", "resume", "next", "previous", "repeat", "start over", "stop").
-//   Anything starting with ask/open/launch/tell is a LaunchRequest unless it has " to ...", so
+//   Anything containing ask/open/launch/tell is a LaunchRequest unless it has " to ...", so
 //   "ask trigger coach how did I do this week" would only launch; we say the bare utterance.
+//   Alexa also hands "ask <invocation> for X" to the skill as the utterance X; virtual-alexa
+//   does not know that connecting word, so say() turns it into "ask <invocation> to X".
 // - An intent said during playback is wrapped in PlaybackStopped before it and, when the reply
 //   has no AudioPlayer directive, PlaybackStarted after it. The intent's context.AudioPlayer
 //   was built before that PlaybackStopped, so it still says PLAYING.
@@ -53,6 +55,9 @@ const MODEL = path.join(__dirname, "..", "..", "skill-package", "interactionMode
 const TIME_ZONE = "America/New_York";
 const STEP_MS = 15_000; // the most one step (an utterance or a player event, with its fallout) may take
 const TEST_MS = 120_000;
+
+const BRIEFING = /Rate pressure out of ten.*general wellness guidance, not medical advice\./;
+const REMINDER = /As always, aim for about five or six out of ten/;
 
 const TRACK_URL = new RegExp(`^${PUBLIC_URL.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/audio/[0-9a-f]{16,64}\\.mp3$`);
 
@@ -159,7 +164,9 @@ class Echo {
   }
 
   say(utterance) {
-    return this.step(`saying "${utterance}"`, () => this.alexa.utter(utterance));
+    const viaFor = /^ask trigger coach for (.+)$/i.exec(utterance);
+    const heard = viaFor ? `ask trigger coach to ${viaFor[1]}` : utterance;
+    return this.step(`saying "${utterance}"`, () => this.alexa.utter(heard));
   }
 
   nearlyFinished() {
@@ -286,6 +293,7 @@ dialogue("open, start by voice, enqueue, pause, resume, next, previous, repeat a
   assert.equal(reply.response.shouldEndSession, true);
   assert.match(speech(reply), /upper back routine\. It takes about \d+ minutes/);
   assert.match(speech(reply), /sharp pain/);
+  assert.match(speech(reply), BRIEFING, "a new user's first start has the full safety briefing");
   assert.equal(play.audioItem.metadata.title, "Upper back routine");
   const first = play.audioItem.stream;
   await assertStream(first);
@@ -379,7 +387,7 @@ dialogue("stop, then pick up where you left off: on launch with yes, and with re
   // A new session: the welcome offers the unfinished run, and "yes" continues it.
   ({ reply, sent } = await echo.say("open trigger coach"));
   assert.equal(sent[0].request.session.new, true);
-  assert.match(speech(reply), /partway through your upper back routine/);
+  assert.match(speech(reply), /pick up your upper back routine where you left off\?/);
   assert.equal(reply.response.shouldEndSession, false);
   ({ reply, sent } = await echo.say("yes"));
   assert.deepEqual(kinds(sent), ["AMAZON.YesIntent", "AudioPlayer.PlaybackStarted"]);
@@ -454,4 +462,41 @@ dialogue("the calves routine played to the end counts as one finished session th
   ({ reply } = await echo.say("resume my routine"));
   assert.deepEqual(directiveTypes(reply), []);
   assert.match(speech(reply), /You finished your calves routine/);
+});
+
+dialogue("ask for safety tips: before the first routine, then again while it plays", async (echo) => {
+  let { reply, sent } = await echo.say("ask trigger coach for safety tips");
+  assert.deepEqual(kinds(sent), ["SafetyTipsIntent"]);
+  assert.match(speech(reply), BRIEFING);
+  assert.match(speech(reply), /Which routine would you like\?<\/speak>$/);
+  assert.equal(reply.response.shouldEndSession, false);
+  assert.match(reply.response.reprompt.outputSpeech.ssml, /^<speak>Which routine would you like\?/);
+
+  // Having heard the tips, the first start only reminds.
+  ({ reply, sent } = await echo.say("start my calves routine"));
+  assert.deepEqual(kinds(sent), ["StartRoutineIntent", "AudioPlayer.PlaybackStarted"]);
+  const stream = onlyPlay(reply).audioItem.stream;
+  assert.match(speech(reply), REMINDER);
+  assert.doesNotMatch(speech(reply), BRIEFING);
+
+  // Asked during playback: the tips are spoken, the routine carries on, the stream is untouched.
+  echo.player.playbackOffset(2_000);
+  ({ reply, sent } = await echo.say("ask trigger coach for safety tips"));
+  assert.deepEqual(kinds(sent), ["AudioPlayer.PlaybackStopped", "SafetyTipsIntent", "AudioPlayer.PlaybackStarted"]);
+  assert.match(speech(reply), BRIEFING);
+  assert.deepEqual(directiveTypes(reply), []);
+  assert.equal(reply.response.shouldEndSession, true);
+  assert.equal(echo.activity(), "PLAYING");
+  assert.equal(echo.playingToken(), stream.token);
+
+  // The queue still follows the same run.
+  ({ reply } = await echo.nearlyFinished());
+  const queued = onlyPlay(reply).audioItem.stream;
+  assert.equal(queued.expectedPreviousToken, stream.token);
+  assert.equal(trackOf(queued.token), 1);
+
+  // "how hard should I press" is the same intent, in the words people use.
+  ({ reply, sent } = await echo.say("how hard should I press"));
+  assert.deepEqual(kinds(sent), ["AudioPlayer.PlaybackStopped", "SafetyTipsIntent", "AudioPlayer.PlaybackStarted"]);
+  assert.match(speech(reply), /Aim for five or six/);
 });

@@ -165,6 +165,8 @@ def test_starting_a_routine_while_the_database_is_write_locked_apologises(impati
         reply = ask(url, alexa.intent("StartRoutineIntent", {"routine": CALVES}, user=user))
     assert play_of(reply) is not None
     assert speech.STORAGE_DOWN in said(reply)
+    assert said(reply).index("calves routine") < said(reply).index(speech.STORAGE_DOWN), (
+        "the greeting comes first, then the apology")
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -198,12 +200,15 @@ def test_storage_that_vanishes_after_startup_gets_apologies_while_playback_works
         try:
             reply = ask(url, alexa.intent("StartRoutineIntent", {"routine": CALVES}, user=user))
             assert speech.STORAGE_DOWN in said(reply) and "calves routine" in said(reply)
+            assert said(reply).index("calves routine") < said(reply).index(speech.STORAGE_DOWN)
             assert play_of(reply)["playBehavior"] == "REPLACE_ALL"
             token = token_of(reply)
             reply = ask(url, alexa.intent("ProgressIntent", {"period": None}, user=user))
             assert said(reply) == speech.STORAGE_DOWN
             reply = ask(url, alexa.launch(user=user))
             assert speech.STORAGE_DOWN in said(reply) and reply["response"]["shouldEndSession"] is False
+            assert said(reply).startswith(speech.WELCOME_NEW + " " + speech.STORAGE_DOWN)
+            assert said(reply).endswith(speech.WHICH_ROUTINE.ask)
             for kind in ("PlaybackStarted", "PlaybackNearlyFinished", "PlaybackFinished"):
                 assert "outputSpeech" not in ask(url, alexa.audio_event(kind, token, user=user))["response"]
         finally:
