@@ -101,7 +101,8 @@ SKILL_NAME = "Trigger Coach"
 INVOCATION = "Alexa, ask trigger coach to"
 WELCOME_NEW = "Welcome to Trigger Coach. I'll guide you through short self-massage routines with a ball or a foam roller, hands-free."
 WELCOME_BACK = "Welcome back to Trigger Coach."
-GOODBYE = "Okay. Take care of yourself."
+OKAY = "Okay."
+GOODBYE = f"{OKAY} Take care of yourself."
 NO_AUDIO_PLAYER = (
     "This device can't play the long guided audio a routine needs. "
     "Try me on an Echo speaker or the Alexa app, and I'll coach you through it there."
@@ -214,15 +215,6 @@ def finished_already(title: str) -> str:
     return f"You finished your {title.lower()} routine."
 
 
-def safety_tips_offer(paused: str | None, last: str | None) -> Question:
-    """Ask, after the safety tips, to continue a paused routine or to start one."""
-    if paused:
-        return resume_offer(paused)
-    if last:
-        return again_offer(last)
-    return WHICH_ROUTINE
-
-
 HELP_START = (
     "I guide you through short self-massage routines, hands-free. "
     "To begin, say: start my upper back routine. "
@@ -234,13 +226,6 @@ HELP_PLAYING = (
     "Or: Alexa, next. "
     "Or: Alexa, go back."
 )
-
-
-def carry_on_offer(title: str) -> Question:
-    """Ask whether to carry on with the run under way."""
-    name = title.lower()
-    return _yes_no(f"Would you like to carry on with your {name} routine?",
-                   f"Shall I carry on with your {name} routine?")
 
 
 # --- Progress: "how did I do this week", forgetting history -------------------------------

@@ -199,6 +199,18 @@ def resume_run(handler_input: HandlerInput, coach: Coach, spoken: bool) -> Respo
     return respond(handler_input, coach, player.resume(state, program), program, routine, say)
 
 
+def _offer(handler_input: HandlerInput, coach: Coach) -> tuple[speech.Question, str | None]:
+    """Return what to offer next, and what a yes to it means: carry on, the last one, or ask."""
+    user = user_of(handler_input)
+    routine = coach.catalog.routine(user.state.routine_id)
+    if user.state.has_run and routine is not None:
+        return speech.resume_offer(routine.title), "resume"
+    last = coach.catalog.routine(user.doc.get("last_routine")) or routine
+    if last is not None:
+        return speech.again_offer(last.title), f"start:{last.id}"
+    return speech.WHICH_ROUTINE, None
+
+
 class LaunchHandler(AbstractRequestHandler):
     def __init__(self, coach: Coach) -> None:
         self.coach = coach
@@ -207,18 +219,13 @@ class LaunchHandler(AbstractRequestHandler):
         return is_request_type("LaunchRequest")(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        user = user_of(handler_input)
-        routine = self.coach.catalog.routine(user.state.routine_id)
-        if user.state.activity is Activity.PAUSED and routine is not None:
+        question, pending = _offer(handler_input, self.coach)
+        if pending:  # someone who has been here before
             return _ask(handler_input, _after_greeting(handler_input, speech.WELCOME_BACK),
-                        speech.resume_offer(routine.title), "resume")
-        last = self.coach.catalog.routine(user.doc.get("last_routine")) or routine
-        if last is not None:
-            return _ask(handler_input, _after_greeting(handler_input, speech.WELCOME_BACK),
-                        speech.again_offer(last.title), f"start:{last.id}")
+                        question, pending)
         greeting = _after_greeting(handler_input, speech.WELCOME_NEW)
         return _ask(handler_input, f"{greeting} {speech.welcome_list(self.coach.featured())}",
-                    speech.WHICH_ROUTINE)
+                    question)
 
 
 class StartRoutineHandler(AbstractRequestHandler):
@@ -293,7 +300,7 @@ class YesNoHandler(AbstractRequestHandler):
             if pending == "forget":
                 return _tell(handler_input, speech.FORGET_KEPT)
             if pending:
-                return _ask(handler_input, "Okay.", speech.WHICH_ROUTINE)
+                return _ask(handler_input, speech.OKAY, speech.WHICH_ROUTINE)
             return _tell(handler_input, speech.GOODBYE)
         if pending == "resume":
             return resume_run(handler_input, self.coach, spoken=True)
@@ -367,7 +374,7 @@ class HelpHandler(AbstractRequestHandler):
         state = user_of(handler_input).state
         routine = self.coach.catalog.routine(state.routine_id)
         if state.has_run and routine is not None:
-            return _ask(handler_input, speech.HELP_PLAYING, speech.carry_on_offer(routine.title),
+            return _ask(handler_input, speech.HELP_PLAYING, speech.resume_offer(routine.title),
                         "resume")
         return _ask(handler_input, speech.HELP_START, speech.WHAT_NEXT)
 
@@ -382,20 +389,11 @@ class SafetyTipsHandler(AbstractRequestHandler):
         return is_intent_name(intents.SAFETY_TIPS.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        user = user_of(handler_input)
         mark_briefed(handler_input)
         if _audio_was_playing(handler_input):
             # The routine goes on by itself after the speech; a question would hold it up.
             return _tell(handler_input, speech.SAFETY_BRIEFING)
-        routine = self.coach.catalog.routine(user.state.routine_id)
-        if user.state.has_run and routine is not None:
-            return _ask(handler_input, speech.SAFETY_BRIEFING,
-                        speech.resume_offer(routine.title), "resume")
-        last = self.coach.catalog.routine(user.doc.get("last_routine")) or routine
-        if last is not None:
-            return _ask(handler_input, speech.SAFETY_BRIEFING, speech.again_offer(last.title),
-                        f"start:{last.id}")
-        return _ask(handler_input, speech.SAFETY_BRIEFING, speech.WHICH_ROUTINE)
+        return _ask(handler_input, speech.SAFETY_BRIEFING, *_offer(handler_input, self.coach))
 
 
 class LoopShuffleHandler(AbstractRequestHandler):

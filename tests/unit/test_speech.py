@@ -24,8 +24,7 @@ def questions() -> list[speech.Question]:
     """Return every question the coach can end a response with, for every routine."""
     found = [v for v in vars(speech).values() if isinstance(v, speech.Question)]
     for routine in LIBRARY.routines:
-        found += [speech.resume_offer(routine.title), speech.again_offer(routine.title),
-                  speech.carry_on_offer(routine.title)]
+        found += [speech.resume_offer(routine.title), speech.again_offer(routine.title)]
     return found
 
 
