@@ -8,6 +8,7 @@ import json
 import re
 import threading
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from skill.core.routines import load_library
 from skill.web import create_app
 from tests import alexa
 from tests.alexa import play_of, speech_of
+from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401 - fixture
 from tests.server import ThreadServer
 
 SERIALIZER = DefaultSerializer()
@@ -504,3 +506,12 @@ def test_an_unknown_routine_is_read_back_plainly_with_what_we_can_do(server, hea
     assert "yet" not in text.split() and f" a {spoken}" not in text
     assert "upper back, neck and skull, lower back, feet and more" in text
     assert text.endswith(speech.WHICH_ROUTINE.ask)
+
+
+def test_the_briefing_is_remembered_in_dynamodb_too(app_settings, dynalite_endpoint):  # noqa: F811
+    settings = app_settings.with_(storage="dynamodb", dynamodb_endpoint=dynalite_endpoint,
+                                  dynamodb_table=f"coach-{uuid.uuid4().hex[:8]}")
+    user = "amzn1.ask.account.DYNAMO-BRIEFED"
+    with ThreadServer(create_app(settings)) as dynamo:
+        assert speech.SAFETY_BRIEFING in said(start_calves(dynamo, user, new_session=True))
+        assert speech.SAFETY_REMINDER in said(start_calves(dynamo, user, new_session=True))

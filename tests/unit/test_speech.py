@@ -192,3 +192,19 @@ def test_an_unknown_time_zone_is_explained_without_jargon():
     said = speech.progress_summary(summary(tz_known=False))
     assert speech.PROGRESS_TZ_UNKNOWN in said
     assert not re.search(r"UTC|GMT|zone offset", said)
+
+
+# --- where "has heard the briefing" is kept -------------------------------------------------
+
+def test_the_briefed_mark_survives_merges_and_checks_and_forgetting_moves_the_epoch_past_it():
+    from skill.alexa.user import _BRIEFED
+    from skill.core import progress
+
+    briefed = {"v": 1, "epoch": 0, "runs": {}, "totals": {}, _BRIEFED: 0}
+    progress.check_document(briefed)
+    later_write = {"v": 1, "epoch": 0, "runs": {}, "totals": {}, "last_routine": "calves"}
+    merged = progress.merge_documents(briefed, later_write)
+    assert merged[_BRIEFED] == merged["epoch"] == 0, "a write that does not know the mark keeps it"
+    forgotten = progress.merge_documents(merged, progress.forget(merged))
+    assert forgotten["epoch"] == 1 and forgotten.get(_BRIEFED) != forgotten["epoch"], (
+        "after 'forget my history' the mark belongs to an older epoch, so the briefing comes back")
