@@ -167,7 +167,7 @@ def again_offer(title: str) -> Question:
 
 
 def welcome_list(names: list[str]) -> str:
-    """Introduce the coach to a new user and name a few routines (the question follows)."""
+    """Name a few routines for someone new (the question follows)."""
     return f"I have routines for {spoken_list(names)}."
 
 
@@ -215,12 +215,12 @@ def finished_already(title: str) -> str:
     return f"You finished your {title.lower()} routine."
 
 
-HELP_START = (
-    "I guide you through short self-massage routines, hands-free. "
+HELP_EXAMPLES = (
     "To begin, say: start my upper back routine. "
     "To hear them all, say: what routines do you have. "
     "And for how hard to press, say: safety tips."
 )
+HELP_START = f"I guide you through short self-massage routines, hands-free. {HELP_EXAMPLES}"
 HELP_PLAYING = (
     "While a routine plays, you can say: Alexa, pause. "
     "Or: Alexa, next. "

@@ -414,7 +414,7 @@ class FallbackHandler(AbstractRequestHandler):
         return is_request_type("IntentRequest")(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return _ask(handler_input, f"{speech.DID_NOT_CATCH} {speech.HELP_START}", speech.WHAT_NEXT)
+        return _ask(handler_input, f"{speech.DID_NOT_CATCH} {speech.HELP_EXAMPLES}", speech.WHAT_NEXT)
 
 
 # --- playback commands (intents and device buttons) ----------------------------------------
