@@ -8,7 +8,7 @@ and one request handler. The handler answers a LaunchRequest or IntentRequest wi
 benchmark can send it the same requests as Trigger Coach. It is served through flask-ask-sdk's
 `SkillAdapter` (imported with `skill.compat.import_skill_adapter`, as the real app does) with
 the SDK's signature and timestamp checks off, and by waitress with the same host, thread count
-and logging set-up as `skill.web.serve`. GET /healthz answers {"ok": true}.
+and logging set-up as `skill.hosting.web.serve`. GET /healthz answers {"ok": true}.
 """
 
 from __future__ import annotations

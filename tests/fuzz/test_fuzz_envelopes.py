@@ -43,8 +43,8 @@ from skill.alexa.builder import build_coach
 from skill.config import PROJECT_ROOT, Settings
 from skill.core import progress
 from skill.core.player import Activity, PlaybackState, Token, check_invariants
+from skill.hosting.web import MAX_BODY, create_app
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
-from skill.web import MAX_BODY, create_app
 from tests import alexa
 
 EXAMPLES = max(20, int(os.environ.get("TRIGGER_COACH_FUZZ_EXAMPLES", "2000")))

@@ -9,7 +9,7 @@ import pytest
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import ResponseEnvelope
 
-from skill.web import create_app
+from skill.hosting.web import create_app
 from tests import alexa
 from tests.alexa import play_of, speech_of
 from tests.server import ThreadServer
