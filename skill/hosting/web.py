@@ -63,6 +63,7 @@ def create_app(
     def alexa() -> Any:
         if request.mimetype != "application/json":
             return _bad("content-type", f"Expected application/json, got {request.mimetype!r}.")
+        request.get_data(cache=True)  # a body over MAX_BODY is a 413 here; the adapter reads this copy
         try:
             return skill_adapter.dispatch_request()
         except VerificationError as exc:  # the verifier has logged which check failed

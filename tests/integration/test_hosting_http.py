@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from skill.hosting.envelope import EnvelopeSerializer
-from skill.hosting.web import create_app
+from skill.hosting.web import MAX_BODY, create_app
 from tests import alexa
 from tests.server import ThreadServer, zone_api
 
@@ -95,3 +95,9 @@ def test_the_web_skill_reads_envelopes_through_the_shared_reader(app_settings):
     app = create_app(app_settings)
     adapter = next(iter(app.extensions["ASK_SDK_SKILL_ADAPTER"].values()))
     assert isinstance(adapter._skill.serializer, EnvelopeSerializer)
+
+
+def test_a_body_over_the_size_limit_gets_413_before_anything_reads_it(server):
+    body = json.dumps({**alexa.launch(), "padding": "x" * (MAX_BODY + 1)}).encode()
+    status, reply = alexa.post(server.url, body)
+    assert status == 413 and reply["error"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -89,3 +90,14 @@ def test_a_correctly_signed_request_for_another_skill_is_rejected_with_400(verif
     body = body_of(alexa.launch(skill_id="amzn1.ask.skill.not-ours"))
     status, reply = alexa.post(server.url + "/", body, chain.headers(body))
     assert status == 400 and reply["check"] == "application-id"
+
+
+def test_a_failed_verification_is_one_log_line_naming_the_check_and_no_traceback(verified, chain, caplog):
+    server, _ = verified
+    body = body_of(alexa.launch())
+    with caplog.at_level(logging.INFO):
+        status, reply = alexa.post(server.url + "/", body, {**chain.headers(body), "Signature-256": "AAAA"})
+    assert status == 400 and reply["check"] == "signature"
+    lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and lines[0].exc_info is None, [r.getMessage() for r in lines]
+    assert "signature check failed" in lines[0].getMessage()
