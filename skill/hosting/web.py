@@ -72,10 +72,8 @@ def create_app(
             return _bad(exc.check, str(exc))
         except UnicodeDecodeError:  # the adapter decodes the body before anything reads it
             return _bad("envelope", "The body is not UTF-8 text, so it is not an Alexa request.")
-        except HTTPException as exc:
-            # The SDK failed inside dispatch and has logged it; still a 400, never a 500.
-            log.warning("The SDK rejected a request: %s", exc.description)
-            return _bad("sdk", "The request could not be handled as an Alexa request.")
+        except HTTPException as exc:  # the SDK failed inside dispatch and logged why: a 400, never a 500
+            return _bad("sdk", f"The request could not be handled as an Alexa request ({exc.description}).")
 
     @app.get("/audio/<name>")
     def audio(name: str) -> Response:
