@@ -22,7 +22,12 @@ checks and raises `VerificationError` naming the one that failed:
 log that with a full traceback at ERROR for every rejected request and lose the check's name;
 ours reaches `skill.hosting.web`, which answers 400 after the one log line written here.
 Cheap checks run first so that junk never costs a download or an RSA operation. Downloaded
-chains are cached per URL once they have been validated. The SDK's own `RequestVerifier` is
+chains are cached per URL once they have been validated, and a failed download or validation
+is remembered for `failure_ttl` seconds, so unsigned requests naming a chain URL cannot each
+trigger a download. One download per URL is in flight at a time, it has a total deadline (not
+one per socket read), and at most `max_downloads` worker threads wait on chain downloads at
+once; beyond that a request is rejected at once (``cert-download``), so requests that need no
+download keep their workers. The SDK's own `RequestVerifier` is
 not used (see `skill.compat` for why it cannot even be imported everywhere); only its list of
 skill-event request types is borrowed.
 """
@@ -73,6 +78,8 @@ REQUEST_TOLERANCE = timedelta(seconds=150)
 SKILL_EVENT_TOLERANCE = timedelta(hours=1)
 # Amazon's chain is about 5 KB; anything far larger is not it.
 MAX_CHAIN_BYTES = 100_000
+# Distinct chain URLs whose failure is remembered; Alexa uses one or two at a time.
+MAX_REMEMBERED_FAILURES = 1_000
 
 
 AbstractVerifier = import_abstract_verifier()
@@ -117,8 +124,10 @@ class RequestVerifier(AbstractVerifier):
       ``"http://127.0.0.1:8123"``; the URL in the header must still pass the Amazon URL check.
     - `clock`: return the current time, timezone-aware; used for timestamps, certificate
       validity and the cache's time to live.
-    - `timeout`: seconds allowed for each network operation of the default download.
+    - `timeout`: seconds allowed for a whole chain download, from connecting to the last byte.
     - `cache_ttl`: seconds a validated chain is reused before it is downloaded again.
+    - `failure_ttl`: seconds a failed download or validation is answered from memory.
+    - `max_downloads`: worker threads that may wait on chain downloads at once.
     """
 
     def __init__(
@@ -130,6 +139,8 @@ class RequestVerifier(AbstractVerifier):
         clock: Callable[[], datetime] = _utc_now,
         timeout: float = 3.0,
         cache_ttl: float = 3600,
+        failure_ttl: float = 30,
+        max_downloads: int = 2,
     ) -> None:
         if trusted_roots is not None and not trusted_roots:
             raise ValueError(
@@ -139,12 +150,23 @@ class RequestVerifier(AbstractVerifier):
         # The certifi bundle is read on the first chain download, not at start-up.
         self._roots = None if trusted_roots is None else tuple(trusted_roots)
         self._store: verification.Store | None = None
+        if timeout <= 0 or failure_ttl < 0 or max_downloads < 1:
+            raise ValueError(
+                f"RequestVerifier(timeout={timeout!r}, failure_ttl={failure_ttl!r}, "
+                f"max_downloads={max_downloads!r}) needs a positive timeout, a non-negative "
+                "failure_ttl and at least one download; e.g. timeout=3, failure_ttl=30, max_downloads=2."
+            )
         self._fetch = cert_fetcher or functools.partial(_download, timeout=timeout)
+        self._timeout = timeout
         self._origin = cert_origin.rstrip("/") if cert_origin else None
         self._clock = clock
         self._cache_ttl = timedelta(seconds=cache_ttl)
+        self._failure_ttl = timedelta(seconds=failure_ttl)
         self._cache: dict[str, _TrustedSigner] = {}
+        self._failures: dict[str, tuple[datetime, VerificationError]] = {}
+        self._in_flight: dict[str, threading.Event] = {}
         self._cache_lock = threading.Lock()
+        self._download_slots = threading.BoundedSemaphore(max_downloads)
 
     def verify(
         self, headers: Mapping[str, str], serialized_request_env: str | bytes,
@@ -194,20 +216,67 @@ class RequestVerifier(AbstractVerifier):
 
     def _signer(self, canonical_url: str, now: datetime) -> _TrustedSigner:
         """Return the validated signer for a chain URL, from the cache or freshly downloaded."""
+        known = self._known(canonical_url, now)
+        if known is not None:
+            return known
+        if not self._download_slots.acquire(blocking=False):
+            raise VerificationError(
+                "cert-download",
+                f"The certificate chain at {_quote(canonical_url)} is not cached and other chain "
+                "downloads are under way; not waiting for another one.",
+            )
+        try:
+            with self._cache_lock:
+                done = self._in_flight.get(canonical_url)
+                leader = done is None
+                if leader:
+                    done = self._in_flight[canonical_url] = threading.Event()
+            if leader:
+                return self._download_and_validate(canonical_url, now, done)
+            done.wait(self._timeout)  # someone else is downloading this chain: share the result
+            known = self._known(canonical_url, now)
+            if known is None:
+                raise VerificationError(
+                    "cert-download", f"The certificate chain at {_quote(canonical_url)} did not arrive in time."
+                )
+            return known
+        finally:
+            self._download_slots.release()
+
+    def _known(self, canonical_url: str, now: datetime) -> _TrustedSigner | None:
+        """Return the cached signer, raise the remembered failure, or return None to download."""
         with self._cache_lock:
             cached = self._cache.get(canonical_url)
+            failure = self._failures.get(canonical_url)
         if (
             cached is not None
             and now - cached.fetched_at < self._cache_ttl
             and cached.valid_from <= now <= cached.valid_until
         ):
             return cached
-        # Concurrent misses for one URL may download twice; that is harmless and rare (once
-        # per certificate rotation), so the lock is never held across the network.
-        signer = self._validate_chain(self._download_chain(canonical_url), canonical_url, now)
-        with self._cache_lock:
-            self._cache[canonical_url] = signer
-        return signer
+        if failure is not None and now - failure[0] < self._failure_ttl:
+            error = failure[1]
+            raise VerificationError(error.check, f"{error} (remembered from {failure[0].isoformat()})")
+        return None
+
+    def _download_and_validate(self, canonical_url: str, now: datetime, done: threading.Event) -> _TrustedSigner:
+        try:
+            signer = self._validate_chain(self._download_chain(canonical_url), canonical_url, now)
+        except VerificationError as error:
+            with self._cache_lock:
+                self._failures[canonical_url] = (now, error)
+                if len(self._failures) > MAX_REMEMBERED_FAILURES:  # the oldest go first
+                    del self._failures[next(iter(self._failures))]
+            raise
+        else:
+            with self._cache_lock:
+                self._cache[canonical_url] = signer
+                self._failures.pop(canonical_url, None)
+            return signer
+        finally:
+            with self._cache_lock:
+                del self._in_flight[canonical_url]
+            done.set()
 
     def _download_chain(self, canonical_url: str) -> bytes:
         if self._origin is None:
@@ -215,7 +284,7 @@ class RequestVerifier(AbstractVerifier):
         else:
             fetch_url = self._origin + canonical_url.removeprefix(f"https://{CERT_URL_HOST}")
         try:
-            return self._fetch(fetch_url)
+            return _within(self._timeout, self._fetch, fetch_url)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise VerificationError(
                 "cert-download",
@@ -366,6 +435,31 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _opener = urllib.request.build_opener(_RefuseRedirects)
+
+
+def _within(seconds: float, fetch: Callable[[str], bytes], url: str) -> bytes:
+    """Return `fetch(url)`, or raise TimeoutError once `seconds` have passed in all.
+
+    Socket time-outs bound each read, not a server that trickles bytes; so the download runs
+    in a helper thread and the worker stops waiting at the deadline. A download given up on
+    ends in its own time, bounded by the per-read time-out.
+    """
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(fetch(url))
+        except BaseException as exc:  # handed to the waiting worker below
+            outcome.append(exc)
+
+    helper = threading.Thread(target=run, name="cert-download", daemon=True)
+    helper.start()
+    helper.join(seconds)
+    if not outcome:
+        raise TimeoutError(f"no complete answer within {seconds:g} s")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def _download(url: str, *, timeout: float) -> bytes:

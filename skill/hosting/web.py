@@ -79,6 +79,10 @@ def create_app(
     def audio(name: str) -> Response:
         if not TRACK_NAME.match(name):
             return _error(404, "No such track.")
+        if "," in request.headers.get("Range", ""):
+            # Werkzeug serves single ranges only and would answer 416; RFC 9110 lets a server
+            # ignore Range instead, so a multi-range request gets the whole track (200).
+            request.environ.pop("HTTP_RANGE", None)
         response = send_from_directory(settings.tracks_dir, name, mimetype="audio/mpeg",
                                        conditional=True, etag=True, max_age=ONE_YEAR)
         response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
@@ -116,16 +120,29 @@ def _error(status: int, message: str, check: str | None = None) -> tuple[Respons
     return jsonify(body), status
 
 
+def make_server(app: Flask, settings: config.Settings) -> Any:
+    """Return a waitress server for `app`, bound but not yet running; `serve` and the tests use it.
+
+    Idle connections are dropped after `settings.idle_timeout` seconds (checked that often), so
+    a crowd of silent clients cannot hold the connection limit; poll() is used because select()
+    stops at 1024 descriptors.
+    """
+    from waitress.server import create_server
+
+    return create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+                         ident="trigger-coach", channel_timeout=settings.idle_timeout,
+                         cleanup_interval=max(1, min(30, settings.idle_timeout)),
+                         connection_limit=settings.connection_limit, asyncore_use_poll=True)
+
+
 def serve(settings: config.Settings) -> None:
     """Serve the app with waitress, a production WSGI server, until interrupted."""
-    from waitress import serve as waitress_serve
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
     if not settings.audio_base_url.startswith("https://"):
         log.warning("Track URLs are %s; a real Echo streams only HTTPS. Set TRIGGER_COACH_PUBLIC_URL "
                     "to your tunnel's https:// address.", settings.audio_base_url)
+    server = make_server(app, settings)
     log.info("Trigger Coach listening on http://%s:%d/ (audio at %s, storage %s)",
-             settings.host, settings.port, settings.audio_base_url, settings.storage)
-    waitress_serve(app, host=settings.host, port=settings.port, threads=settings.threads,
-                   ident="trigger-coach")
+             settings.host, server.effective_port, settings.audio_base_url, settings.storage)
+    server.run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.request
 
 import pytest
 
@@ -101,3 +102,10 @@ def test_a_body_over_the_size_limit_gets_413_before_anything_reads_it(server):
     body = json.dumps({**alexa.launch(), "padding": "x" * (MAX_BODY + 1)}).encode()
     status, reply = alexa.post(server.url, body)
     assert status == 413 and reply["error"]
+
+
+def test_a_multi_range_audio_request_gets_the_whole_track_instead_of_416(server, app_settings):
+    track = next(app_settings.tracks_dir.glob("*.mp3"))
+    request = urllib.request.Request(f"{server.url}/audio/{track.name}", headers={"Range": "bytes=0-1,5-9"})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        assert reply.status == 200 and reply.read() == track.read_bytes()

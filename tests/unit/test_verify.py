@@ -10,8 +10,12 @@ flask-ask-sdk's adapter passes them.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
+import socket
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -334,13 +338,128 @@ def test_a_cached_chain_still_checks_each_signature(verifier, chain):
     assert rejection(verifier, chain.headers(BODY), tampered) == "signature"
 
 
-def test_a_chain_that_failed_validation_is_not_cached(chain, clock):
+def test_a_chain_that_failed_validation_is_remembered_briefly_then_tried_again(chain, clock):
     rogue = make_chain(now=NOW, root=make_root("Rogue Root CA", now=NOW))
     with ChainServer({CHAIN_PATH: rogue.pem()}) as server:
-        verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=server.origin, clock=clock)
-        for _ in range(2):
+        verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=server.origin, clock=clock, failure_ttl=30)
+        for _ in range(5):
             assert rejection(verifier, rogue.headers(BODY), BODY) == "cert-chain"
+        assert server.downloads == {CHAIN_PATH: 1}
+        clock.now = NOW + timedelta(seconds=31)
+        later = envelope_bytes(SKILL_ID, clock.now)
+        assert rejection(verifier, rogue.headers(later), later) == "cert-chain"
         assert server.downloads == {CHAIN_PATH: 2}
+
+
+def test_a_failed_download_is_remembered_so_unsigned_requests_cannot_each_trigger_one(chain, clock):
+    with ChainServer({}) as server:  # every chain URL answers 404
+        verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=server.origin, clock=clock)
+        for _ in range(20):
+            assert rejection(verifier, chain.headers(BODY), BODY) == "cert-download"
+    assert server.downloads == {CHAIN_PATH: 1}
+
+
+def test_a_good_chain_after_a_remembered_failure_is_used_once_the_failure_expires(chain, server, clock):
+    verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=server.origin, clock=clock, failure_ttl=30)
+    url = "https://s3.amazonaws.com/echo.api/late.pem"
+    assert rejection(verifier, chain.headers(BODY, cert_url=url), BODY) == "cert-download"
+    server.files = {**server.files, "/echo.api/late.pem": chain.pem()}
+    assert rejection(verifier, chain.headers(BODY, cert_url=url), BODY) == "cert-download"  # still remembered
+    clock.now = NOW + timedelta(seconds=31)
+    later = envelope_bytes(SKILL_ID, clock.now)
+    check(verifier, chain.headers(later, cert_url=url), later)
+
+
+def test_a_server_that_trickles_its_answer_is_cut_off_at_the_total_deadline(chain, clock):
+    """Each byte arrives well within the per-read time-out; the whole answer never does."""
+    stop = threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+            while not stop.wait(0.05):
+                try:
+                    conn.sendall(b"-")
+                except OSError:
+                    return
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        threading.Thread(target=lambda: trickle(listener.accept()[0]), daemon=True).start()
+        origin = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=origin, clock=clock, timeout=0.5)
+        try:
+            with pytest.raises(VerificationError) as caught:
+                check(verifier, chain.headers(BODY), BODY)
+        finally:
+            stop.set()
+    assert caught.value.check == "cert-download" and "within 0.5 s" in str(caught.value)
+
+
+def test_concurrent_misses_for_one_chain_share_one_download(chain, clock):
+    release = threading.Event()
+    downloads: list[str] = []
+
+    def slow_fetch(url: str) -> bytes:
+        downloads.append(url)
+        release.wait(10)
+        return chain.pem()
+
+    verifier = RequestVerifier(trusted_roots=[chain.root], cert_fetcher=slow_fetch, clock=clock, max_downloads=4)
+    outcomes: list[str] = []
+
+    def one() -> None:
+        try:
+            check(verifier, chain.headers(BODY), BODY)
+            outcomes.append("ok")
+        except VerificationError as error:
+            outcomes.append(error.check)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    while not downloads:
+        time.sleep(0.01)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert outcomes == ["ok"] * 4 and len(downloads) == 1
+
+
+def test_beyond_the_download_slots_a_request_is_rejected_at_once_instead_of_waiting(chain, clock):
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def stalled_fetch(url: str) -> bytes:
+        started.release()
+        release.wait(10)
+        return chain.pem()
+
+    verifier = RequestVerifier(trusted_roots=[chain.root], cert_fetcher=stalled_fetch, clock=clock,
+                               max_downloads=2, timeout=10)
+    urls = [f"https://s3.amazonaws.com/echo.api/{n}.pem" for n in range(3)]
+    busy = [threading.Thread(target=lambda u=u: rejection_or_none(verifier, chain, u)) for u in urls[:2]]
+    for thread in busy:
+        thread.start()
+    for _ in busy:
+        assert started.acquire(timeout=10)
+    try:
+        error = rejection(verifier, chain.headers(BODY, cert_url=urls[2]), BODY)  # returns while two are stalled
+    finally:
+        release.set()
+        for thread in busy:
+            thread.join(10)
+    assert error == "cert-download"
+
+
+def rejection_or_none(verifier: RequestVerifier, chain: SigningChain, url: str) -> None:
+    with contextlib.suppress(VerificationError):
+        check(verifier, chain.headers(BODY, cert_url=url), BODY)
+
+
+def test_nonsense_download_settings_are_refused_with_a_sentence():
+    with pytest.raises(ValueError, match="at least one download"):
+        RequestVerifier(max_downloads=0)
 
 
 def test_a_cached_chain_is_downloaded_again_after_its_time_to_live(verifier, chain, server, clock):
