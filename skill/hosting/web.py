@@ -143,6 +143,6 @@ def serve(settings: config.Settings) -> None:
         log.warning("Track URLs are %s; a real Echo streams only HTTPS. Set TRIGGER_COACH_PUBLIC_URL "
                     "to your tunnel's https:// address.", settings.audio_base_url)
     server = make_server(app, settings)
-    log.info("Trigger Coach listening on http://%s:%d/ (audio at %s, storage %s)",
+    log.info("Trigger Coach listening on http://%s:%s/ (audio at %s, storage %s)",
              settings.host, server.effective_port, settings.audio_base_url, settings.storage)
     server.run()

@@ -20,7 +20,7 @@ from skill.hosting.verify import RequestVerifier
 from skill.hosting.web import create_app
 from tests import alexa
 from tests.certs import CHAIN_PATH, ChainServer, make_chain
-from tests.server import WaitressServer
+from tests.server import ProcessServer, WaitressServer
 
 HANG_GUARD = 30  # seconds; a request that takes this long was starved
 
@@ -92,3 +92,14 @@ def _enough_descriptors():
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 1024:
         pytest.skip(f"needs 1024 open files; ulimit -n is {soft}")
+
+
+def test_trigger_coach_serve_starts_waitress_with_these_settings_and_logs_cleanly(app_settings, tmp_path):
+    log_path = tmp_path / "server.log"
+    with ProcessServer(app_settings.with_(idle_timeout=1), log_path=log_path) as server:
+        port = server.url.rsplit(":", 1)[1]
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=HANG_GUARD) as conn:
+            assert conn.recv(1) == b""  # the idle timeout reached the production server
+    log = log_path.read_text()
+    assert f"Trigger Coach listening on http://127.0.0.1:{port}/" in log
+    assert "Traceback" not in log and "Logging error" not in log, log
