@@ -7,8 +7,9 @@ and one request handler. The handler answers a LaunchRequest or IntentRequest wi
 "Hello world." and any other request (AudioPlayer events) with an empty response, so the
 benchmark can send it the same requests as Trigger Coach. It is served through flask-ask-sdk's
 `SkillAdapter` (imported with `skill.compat.import_skill_adapter`, as the real app does) with
-the SDK's signature and timestamp checks off, and by waitress with the same host, thread count
-and logging set-up as `skill.web.serve`. GET /healthz answers {"ok": true}.
+the SDK's signature and timestamp checks off, and by waitress built by the same
+`skill.hosting.web.make_server` (host, threads, idle timeout, connection limit, poll) with the
+same logging set-up as `skill.hosting.web.serve`. GET /healthz answers {"ok": true}.
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ def create_app(skill_id: str = LOCAL_SKILL_ID) -> Flask:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve the baseline with waitress until interrupted."""
-    from waitress import serve as waitress_serve
+    """Serve the baseline with waitress, set up exactly as `trigger-coach serve` sets it up, until interrupted."""
+    from skill.config import Settings
+    from skill.hosting.web import make_server  # here, so the cold-start bench's "hello" does not import it
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    waitress_serve(create_app(), host=args.host, port=args.port, threads=args.threads, ident="baseline-skill")
+    make_server(create_app(), Settings(host=args.host, port=args.port, threads=args.threads)).run()
 
 
 if __name__ == "__main__":

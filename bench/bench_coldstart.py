@@ -4,7 +4,7 @@ Run: python bench/bench_coldstart.py [--repeats 7]
 
 Each sample is a fresh `python -c` subprocess that times, from its first line to the app
 being ready, wall time (perf_counter) and CPU time (process_time):
-  ours      import skill.web; create_app(Settings(...)) with production settings: verification
+  ours      import skill.hosting.web; create_app(Settings(...)) with production settings: verification
             on, SQLite storage (an existing database, as on a restart), rendered audio
   sdk       import ask_sdk_core and flask; build a one-handler CustomSkillBuilder skill and a
             Flask app (the baseline of the target)
@@ -63,9 +63,9 @@ app = flask.Flask("hello")
 def programs(data_dir: Path) -> dict[str, str]:
     """Return the code each kind of sample runs after the timer starts."""
     ours = (
-        "import skill.web\n"
+        "import skill.hosting.web\n"
         "from skill.config import Settings\n"
-        f"app = skill.web.create_app(Settings(audio_dir={str(TEST_AUDIO_DIR)!r}, data_dir={str(data_dir)!r}))\n"
+        f"app = skill.hosting.web.create_app(Settings(audio_dir={str(TEST_AUDIO_DIR)!r}, data_dir={str(data_dir)!r}))\n"
     )
     hello = (
         f"import sys\nsys.path.insert(0, {str(BENCH_DIR)!r})\n"
@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     med = {name: {key: statistics.median(s[key] for s in rows) for key in rows[0]} for name, rows in samples.items()}
     print(f"Cold start, fresh interpreter per sample, median of {args.repeats} (ms)")
     print(f"{'kind':<8}{'wall':>9}{'CPU':>9}{'process':>10}   what")
-    what = {"ours": "import skill.web; create_app(settings)", "sdk": "import ask_sdk_core, flask; trivial skill",
+    what = {"ours": "import skill.hosting.web; create_app(settings)",
+            "sdk": "import ask_sdk_core, flask; trivial skill",
             "hello": "hello-world web skill incl. flask-ask-sdk", "python": "interpreter start only"}
     for name, m in med.items():
         print(f"{name:<8}{m['wall'] * 1000:>9.1f}{m['cpu'] * 1000:>9.1f}{m['process'] * 1000:>10.1f}   {what[name]}")

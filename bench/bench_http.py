@@ -181,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Not like for like, on purpose: every request to ours loads the user's document from SQLite\n"
           "(a SELECT and a JSON decode), most AudioPlayer events and intents write it back (BEGIN\n"
           "IMMEDIATE, merge, JSON encode, UPSERT, COMMIT), ProgressIntent summarizes the history and the\n"
-          "pre-dispatch checks parse the body once more; the baseline does none of this and keeps nothing.\n"
-          "Both share the SDK's request parsing and response serialization, Flask and waitress. The client\n"
+          "envelope checks walk the parsed body; the baseline does none of this and keeps nothing. Both\n"
+          "parse each body once and share the SDK's models, response serialization, Flask and waitress. The client\n"
           "threads run on the same 2 cores, and their cost per request is the same for both servers, so\n"
           "the throughput ratio understates the server-side difference; CPU ms/req is the server alone.")
     print(result_line("http", throughput_ratio=round(tput, 3), round_ratio_min=round(per_round[0], 3),

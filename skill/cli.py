@@ -142,7 +142,7 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
 
     Example: trigger-coach serve --port 8000
     """
-    from skill.web import serve
+    from skill.hosting.web import serve
 
     settings = settings.with_(host=args.host or settings.host, port=args.port or settings.port)
     _library(settings)  # the full check; the server itself loads routines without jsonschema

@@ -9,12 +9,18 @@ OpenSSL 3.0.10 and later (any current Linux) the import fails with
 ``import flask_ask_sdk.skill_adapter``. oscrypto's repository has the fix, but it has never
 been released.
 
-We never use that verifier: `skill.verify` checks Alexa's signatures with ``cryptography``, and
-the web layer turns the SDK's own checks off (``ASK_SDK_VERIFY_SIGNATURE`` and
-``ASK_SDK_VERIFY_TIMESTAMP`` set to False) and passes our verifier instead. All the SDK needs
-from certvalidator is that its names exist at import time. So `import_skill_adapter` first
+We never use that verifier: `skill.hosting.verify` checks Alexa's signatures with
+``cryptography``, and the web layer turns the SDK's own checks off (``ASK_SDK_VERIFY_SIGNATURE``
+and ``ASK_SDK_VERIFY_TIMESTAMP`` set to False) and plugs our verifier into the adapter instead.
+All the SDK needs from certvalidator is that its names exist at import time. So
+`import_skill_adapter` (and `import_abstract_verifier`, for the verifier interface) first
 imports the real certvalidator; only if that fails with oscrypto's ``LibraryNotFoundError``
 does it register a stand-in ``certvalidator`` (and ``certvalidator.errors``) in `sys.modules`.
+
+Finding that out is kept cheap: before certvalidator is imported, oscrypto is asked to use
+ctypes rather than cffi (both are oscrypto's supported FFI layers; cffi's C-declaration parser
+alone took longer than the rest of the web service's start) and to load libcrypto, which is
+where the failure happens. Only when that works is the real certvalidator imported.
 The stand-in's `CertificateValidator` raises a `RuntimeError` explaining all this if anything
 ever calls it, so a configuration that re-enables the SDK's verifier fails loudly instead of
 skipping the check. Where oscrypto works, the real certvalidator is used untouched. Nothing in
@@ -23,6 +29,7 @@ site-packages is edited, and a fresh ``pip install`` needs no extra step.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import sys
@@ -30,9 +37,10 @@ import types
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from ask_sdk_webservice_support.verifier import AbstractVerifier
     from flask_ask_sdk.skill_adapter import SkillAdapter
 
-__all__ = ["import_skill_adapter"]
+__all__ = ["import_abstract_verifier", "import_skill_adapter"]
 
 _log = logging.getLogger("trigger_coach.compat")
 
@@ -40,7 +48,7 @@ STAND_IN_EXPLANATION = (
     "This 'certvalidator' is Trigger Coach's stand-in (skill/compat.py): the real one could not "
     "be imported because oscrypto 1.3.0 cannot parse this machine's OpenSSL version ({cause}). "
     "The ASK SDK's RequestVerifier needs it, so that verifier cannot run here. Keep "
-    "ASK_SDK_VERIFY_SIGNATURE off and verify requests with skill.verify.RequestVerifier."
+    "ASK_SDK_VERIFY_SIGNATURE off and verify requests with skill.hosting.verify.RequestVerifier."
 )
 
 
@@ -56,14 +64,40 @@ def import_skill_adapter() -> type[SkillAdapter]:
     return SkillAdapter
 
 
+def import_abstract_verifier() -> type[AbstractVerifier]:
+    """Return the SDK's verifier interface, `ask_sdk_webservice_support.verifier.AbstractVerifier`.
+
+    Its module imports certvalidator too, so it needs the same care as `import_skill_adapter`.
+    """
+    _ensure_certvalidator()
+    from ask_sdk_webservice_support.verifier import AbstractVerifier
+
+    return AbstractVerifier
+
+
 def _ensure_certvalidator() -> None:
+    if "certvalidator" in sys.modules:  # the real one, or our stand-in, is already in place
+        return
     try:
+        _load_libcrypto_for_oscrypto()
         importlib.import_module("certvalidator")
         importlib.import_module("certvalidator.errors")
     except Exception as exc:
         if not _is_oscrypto_library_failure(exc):
             raise
         _install_stand_in(exc)
+
+
+def _load_libcrypto_for_oscrypto() -> None:
+    """Load libcrypto the way certvalidator's oscrypto will, via ctypes; raise what oscrypto raises."""
+    try:
+        import oscrypto
+    except ImportError:
+        return  # certvalidator's own import will say what is missing
+    with contextlib.suppress(RuntimeError):  # oscrypto already loaded: keep its choice
+        oscrypto.use_ctypes()
+    if oscrypto.backend() == "openssl":  # macOS and Windows use their own libraries
+        importlib.import_module("oscrypto._openssl._libcrypto")
 
 
 def _is_oscrypto_library_failure(exc: BaseException) -> bool:
@@ -106,6 +140,6 @@ def _install_stand_in(cause: BaseException) -> None:
     sys.modules["certvalidator.errors"] = errors
     _log.info(
         "Using a stand-in for certvalidator, which oscrypto broke (%s); the ASK SDK's own "
-        "request verifier is unavailable, skill.verify checks requests instead.",
+        "request verifier is unavailable, skill.hosting.verify checks requests instead.",
         cause,
     )

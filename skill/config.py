@@ -30,6 +30,8 @@ DOCUMENTED = {
     "TRIGGER_COACH_HOST": ("127.0.0.1", "Address `trigger-coach serve` binds to (overridden by --host)."),
     "TRIGGER_COACH_PORT": ("8000", "Port `trigger-coach serve` binds to (overridden by --port)."),
     "TRIGGER_COACH_THREADS": ("8", "Worker threads of the WSGI server."),
+    "TRIGGER_COACH_IDLE_TIMEOUT": ("5", "Seconds a connection may sit idle (or send nothing) before the web server drops it."),
+    "TRIGGER_COACH_CONNECTION_LIMIT": ("1000", "Connections the web server keeps open at once, idle ones included; keep it well above the threads."),
     "TRIGGER_COACH_API_TIMEOUT": ("1.5", "Seconds to wait for the Alexa Settings API (time zone) before falling back to UTC."),
 }
 
@@ -64,6 +66,8 @@ class Settings:
     port: int = 8000
     threads: int = 8
     api_timeout: float = 1.5
+    idle_timeout: int = 5
+    connection_limit: int = 1000
 
     @property
     def tracks_dir(self) -> Path:
@@ -128,4 +132,13 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         port=int(_number("TRIGGER_COACH_PORT", get("TRIGGER_COACH_PORT"), int)),
         threads=int(_number("TRIGGER_COACH_THREADS", get("TRIGGER_COACH_THREADS"), int)),
         api_timeout=float(_number("TRIGGER_COACH_API_TIMEOUT", get("TRIGGER_COACH_API_TIMEOUT"), float)),
+        idle_timeout=_positive("TRIGGER_COACH_IDLE_TIMEOUT", get("TRIGGER_COACH_IDLE_TIMEOUT")),
+        connection_limit=_positive("TRIGGER_COACH_CONNECTION_LIMIT", get("TRIGGER_COACH_CONNECTION_LIMIT")),
     )
+
+
+def _positive(name: str, value: str) -> int:
+    number = int(_number(name, value, int))
+    if number < 1:
+        raise ConfigError(f"{name}={value!r} must be a whole number of at least 1; use e.g. {DOCUMENTED[name][0]}.")
+    return number

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import HTTPException
+from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +28,9 @@ logger = logging.getLogger("trigger_coach.timezone")
 UTC_ZONE = ZoneInfo("UTC")
 MAX_BODY_BYTES = 1024  # an IANA name in JSON quotes is ~40 bytes; more is not an answer
 MAX_DEVICES = 10_000
+# Alexa's device ids are a few hundred ASCII characters; a longer one is not worth a lookup and
+# would bloat the cache and the log.
+MAX_DEVICE_ID = 1024
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -71,10 +75,13 @@ class TimeZoneResolver:
         self._clock = clock
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
-        context = ssl.create_default_context(cafile=certifi.where())
-        self._opener = urllib.request.build_opener(
-            _NoRedirects(), urllib.request.HTTPSHandler(context=context)
-        )
+        self._opener: urllib.request.OpenerDirector | None = None  # built on the first lookup
+
+    def _open(self, request: urllib.request.Request) -> Any:
+        if self._opener is None:  # loading the CA bundle is most of a cold start's extra cost
+            context = ssl.create_default_context(cafile=certifi.where())
+            self._opener = urllib.request.build_opener(_NoRedirects(), urllib.request.HTTPSHandler(context=context))
+        return self._opener.open(request, timeout=self.timeout)
 
     def resolve(self, api_endpoint: str, api_access_token: str, device_id: str) -> tuple[ZoneInfo, bool]:
         """Return the device's zone and whether it is known; (UTC, False) on any failure."""
@@ -90,6 +97,11 @@ class TimeZoneResolver:
                 " or ".join(missing),
             )
             return UTC_ZONE, False
+        problem = _device_id_problem(device_id)
+        if problem:
+            logger.warning("Cannot ask for the time zone of device %s: %s; counting days in UTC.",
+                           _tail(device_id), problem)
+            return UTC_ZONE, False
         now = self._clock()
         with self._lock:
             cached = self._cache.get(device_id)
@@ -98,8 +110,8 @@ class TimeZoneResolver:
         zone, problem = self._fetch(api_endpoint, api_access_token, device_id)
         if zone is None:
             logger.warning(
-                "Could not get the time zone of device ...%s from %s: %s; counting days in UTC.",
-                device_id[-8:], api_endpoint, problem,
+                "Could not get the time zone of device %s from %r: %s; counting days in UTC.",
+                _tail(device_id), api_endpoint[:120], problem,
             )
         entry = _Cached(
             zone or UTC_ZONE, zone is not None,
@@ -126,7 +138,7 @@ class TimeZoneResolver:
             url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
         )
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
+            with self._open(request) as response:
                 body = response.read(MAX_BODY_BYTES + 1)
         except urllib.error.HTTPError as exc:
             exc.close()
@@ -147,3 +159,20 @@ class TimeZoneResolver:
             return ZoneInfo(name), ""
         except (ZoneInfoNotFoundError, ValueError, OSError):
             return None, f"{name!r} is not a time zone known here"
+
+
+def _device_id_problem(device_id: str) -> str:
+    """Return why a device id cannot go into the API's URL, or "" if it can (quoted)."""
+    if len(device_id) > MAX_DEVICE_ID:
+        return f"its id is {len(device_id)} characters long, more than {MAX_DEVICE_ID}"
+    try:
+        device_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return "its id is not valid Unicode text"
+    return ""
+
+
+def _tail(device_id: str) -> str:
+    """Return the end of a device id, escaped so any log stream can write it."""
+    return "..." + ascii(device_id[-8:])
+

@@ -70,6 +70,29 @@ class ThreadServer:
         self._thread.join(timeout=10)
 
 
+class WaitressServer:
+    """Serve the app with the production server (waitress, as `trigger-coach serve` sets it up) in this process."""
+
+    def __init__(self, app: Any, settings: Settings) -> None:
+        from skill.hosting.web import make_server
+
+        self._server = make_server(app, settings.with_(host="127.0.0.1", port=0))
+        self.url = f"http://127.0.0.1:{self._server.effective_port}"
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> WaitressServer:
+        self._thread.start()
+        wait_healthy(self.url)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from waitress import wasyncore
+
+        self._server.task_dispatcher.shutdown(timeout=10)
+        wasyncore.close_all(self._server._map)  # the listener and every open channel: the loop ends
+        self._thread.join(timeout=10)
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """Return TRIGGER_COACH_* variables that reproduce these settings in a child process."""
     return {
@@ -83,6 +106,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "TRIGGER_COACH_DYNAMODB_TABLE": settings.dynamodb_table,
         "TRIGGER_COACH_DYNAMODB_ENDPOINT": settings.dynamodb_endpoint or "",
         "TRIGGER_COACH_THREADS": str(settings.threads),
+        "TRIGGER_COACH_IDLE_TIMEOUT": str(settings.idle_timeout),
+        "TRIGGER_COACH_CONNECTION_LIMIT": str(settings.connection_limit),
     }
 
 

@@ -56,10 +56,13 @@ def build_skill(
     settings: Settings, *, coach: Coach | None = None,
     adapter: AbstractPersistenceAdapter | None = None,
 ) -> CustomSkill:
-    """Return the skill object, shared by the web service and the Lambda handler."""
+    """Return the skill object, shared by the web service and the Lambda handler.
+
+    It has no SDK skill-id check: `skill.hosting.envelope` checks the application id once,
+    with every other envelope check, before the skill is invoked.
+    """
     coach = coach or build_coach(settings)
     builder = CustomSkillBuilder(persistence_adapter=adapter or build_adapter(settings))
-    builder.skill_id = settings.skill_id
     for handler in request_handlers(coach):
         builder.add_request_handler(handler)
     builder.add_global_response_interceptor(SaveUserInterceptor())

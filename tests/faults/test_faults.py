@@ -40,13 +40,13 @@ from skill.core import progress
 from skill.core.player import Activity, PlaybackState, check_invariants
 from skill.core.routines import load_library
 from skill.core.timeline import expand
+from skill.hosting.web import create_app
 from skill.render import load_manifest, render_routine
 from skill.render.cache import Store
 from skill.render.encode import Mp3Encoder
 from skill.render.tracks import Renderer, RenderError
 from skill.render.voices import make_voice
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
-from skill.web import create_app
 from tests import alexa
 from tests.alexa import play_of, speech_of
 from tests.server import ProcessServer, ThreadServer

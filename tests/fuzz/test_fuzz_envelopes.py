@@ -43,8 +43,8 @@ from skill.alexa.builder import build_coach
 from skill.config import PROJECT_ROOT, Settings
 from skill.core import progress
 from skill.core.player import Activity, PlaybackState, Token, check_invariants
+from skill.hosting.web import MAX_BODY, create_app
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
-from skill.web import MAX_BODY, create_app
 from tests import alexa
 
 EXAMPLES = max(20, int(os.environ.get("TRIGGER_COACH_FUZZ_EXAMPLES", "2000")))
@@ -85,8 +85,13 @@ WEIRD = [
     "amzn1.ask.skill.00000000-0000-4000-8000-trigger0coach",
 ]
 ABSURD_NUMBERS = [
-    -1, -(2**31), 2**31, 2**53 + 1, 2**63, 2**64, 10**30, 10**400, 1e308, -1e308, 0.5, 1e-300, -0.0,
-    float("nan"), float("inf"), float("-inf"), "1000", "-5", "", None, True, False, [], {},
+    -1, -5, -(2**31), 2**31, 2**53 + 1, 2**63, 2**64, 10**30, 10**400, 1e30, 1e308, -1e308, 0.5, 1e-300, -0.0,
+    float("nan"), float("inf"), float("-inf"), "1000", "-5", "12a", "", None, True, False, [], {},
+]
+# Device ids Alexa would never send; the time zone lookup puts the id into a URL.
+ODD_DEVICE_IDS = [
+    "dev-\ud800", "\udfff\ud800", "dev/../../x", "dev?x=1#y", "dev\r\nX-Injected: 1", "Gerät 🙂", "%2F", "",
+    "d" * 5_000, "amzn1.ask.device." + "A" * 300,
 ]
 STAGES = ["new", "playing", "enqueued", "paused", "finished", "history"]
 RANK = {"in_progress": 0, "abandoned": 1, "stopped_early": 2, "completed": 3}
@@ -338,6 +343,8 @@ def alexa_could_send(envelope: Any, size: int) -> bool:
     user = obj(system, "user", "userId")
     if not isinstance(user, str) or not user or not isinstance(obj(system, "device", "supportedInterfaces"), dict):
         return False
+    if not _is_text(user):  # JSON can spell a lone surrogate; Alexa's UTF-8 cannot
+        return False
     if not isinstance(obj(system, "device", "deviceId"), str):
         return False
     if not isinstance(obj(system, "application", "applicationId"), str):
@@ -357,6 +364,12 @@ def alexa_could_send(envelope: Any, size: int) -> bool:
     if kind.startswith("AudioPlayer.") and not (whole(request.get("offsetInMilliseconds", 0))
                                                 and isinstance(request.get("token", ""), str)):
         return False
+    if not whole(request.get("offsetInMilliseconds", 0)):
+        return False
+    playback_state = request.get("currentPlaybackState")
+    if playback_state is not None and not (isinstance(playback_state, dict)
+                                           and whole(playback_state.get("offsetInMilliseconds", 0))):
+        return False
     if kind == "IntentRequest":
         name, slots = obj(request, "intent", "name"), obj(request, "intent", "slots") or {}
         if not isinstance(name, str) or not isinstance(slots, dict):
@@ -371,6 +384,14 @@ def alexa_could_send(envelope: Any, size: int) -> bool:
                 return False
             if any(obj(value, "value", "id") not in known for v in values for value in v):
                 return False
+    return True
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
     return True
 
 
@@ -416,8 +437,11 @@ def exchange(rig: Rig, body: bytes, users: set[str], content_type: str = "applic
         check_reply(rig, response.get_json(), request, target)
     else:
         assert after == before, "a rejected request changed stored state"
-        if (response.get_json(silent=True) or {}).get("check") == "sdk":
+        check = (response.get_json(silent=True) or {}).get("check")
+        if check == "sdk":
             assert not (plausible and _sdk_reads(body)), "a 400 hid a crash in dispatch"
+        if check == "envelope":
+            assert not (plausible and _sdk_reads(body)), "an envelope Alexa could send was rejected"
     for user in involved:
         check_stored(rig, user, before[user], after[user], request if isinstance(request, dict) else None)
     return response
@@ -602,7 +626,7 @@ def deep(depth: int) -> str:
     return f"\x00DEEP{depth}\x00"
 
 
-MUTATIONS = ("delete", "retype", "huge", "text", "number", "offset", "token", "type", "intent", "garbage")
+MUTATIONS = ("delete", "retype", "huge", "text", "number", "offset", "token", "type", "intent", "garbage", "device")
 
 
 @st.composite
@@ -643,6 +667,8 @@ def mutated(draw: Any, envelope: dict[str, Any], foreign: list[str]) -> dict[str
             set_at(doc, ("request", "type"), draw(st.sampled_from(KNOWN_TYPES + OTHER_TYPES) | weird_text))
         elif op == "intent":
             set_at(doc, ("request", "intent", "name"), draw(st.sampled_from(INTENTS) | weird_text))
+        elif op == "device":
+            set_at(doc, ("context", "System", "device", "deviceId"), draw(st.sampled_from(ODD_DEVICE_IDS)))
         elif op == "garbage":
             objects = [()] + [p for p in every if isinstance(get_at(doc, p), dict)]
             where = draw(st.sampled_from(objects))
@@ -664,7 +690,8 @@ def _has(doc: Any, path: JsonPath) -> bool:
 
 def encode(draw: Any, doc: Any) -> bytes:
     text = json.dumps(doc, ensure_ascii=draw(st.booleans()))
-    return DEEP.sub(lambda m: "[" * int(m.group(1)) + "]" * int(m.group(1)), text).encode("utf-8")
+    # A lone surrogate is written as is: bytes that are not UTF-8 (with ensure_ascii, a \\ud800 escape).
+    return DEEP.sub(lambda m: "[" * int(m.group(1)) + "]" * int(m.group(1)), text).encode("utf-8", "surrogatepass")
 
 
 # --- the tests ----------------------------------------------------------------------------------

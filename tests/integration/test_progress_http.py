@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from skill.alexa.builder import build_coach
 from skill.core import progress
+from skill.hosting.web import create_app
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
-from skill.web import create_app
 from tests import alexa
 from tests.server import ProcessServer, ThreadServer, zone_api
 

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import copy
+import logging
+import os
+import subprocess
+import sys
+import textwrap
 import uuid
 
 import pytest
-from ask_sdk_core.exceptions import AskSdkException
 
-from skill import lambda_function
 from skill.alexa.builder import build_adapter
+from skill.config import PROJECT_ROOT
 from skill.core.player import PlaybackState
-from skill.web import create_app
+from skill.hosting import lambda_function
+from skill.hosting.envelope import BadEnvelope
+from skill.hosting.web import create_app
 from tests import alexa
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401 - fixture
-from tests.server import ThreadServer
+from tests.server import ThreadServer, settings_env
 
 
 def test_the_skill_keeps_progress_in_dynamodb_when_configured(app_settings, dynalite_endpoint):  # noqa: F811
@@ -47,5 +54,66 @@ def test_the_lambda_handler_answers_with_the_same_skill(lambda_env):
         alexa.intent("StartRoutineIntent", {"routine": ("upper back", "upper-back")}), None)
     play = alexa.play_of(reply)
     assert play["audioItem"]["stream"]["url"].startswith("https://cdn.example.test/audio/")
-    with pytest.raises(AskSdkException, match="Skill ID"):  # Lambda reports it as an invocation error
+    with pytest.raises(BadEnvelope, match=r"'amzn1\.ask\.skill\.other'") as caught:  # an invocation error
         lambda_function.lambda_handler(alexa.launch(skill_id="amzn1.ask.skill.other"), None)
+    assert caught.value.check == "application-id"
+
+
+def _without(envelope: dict, *path: str) -> dict:
+    parent = envelope
+    for key in path[:-1]:
+        parent = parent[key]
+    del parent[path[-1]]
+    return envelope
+
+
+def _deep(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels):
+        value = {"x": value}
+    return value
+
+
+LAMBDA_GARBAGE = {
+    "no context.System": _without(alexa.launch(), "context", "System"),
+    "no userId": _without(alexa.launch(), "context", "System", "user", "userId"),
+    "no request type": _without(alexa.launch(), "request", "type"),
+    "nested too deep": {**alexa.launch(), "extra": _deep(200)},
+    "offset not a number": alexa.audio_event("PlaybackStopped", "calves|r|0|1", "12a"),
+    "offset negative": alexa.audio_event("PlaybackStopped", "calves|r|0|1", -5),
+    "offset a float": alexa.audio_event("PlaybackStopped", "calves|r|0|1", 1e30),
+    "offset true": alexa.audio_event("PlaybackStopped", "calves|r|0|1", True),
+    "offset null": alexa.audio_event("PlaybackStopped", "calves|r|0|1", None),
+    "unknown request type": alexa.envelope({"type": "Bogus.Request"}),
+    "not an object": ["LaunchRequest"],
+}
+
+
+@pytest.mark.parametrize("case", list(LAMBDA_GARBAGE))
+def test_the_lambda_handler_applies_the_web_services_envelope_checks(lambda_env, case, caplog):
+    with caplog.at_level(logging.INFO), pytest.raises(BadEnvelope) as caught:
+        lambda_function.lambda_handler(copy.deepcopy(LAMBDA_GARBAGE[case]), None)
+    assert caught.value.check == "envelope"
+    lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and lines[0].exc_info is None, [r.getMessage() for r in lines]
+    assert "Rejected an Alexa request (envelope)" in lines[0].getMessage()
+
+
+def test_the_lambda_handler_needs_neither_flask_nor_a_json_round_trip(app_settings):
+    """The Lambda bundle has no web extra: the handler must import and answer without Flask."""
+    code = textwrap.dedent(
+        """
+        import json, sys
+        sys.modules["flask"] = None  # as in a bundle without the web extra
+        from skill.hosting import lambda_function
+        from tests import alexa
+        json.dumps = None  # the event arrives parsed; turning it back into text is wasted work
+        reply = lambda_function.lambda_handler(alexa.launch(), None)
+        print(reply["response"]["outputSpeech"]["ssml"][:40], "flask" in sys.modules and sys.modules["flask"])
+        """
+    )
+    env = {**os.environ, **settings_env(app_settings.with_(public_url="https://cdn.example.test"))}
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("<speak>") and done.stdout.split()[-1] == "None", done.stdout

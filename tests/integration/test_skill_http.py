@@ -19,7 +19,7 @@ from skill import speech
 from skill.alexa import handlers, intents
 from skill.alexa.model import build_model
 from skill.core.routines import load_library
-from skill.web import create_app
+from skill.hosting.web import create_app
 from tests import alexa
 from tests.alexa import play_of, speech_of
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401 - fixture

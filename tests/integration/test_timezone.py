@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,7 +46,8 @@ class SettingsHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         prefix, suffix = "/v2/devices/", "/settings/System.timeZone"
-        device = self.path[len(prefix):-len(suffix)] if self.path.startswith(prefix) else ""
+        segment = self.path[len(prefix):-len(suffix)] if self.path.startswith(prefix) else ""
+        device = "" if "/" in segment else unquote(segment)  # one quoted path segment, as the API takes it
         self.server.calls[device] += 1
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
             status, body = 401, b'{"message": "no token"}'
@@ -203,3 +205,24 @@ def test_concurrent_resolves_from_many_threads_all_get_the_zone(api):
 def test_nonsense_settings_are_refused_with_a_sentence():
     with pytest.raises(ValueError, match="needs a positive timeout"):
         TimeZoneResolver(timeout=0)
+
+
+@pytest.mark.parametrize(
+    "device",
+    ["dev-\ud800-lone", "\udfff", "x" * 5_000],
+    ids=["lone-surrogate", "only-a-surrogate", "5000-characters"],
+)
+def test_a_device_id_that_cannot_be_a_real_one_falls_back_to_utc_without_calling(api, caplog, device):
+    resolver = TimeZoneResolver(timeout=5)
+    with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
+        assert resolver.resolve(api.endpoint, TOKEN, device) == (UTC_ZONE, False)
+    assert not api.calls and not resolver._cache
+    [record] = caplog.records
+    record.getMessage().encode("ascii")  # the log line is writable to any stream
+
+
+@pytest.mark.parametrize("device", ["dev/../la", "dev?x=1#frag", "dev la\r\nX-Injected: 1", "Gerät-🙂"])
+def test_odd_characters_in_a_device_id_are_quoted_into_one_path_segment(api, device):
+    api.answers[device] = (200, b'"Europe/Berlin"')
+    assert TimeZoneResolver(timeout=5).resolve(api.endpoint, TOKEN, device) == (ZoneInfo("Europe/Berlin"), True)
+    assert api.calls == Counter({device: 1})

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 
 import pytest
 
-from skill.verify import RequestVerifier
-from skill.web import create_app
+from skill.hosting.verify import RequestVerifier
+from skill.hosting.web import create_app
 from tests import alexa
 from tests.certs import CHAIN_PATH, ChainServer, make_chain, make_root, rsa_key
 from tests.server import ThreadServer
@@ -32,8 +33,7 @@ def verified(app_settings, chain, untrusted):
     """Yield (server, certificate server) for a skill that verifies every request."""
     settings = app_settings.with_(verify=True)
     with ChainServer({CHAIN_PATH: chain.pem(), OTHER_PATH: untrusted.pem()}) as certs:
-        verifier = RequestVerifier(settings.skill_id, trusted_roots=[chain.root],
-                                   cert_origin=certs.origin, timeout=2.0)
+        verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=certs.origin, timeout=2.0)
         with ThreadServer(create_app(settings, verifier=verifier)) as server:
             yield server, certs
 
@@ -64,7 +64,7 @@ def tampered_cases(chain, untrusted):
         "path outside echo.api": (body, {**good, "SignatureCertChainUrl":
                                          "https://s3.amazonaws.com/echo.api/../evil/cert.pem"}),
         "wrong port": (body, {**good, "SignatureCertChainUrl": "https://s3.amazonaws.com:8443" + CHAIN_PATH}),
-        "tampered body": (body.replace(b"LaunchRequest", b"LaunchRequesT"), good),
+        "tampered body": (body.replace(b"en-US", b"en-GB"), good),
         "garbage signature": (body, {**good, "Signature-256": "%%%not-base64%%%"}),
         "foreign key": (body, {**good, "Signature-256": chain.sign(body, key=rsa_key("intruder"))}),
         "untrusted root": (body, untrusted.headers(body, cert_url="https://s3.amazonaws.com" + OTHER_PATH)),
@@ -90,3 +90,14 @@ def test_a_correctly_signed_request_for_another_skill_is_rejected_with_400(verif
     body = body_of(alexa.launch(skill_id="amzn1.ask.skill.not-ours"))
     status, reply = alexa.post(server.url + "/", body, chain.headers(body))
     assert status == 400 and reply["check"] == "application-id"
+
+
+def test_a_failed_verification_is_one_log_line_naming_the_check_and_no_traceback(verified, chain, caplog):
+    server, _ = verified
+    body = body_of(alexa.launch())
+    with caplog.at_level(logging.INFO):
+        status, reply = alexa.post(server.url + "/", body, {**chain.headers(body), "Signature-256": "AAAA"})
+    assert status == 400 and reply["check"] == "signature"
+    lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and lines[0].exc_info is None, [r.getMessage() for r in lines]
+    assert "signature check failed" in lines[0].getMessage()

@@ -140,7 +140,7 @@ def test_the_stand_in_explains_itself_when_the_sdk_verifier_is_used():
     assert "stand-in (skill/compat.py)" in explanation
     assert "oscrypto 1.3.0" in explanation
     assert "Error detecting the version of libcrypto" in explanation
-    assert "skill.verify.RequestVerifier" in explanation
+    assert "skill.hosting.verify.RequestVerifier" in explanation
 
 
 def test_the_stand_in_provides_the_error_classes_the_sdk_imports():

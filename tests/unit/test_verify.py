@@ -1,22 +1,32 @@
 """Request verification: each of the negative cases Alexa certification sends, and the good path.
 
 The certificate chain is served by a real HTTP server on 127.0.0.1 (see tests/certs.py); time is
-a fixed clock, so no test depends on how fast the machine is.
+a fixed clock, so no test depends on how fast the machine is. Each body is read the way the
+web service reads it (`skill.hosting.envelope`, which rejects bodies that are not envelopes and
+requests for other skills), and the verifier gets the headers, the body and that envelope, as
+flask-ask-sdk's adapter passes them.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
+import socket
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from ask_sdk_model import RequestEnvelope
 from ask_sdk_webservice_support import verifier_constants
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from skill.verify import RequestVerifier, VerificationError
+from skill.hosting.envelope import BadEnvelope, EnvelopeSerializer
+from skill.hosting.verify import RequestVerifier, VerificationError
 from tests.certs import (
     CHAIN_PATH,
     CHAIN_URL,
@@ -61,13 +71,23 @@ def clock() -> Clock:
 
 @pytest.fixture
 def verifier(chain: SigningChain, server: ChainServer, clock: Clock) -> RequestVerifier:
-    return RequestVerifier(SKILL_ID, trusted_roots=[chain.root], cert_origin=server.origin, clock=clock)
+    return RequestVerifier(trusted_roots=[chain.root], cert_origin=server.origin, clock=clock)
+
+
+READER = EnvelopeSerializer(SKILL_ID)
+
+
+def check(verifier: RequestVerifier, headers: Any, body: bytes) -> RequestEnvelope:
+    """Read the body as the web service does, verify it, and return the envelope."""
+    envelope = READER.deserialize(body.decode("utf-8"), RequestEnvelope)
+    verifier.verify(headers=headers, serialized_request_env=body.decode("utf-8"), deserialized_request_env=envelope)
+    return envelope
 
 
 def rejection(verifier: RequestVerifier, headers: dict[str, str], body: bytes) -> str:
     """Return the name of the check that rejects the request (failing if none does)."""
-    with pytest.raises(VerificationError) as caught:
-        verifier.verify(headers, body)
+    with pytest.raises((VerificationError, BadEnvelope)) as caught:
+        check(verifier, headers, body)
     return caught.value.check
 
 
@@ -77,32 +97,37 @@ BODY = envelope_bytes(SKILL_ID, NOW)
 # The good path
 
 
-def test_a_correctly_signed_fresh_request_is_accepted_and_parsed(verifier, chain):
-    assert verifier.verify(chain.headers(BODY), BODY) == json.loads(BODY)
+def test_a_correctly_signed_fresh_request_is_accepted(verifier, chain):
+    assert check(verifier, chain.headers(BODY), BODY).request.object_type == "LaunchRequest"
+
+
+def test_the_raw_body_bytes_are_accepted_as_well_as_the_adapters_text(verifier, chain):
+    envelope = READER.deserialize(BODY.decode("utf-8"), RequestEnvelope)
+    verifier.verify(chain.headers(BODY), BODY, envelope)
+
+
+def test_a_body_with_non_ascii_text_is_checked_on_the_exact_bytes_alexa_signed(verifier, chain):
+    request = envelope(SKILL_ID, NOW)
+    request["session"]["attributes"] = {"note": "Waden, Fußsohle, 🙂"}
+    body = json.dumps(request, ensure_ascii=False).encode("utf-8")
+    check(verifier, chain.headers(body), body)
 
 
 def test_a_chain_without_an_intermediate_is_accepted(server, clock):
     direct = make_chain(now=NOW, root=make_root("Direct Root CA", now=NOW), intermediate=False)
     with ChainServer({CHAIN_PATH: direct.pem()}) as direct_server:
-        verifier = RequestVerifier(SKILL_ID, trusted_roots=[direct.root], cert_origin=direct_server.origin, clock=clock)
-        assert verifier.verify(direct.headers(BODY), BODY)["request"]["type"] == "LaunchRequest"
+        verifier = RequestVerifier(trusted_roots=[direct.root], cert_origin=direct_server.origin, clock=clock)
+        assert check(verifier, direct.headers(BODY), BODY).request.object_type == "LaunchRequest"
 
 
 def test_header_names_are_matched_case_insensitively(verifier, chain):
     headers = {name.lower(): value for name, value in chain.headers(BODY).items()}
-    verifier.verify(headers, BODY)
+    check(verifier, headers, BODY)
 
 
 def test_werkzeug_request_headers_are_accepted_as_they_come(verifier, chain):
     environ = EnvironBuilder(method="POST", data=BODY, headers=chain.headers(BODY)).get_environ()
-    verifier.verify(Request(environ).headers, Request(environ).get_data())
-
-
-def test_the_application_id_may_come_from_the_session_when_context_has_none(verifier, chain):
-    request = envelope(SKILL_ID, NOW)
-    del request["context"]
-    body = json.dumps(request).encode()
-    verifier.verify(chain.headers(body), body)
+    check(verifier, Request(environ).headers, Request(environ).get_data())
 
 
 # Headers
@@ -172,7 +197,7 @@ def test_a_chain_url_amazon_would_not_use_is_rejected_before_any_download(verifi
     ids=["host-case", "scheme-case", "port-443", "dotdot-back-inside"],
 )
 def test_chain_urls_that_normalise_to_amazons_are_accepted(verifier, chain, server, url):
-    verifier.verify(chain.headers(BODY, cert_url=url), BODY)
+    check(verifier, chain.headers(BODY, cert_url=url), BODY)
     assert server.downloads == {CHAIN_PATH: 1}
 
 
@@ -205,9 +230,9 @@ def test_a_truncated_signature_is_rejected(verifier, chain):
 
 def serve_and_verify(bad: SigningChain, clock: Clock, roots=None) -> VerificationError:
     with ChainServer({CHAIN_PATH: bad.pem()}) as server:
-        verifier = RequestVerifier(SKILL_ID, trusted_roots=roots or [bad.root], cert_origin=server.origin, clock=clock)
+        verifier = RequestVerifier(trusted_roots=roots or [bad.root], cert_origin=server.origin, clock=clock)
         with pytest.raises(VerificationError) as caught:
-            verifier.verify(bad.headers(BODY), BODY)
+            check(verifier, bad.headers(BODY), BODY)
     return caught.value
 
 
@@ -238,13 +263,13 @@ def test_a_chain_to_an_untrusted_root_is_rejected(chain, clock):
 
 def test_the_certifi_bundle_is_the_default_trust_and_does_not_trust_a_test_root(chain, clock):
     with ChainServer({CHAIN_PATH: chain.pem()}) as server:
-        verifier = RequestVerifier(SKILL_ID, cert_origin=server.origin, clock=clock)
+        verifier = RequestVerifier(cert_origin=server.origin, clock=clock)
         assert rejection(verifier, chain.headers(BODY), BODY) == "cert-chain"
 
 
 def test_a_download_that_is_not_pem_is_rejected(chain, clock):
     with ChainServer({CHAIN_PATH: b"<html>Access denied</html>"}) as server:
-        verifier = RequestVerifier(SKILL_ID, trusted_roots=[chain.root], cert_origin=server.origin, clock=clock)
+        verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=server.origin, clock=clock)
         assert rejection(verifier, chain.headers(BODY), BODY) == "cert-chain"
 
 
@@ -257,7 +282,6 @@ def test_a_chain_url_that_answers_404_is_a_verification_failure(verifier, chain,
 def test_a_chain_download_that_stalls_times_out_as_a_verification_failure(chain, clock):
     with ChainServer({CHAIN_PATH: chain.pem()}, stall=True) as server:
         verifier = RequestVerifier(
-            SKILL_ID,
             trusted_roots=[chain.root],
             cert_origin=server.origin,
             clock=clock,
@@ -270,7 +294,7 @@ def test_a_failing_cert_fetcher_is_a_verification_failure(chain, clock):
     def unreachable(url: str) -> bytes:
         raise ConnectionRefusedError(f"nothing listens for {url}")
 
-    verifier = RequestVerifier(SKILL_ID, trusted_roots=[chain.root], cert_fetcher=unreachable, clock=clock)
+    verifier = RequestVerifier(trusted_roots=[chain.root], cert_fetcher=unreachable, clock=clock)
     assert rejection(verifier, chain.headers(BODY), BODY) == "cert-download"
 
 
@@ -281,9 +305,9 @@ def test_without_an_origin_the_fetcher_gets_the_normalised_amazon_url(chain, clo
         fetched.append(url)
         return chain.pem()
 
-    verifier = RequestVerifier(SKILL_ID, trusted_roots=[chain.root], cert_fetcher=fetch, clock=clock)
+    verifier = RequestVerifier(trusted_roots=[chain.root], cert_fetcher=fetch, clock=clock)
     url = "https://S3.amazonaws.com:443/echo.api/x/../echo-api-cert-test.pem"
-    verifier.verify(chain.headers(BODY, cert_url=url), BODY)
+    check(verifier, chain.headers(BODY, cert_url=url), BODY)
     assert fetched == [CHAIN_URL]
 
 
@@ -291,8 +315,8 @@ def test_without_an_origin_the_fetcher_gets_the_normalised_amazon_url(chain, clo
 
 
 def test_a_validated_chain_is_downloaded_once_for_many_requests(verifier, chain, server):
-    verifier.verify(chain.headers(BODY), BODY)
-    verifier.verify(chain.headers(BODY), BODY)
+    check(verifier, chain.headers(BODY), BODY)
+    check(verifier, chain.headers(BODY), BODY)
     assert server.downloads == {CHAIN_PATH: 1}
 
 
@@ -304,38 +328,153 @@ def test_urls_differing_only_in_query_or_case_share_one_cached_chain(verifier, c
         f"HTTPS://S3.AMAZONAWS.COM{CHAIN_PATH}",
     ]
     for url in variants:
-        verifier.verify(chain.headers(BODY, cert_url=url), BODY)
+        check(verifier, chain.headers(BODY, cert_url=url), BODY)
     assert server.downloads == {CHAIN_PATH: 1}
 
 
 def test_a_cached_chain_still_checks_each_signature(verifier, chain):
-    verifier.verify(chain.headers(BODY), BODY)
+    check(verifier, chain.headers(BODY), BODY)
     tampered = BODY.replace(b"en-US", b"de-DE")
     assert rejection(verifier, chain.headers(BODY), tampered) == "signature"
 
 
-def test_a_chain_that_failed_validation_is_not_cached(chain, clock):
+def test_a_chain_that_failed_validation_is_remembered_briefly_then_tried_again(chain, clock):
     rogue = make_chain(now=NOW, root=make_root("Rogue Root CA", now=NOW))
     with ChainServer({CHAIN_PATH: rogue.pem()}) as server:
-        verifier = RequestVerifier(SKILL_ID, trusted_roots=[chain.root], cert_origin=server.origin, clock=clock)
-        for _ in range(2):
+        verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=server.origin, clock=clock, failure_ttl=30)
+        for _ in range(5):
             assert rejection(verifier, rogue.headers(BODY), BODY) == "cert-chain"
+        assert server.downloads == {CHAIN_PATH: 1}
+        clock.now = NOW + timedelta(seconds=31)
+        later = envelope_bytes(SKILL_ID, clock.now)
+        assert rejection(verifier, rogue.headers(later), later) == "cert-chain"
         assert server.downloads == {CHAIN_PATH: 2}
 
 
+def test_a_failed_download_is_remembered_so_unsigned_requests_cannot_each_trigger_one(chain, clock):
+    with ChainServer({}) as server:  # every chain URL answers 404
+        verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=server.origin, clock=clock)
+        for _ in range(20):
+            assert rejection(verifier, chain.headers(BODY), BODY) == "cert-download"
+    assert server.downloads == {CHAIN_PATH: 1}
+
+
+def test_a_good_chain_after_a_remembered_failure_is_used_once_the_failure_expires(chain, server, clock):
+    verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=server.origin, clock=clock, failure_ttl=30)
+    url = "https://s3.amazonaws.com/echo.api/late.pem"
+    assert rejection(verifier, chain.headers(BODY, cert_url=url), BODY) == "cert-download"
+    server.files = {**server.files, "/echo.api/late.pem": chain.pem()}
+    assert rejection(verifier, chain.headers(BODY, cert_url=url), BODY) == "cert-download"  # still remembered
+    clock.now = NOW + timedelta(seconds=31)
+    later = envelope_bytes(SKILL_ID, clock.now)
+    check(verifier, chain.headers(later, cert_url=url), later)
+
+
+def test_a_server_that_trickles_its_answer_is_cut_off_at_the_total_deadline(chain, clock):
+    """Each byte arrives well within the per-read time-out; the whole answer never does."""
+    stop = threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+            while not stop.wait(0.05):
+                try:
+                    conn.sendall(b"-")
+                except OSError:
+                    return
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        threading.Thread(target=lambda: trickle(listener.accept()[0]), daemon=True).start()
+        origin = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=origin, clock=clock, timeout=0.5)
+        try:
+            with pytest.raises(VerificationError) as caught:
+                check(verifier, chain.headers(BODY), BODY)
+        finally:
+            stop.set()
+    assert caught.value.check == "cert-download" and "within 0.5 s" in str(caught.value)
+
+
+def test_concurrent_misses_for_one_chain_share_one_download(chain, clock):
+    release = threading.Event()
+    downloads: list[str] = []
+
+    def slow_fetch(url: str) -> bytes:
+        downloads.append(url)
+        release.wait(10)
+        return chain.pem()
+
+    verifier = RequestVerifier(trusted_roots=[chain.root], cert_fetcher=slow_fetch, clock=clock, max_downloads=4)
+    outcomes: list[str] = []
+
+    def one() -> None:
+        try:
+            check(verifier, chain.headers(BODY), BODY)
+            outcomes.append("ok")
+        except VerificationError as error:
+            outcomes.append(error.check)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    while not downloads:
+        time.sleep(0.01)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert outcomes == ["ok"] * 4 and len(downloads) == 1
+
+
+def test_beyond_the_download_slots_a_request_is_rejected_at_once_instead_of_waiting(chain, clock):
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def stalled_fetch(url: str) -> bytes:
+        started.release()
+        release.wait(10)
+        return chain.pem()
+
+    verifier = RequestVerifier(trusted_roots=[chain.root], cert_fetcher=stalled_fetch, clock=clock,
+                               max_downloads=2, timeout=10)
+    urls = [f"https://s3.amazonaws.com/echo.api/{n}.pem" for n in range(3)]
+    busy = [threading.Thread(target=lambda u=u: rejection_or_none(verifier, chain, u)) for u in urls[:2]]
+    for thread in busy:
+        thread.start()
+    for _ in busy:
+        assert started.acquire(timeout=10)
+    try:
+        error = rejection(verifier, chain.headers(BODY, cert_url=urls[2]), BODY)  # returns while two are stalled
+    finally:
+        release.set()
+        for thread in busy:
+            thread.join(10)
+    assert error == "cert-download"
+
+
+def rejection_or_none(verifier: RequestVerifier, chain: SigningChain, url: str) -> None:
+    with contextlib.suppress(VerificationError):
+        check(verifier, chain.headers(BODY, cert_url=url), BODY)
+
+
+def test_nonsense_download_settings_are_refused_with_a_sentence():
+    with pytest.raises(ValueError, match="at least one download"):
+        RequestVerifier(max_downloads=0)
+
+
 def test_a_cached_chain_is_downloaded_again_after_its_time_to_live(verifier, chain, server, clock):
-    verifier.verify(chain.headers(BODY), BODY)
+    check(verifier, chain.headers(BODY), BODY)
     clock.now = NOW + timedelta(seconds=3601)
     later = envelope_bytes(SKILL_ID, clock.now)
-    verifier.verify(chain.headers(later), later)
+    check(verifier, chain.headers(later), later)
     assert server.downloads == {CHAIN_PATH: 2}
 
 
 def test_a_cached_chain_whose_leaf_has_since_expired_is_rejected(chain, clock):
     short_lived = make_chain(now=NOW, not_after=NOW + timedelta(minutes=10))
     with ChainServer({CHAIN_PATH: short_lived.pem()}) as server:
-        verifier = RequestVerifier(SKILL_ID, trusted_roots=[short_lived.root], cert_origin=server.origin, clock=clock)
-        verifier.verify(short_lived.headers(BODY), BODY)
+        verifier = RequestVerifier(trusted_roots=[short_lived.root], cert_origin=server.origin, clock=clock)
+        check(verifier, short_lived.headers(BODY), BODY)
         clock.now = NOW + timedelta(minutes=11)
         later = envelope_bytes(SKILL_ID, clock.now)
         assert rejection(verifier, short_lived.headers(later), later) == "cert-expired"
@@ -357,21 +496,24 @@ def test_a_cached_chain_whose_leaf_has_since_expired_is_rejected(chain, clock):
     ],
     ids=["malformed", "empty", "array", "no-request", "request-not-object", "not-utf8", "deep"],
 )
-def test_a_body_that_is_not_an_alexa_envelope_is_rejected(verifier, chain, server, body):
-    assert rejection(verifier, chain.headers(body), body) == "body"
+def test_a_body_that_is_not_an_alexa_envelope_is_rejected_before_any_download(verifier, chain, server, body):
+    with pytest.raises((BadEnvelope, UnicodeDecodeError)):
+        check(verifier, chain.headers(body), body)
     assert server.downloads == {}
 
 
 @pytest.mark.parametrize(
-    "timestamp",
-    [None, "yesterday", 1_790_000_000, "2026-11-21T10:00:00"],
-    ids=["missing", "words", "number", "no-zone"],
+    ("timestamp", "check_name"),
+    [(None, "timestamp"), ("2026-11-21T10:00:00", "timestamp"), ("yesterday", "envelope"),
+     (1_790_000_000, "envelope")],
+    ids=["missing", "no-zone", "words", "number"],
 )
-def test_a_timestamp_that_is_not_an_iso_time_with_a_zone_is_rejected(verifier, chain, timestamp):
+def test_a_timestamp_that_is_not_an_iso_time_with_a_zone_is_rejected(verifier, chain, timestamp, check_name):
+    # Words and numbers do not even make an envelope: the SDK's reader cannot parse them.
     request = envelope(SKILL_ID, NOW)
     request["request"]["timestamp"] = timestamp
     body = json.dumps(request).encode()
-    assert rejection(verifier, chain.headers(body), body) == "timestamp"
+    assert rejection(verifier, chain.headers(body), body) == check_name
 
 
 @pytest.mark.parametrize("seconds", [-151, 151], ids=["151-s-old", "151-s-ahead"])
@@ -384,18 +526,18 @@ def test_a_request_more_than_150_seconds_from_now_is_rejected(verifier, chain, s
 @pytest.mark.parametrize("seconds", [-150, 150], ids=["150-s-old", "150-s-ahead"])
 def test_a_request_150_seconds_from_now_is_accepted(verifier, chain, seconds):
     body = envelope_bytes(SKILL_ID, NOW + timedelta(seconds=seconds))
-    verifier.verify(chain.headers(body), body)
+    check(verifier, chain.headers(body), body)
 
 
 def test_timestamps_with_fractions_and_offsets_are_understood(verifier, chain):
     request = envelope(SKILL_ID, "2026-11-21T11:00:30.123+01:00")
     body = json.dumps(request).encode()
-    verifier.verify(chain.headers(body), body)
+    check(verifier, chain.headers(body), body)
 
 
 def test_a_skill_event_30_minutes_old_is_accepted(verifier, chain):
     body = envelope_bytes(SKILL_ID, NOW - timedelta(minutes=30), "AlexaSkillEvent.SkillEnabled")
-    verifier.verify(chain.headers(body), body)
+    check(verifier, chain.headers(body), body)
 
 
 def test_a_skill_event_more_than_an_hour_old_is_rejected(verifier, chain):
@@ -416,8 +558,8 @@ def test_skill_events_are_the_sdks_list():
 
 def test_a_request_for_another_skill_is_rejected_before_any_download(verifier, chain, server):
     body = envelope_bytes("amzn1.ask.skill.someone-else", NOW)
-    with pytest.raises(VerificationError) as caught:
-        verifier.verify(chain.headers(body), body)
+    with pytest.raises(BadEnvelope) as caught:
+        check(verifier, chain.headers(body), body)
     error = caught.value
     assert error.check == "application-id"
     assert "'amzn1.ask.skill.someone-else'" in str(error)
@@ -427,7 +569,6 @@ def test_a_request_for_another_skill_is_rejected_before_any_download(verifier, c
 def test_a_request_without_any_application_id_is_rejected(verifier, chain):
     request = envelope(SKILL_ID, NOW)
     del request["context"]["System"]["application"]
-    del request["session"]
     body = json.dumps(request).encode()
     assert rejection(verifier, chain.headers(body), body) == "application-id"
 
@@ -446,18 +587,13 @@ def test_each_rejection_logs_one_line_naming_the_check(verifier, chain, caplog):
 def test_error_messages_quote_the_bad_value_and_cannot_flood_a_log(verifier, chain):
     url = "https://evil.example/" + "a" * 10_000 + "\nforged log line"
     with pytest.raises(VerificationError) as caught:
-        verifier.verify(chain.headers(BODY, cert_url=url), BODY)
+        check(verifier, chain.headers(BODY, cert_url=url), BODY)
     error = caught.value
     assert "'https://evil.example/aaa" in str(error)
     assert len(str(error)) < 300
     assert "\n" not in str(error)
 
 
-def test_a_verifier_needs_a_skill_id(chain):
-    with pytest.raises(ValueError, match="skill id"):
-        RequestVerifier("", trusted_roots=[chain.root])
-
-
 def test_a_verifier_refuses_an_empty_trust_store():
     with pytest.raises(ValueError, match="empty list of trusted roots"):
-        RequestVerifier(SKILL_ID, trusted_roots=[])
+        RequestVerifier(trusted_roots=[])

@@ -1,12 +1,14 @@
 """Serve the skill over HTTP: Alexa requests on POST /, rendered tracks on /audio/, health.
 
-Every Alexa request is checked before the SDK sees it: transport garbage and failed
-verification get HTTP 400 with a log line naming the failed check; nothing gets a 500.
+Alexa requests go through flask-ask-sdk's `SkillAdapter`, used as designed: the skill reads
+the body once through `skill.hosting.envelope` (parse, shape and application-id checks) and
+the adapter runs our `RequestVerifier` (signature, certificate, timestamp) on the result
+before dispatching. Transport garbage and failed verification get HTTP 400 with one log line
+naming the failed check; nothing gets a 500.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -17,7 +19,9 @@ from werkzeug.exceptions import HTTPException
 from skill import config
 from skill.alexa.builder import build_coach, build_skill
 from skill.compat import import_skill_adapter
-from skill.verify import RequestVerifier, VerificationError
+from skill.hosting import envelope
+from skill.hosting.envelope import BadEnvelope
+from skill.hosting.verify import RequestVerifier, VerificationError
 
 if TYPE_CHECKING:
     from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
@@ -31,42 +35,6 @@ MAX_BODY = 256 * 1024  # Alexa envelopes are a few kB
 ONE_YEAR = 365 * 24 * 3600
 
 
-class BadEnvelope(ValueError):
-    """The body is not an Alexa request envelope."""
-
-
-def _check_envelope(body: bytes, skill_id: str) -> dict[str, Any]:
-    """Return the parsed envelope, or raise BadEnvelope saying what is wrong with it."""
-    try:
-        envelope = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadEnvelope(f"The body is not JSON ({exc}).") from None
-    except RecursionError:
-        raise BadEnvelope("The body's JSON nests too deeply to be an Alexa request.") from None
-    if not isinstance(envelope, dict):
-        raise BadEnvelope("The body is JSON but not an object.")
-    req = envelope.get("request")
-    if not isinstance(req, dict) or not isinstance(req.get("type"), str):
-        raise BadEnvelope("The envelope has no request with a type.")
-    for name in ("context", "session"):
-        if name in envelope and not isinstance(envelope[name], dict):
-            raise BadEnvelope(f"The envelope's {name} is not an object.")
-    # Alexa puts context.System (application, user, device) on every request; the SDK and
-    # the per-user storage both need it, so an envelope without it is transport garbage.
-    system = (envelope.get("context") or {}).get("System")
-    if not isinstance(system, dict):
-        raise BadEnvelope("The envelope has no context.System.")
-    app = system.get("application")
-    app_id = app.get("applicationId") if isinstance(app, dict) else None
-    if app_id != skill_id:
-        raise BadEnvelope(f"The application id {str(app_id)[:80]!r} is not this skill's.")
-    user = system.get("user")
-    user_id = user.get("userId") if isinstance(user, dict) else None
-    if not isinstance(user_id, str) or not user_id:
-        raise BadEnvelope("The envelope's context.System.user has no userId.")
-    return envelope
-
-
 def create_app(
     settings: config.Settings | None = None, *, coach: Coach | None = None,
     adapter: AbstractPersistenceAdapter | None = None, verifier: RequestVerifier | None = None,
@@ -74,47 +42,47 @@ def create_app(
     """Return the Flask app for these settings (from the environment when None)."""
     settings = settings or config.from_env()
     coach = coach or build_coach(settings)
-    skill = build_skill(settings, coach=coach, adapter=adapter)
+    skill = envelope.prepare(build_skill(settings, coach=coach, adapter=adapter), settings.skill_id)
     if settings.verify:
-        verifier = verifier or RequestVerifier(settings.skill_id)
+        verifiers = [verifier or RequestVerifier()]
     else:
-        verifier = None
+        verifiers = []
         log.warning("REQUEST VERIFICATION IS OFF (TRIGGER_COACH_VERIFY=0). Anyone who can reach "
                     "this server can act as Alexa. Use this only for local tests.")
 
     app = Flask("trigger_coach")
     app.config.update(
-        ASK_SDK_VERIFY_SIGNATURE=False,  # skill.verify does it, on the raw body
+        ASK_SDK_VERIFY_SIGNATURE=False,  # our RequestVerifier does both, in `verifiers`
         ASK_SDK_VERIFY_TIMESTAMP=False,
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
     adapter_cls = import_skill_adapter()
-    skill_adapter = adapter_cls(skill=skill, skill_id=settings.skill_id, verifiers=[], app=app)
+    skill_adapter = adapter_cls(skill=skill, skill_id=settings.skill_id, verifiers=verifiers, app=app)
 
     @app.post("/")
     def alexa() -> Any:
-        body = request.get_data(cache=True)
         if request.mimetype != "application/json":
             return _bad("content-type", f"Expected application/json, got {request.mimetype!r}.")
-        try:
-            if verifier is not None:
-                verifier.verify(request.headers, body)
-            _check_envelope(body, settings.skill_id)
-        except VerificationError as exc:  # skill.verify has logged which check failed
-            return _error(400, str(exc), exc.check)
-        except BadEnvelope as exc:
-            return _bad("envelope", str(exc))
+        request.get_data(cache=True)  # a body over MAX_BODY is a 413 here; the adapter reads this copy
         try:
             return skill_adapter.dispatch_request()
-        except HTTPException as exc:
-            # The SDK could not deserialize or dispatch the envelope: transport-level garbage.
-            log.warning("The SDK rejected a request: %s", exc.description)
-            return _bad("sdk", "The request could not be read as an Alexa request.")
+        except VerificationError as exc:  # the verifier has logged which check failed
+            return _error(400, str(exc), exc.check)
+        except BadEnvelope as exc:
+            return _bad(exc.check, str(exc))
+        except UnicodeDecodeError:  # the adapter decodes the body before anything reads it
+            return _bad("envelope", "The body is not UTF-8 text, so it is not an Alexa request.")
+        except HTTPException as exc:  # the SDK failed inside dispatch and logged why: a 400, never a 500
+            return _bad("sdk", f"The request could not be handled as an Alexa request ({exc.description}).")
 
     @app.get("/audio/<name>")
     def audio(name: str) -> Response:
         if not TRACK_NAME.match(name):
             return _error(404, "No such track.")
+        if "," in request.headers.get("Range", ""):
+            # Werkzeug serves single ranges only and would answer 416; RFC 9110 lets a server
+            # ignore Range instead, so a multi-range request gets the whole track (200).
+            request.environ.pop("HTTP_RANGE", None)
         response = send_from_directory(settings.tracks_dir, name, mimetype="audio/mpeg",
                                        conditional=True, etag=True, max_age=ONE_YEAR)
         response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
@@ -152,16 +120,29 @@ def _error(status: int, message: str, check: str | None = None) -> tuple[Respons
     return jsonify(body), status
 
 
+def make_server(app: Flask, settings: config.Settings) -> Any:
+    """Return a waitress server for `app`, bound but not yet running; `serve` and the tests use it.
+
+    Idle connections are dropped after `settings.idle_timeout` seconds (checked that often), so
+    a crowd of silent clients cannot hold the connection limit; poll() is used because select()
+    stops at 1024 descriptors.
+    """
+    from waitress.server import create_server
+
+    return create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+                         ident="trigger-coach", channel_timeout=settings.idle_timeout,
+                         cleanup_interval=max(1, min(30, settings.idle_timeout)),
+                         connection_limit=settings.connection_limit, asyncore_use_poll=True)
+
+
 def serve(settings: config.Settings) -> None:
     """Serve the app with waitress, a production WSGI server, until interrupted."""
-    from waitress import serve as waitress_serve
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
     if not settings.audio_base_url.startswith("https://"):
         log.warning("Track URLs are %s; a real Echo streams only HTTPS. Set TRIGGER_COACH_PUBLIC_URL "
                     "to your tunnel's https:// address.", settings.audio_base_url)
-    log.info("Trigger Coach listening on http://%s:%d/ (audio at %s, storage %s)",
-             settings.host, settings.port, settings.audio_base_url, settings.storage)
-    waitress_serve(app, host=settings.host, port=settings.port, threads=settings.threads,
-                   ident="trigger-coach")
+    server = make_server(app, settings)
+    log.info("Trigger Coach listening on http://%s:%s/ (audio at %s, storage %s)",
+             settings.host, server.effective_port, settings.audio_base_url, settings.storage)
+    server.run()

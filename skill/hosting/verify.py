@@ -1,26 +1,35 @@
 """Verify that an HTTP request really comes from Alexa, as certification requires.
 
 A skill hosted as a web service (not on Lambda) must check every request before acting on it
-and answer HTTP 400 when a check fails. `RequestVerifier.verify` runs Amazon's checks on the
-raw headers and body and returns the parsed request envelope, or raises `VerificationError`
-naming the check that failed:
+and answer HTTP 400 when a check fails. `RequestVerifier` is an ASK SDK verifier
+(`ask_sdk_webservice_support.verifier.AbstractVerifier`): flask-ask-sdk's `SkillAdapter` calls
+its `verify` with the headers, the body as received and the envelope that
+`skill.hosting.envelope` already parsed and checked (shape, application id). It runs Amazon's
+checks and raises `VerificationError` naming the one that failed:
 
 - ``missing-header``: ``SignatureCertChainUrl`` or ``Signature-256`` is absent or empty.
 - ``cert-url``: the chain URL is not ``https://s3.amazonaws.com[:443]/echo.api/...`` once
   ``..`` segments are normalised away (host compared case-insensitively).
-- ``body``: the body is not a JSON object with ``request.timestamp``.
-- ``timestamp``: the request is more than 150 s from now (skill events: one hour).
-- ``application-id``: the request is for another skill.
+- ``timestamp``: the request has no timestamp with a zone, or is more than 150 s from now
+  (skill events: one hour).
 - ``cert-download``: the chain could not be downloaded in time.
 - ``cert-chain``: the download is not a PEM chain that leads to a trusted root.
 - ``cert-expired``: the signing certificate is outside its validity dates.
 - ``cert-san``: the signing certificate is not issued to ``echo-api.amazon.com``.
 - ``signature``: ``Signature-256`` is not base64 or does not match the body.
 
+`VerificationError` is deliberately not the SDK's `VerificationException`: the adapter would
+log that with a full traceback at ERROR for every rejected request and lose the check's name;
+ours reaches `skill.hosting.web`, which answers 400 after the one log line written here.
 Cheap checks run first so that junk never costs a download or an RSA operation. Downloaded
-chains are cached per URL once they have been validated. The module needs neither Flask nor
-the ASK SDK's own verifier (see `skill.compat` for why that one is unusable here); it borrows
-only the SDK's list of skill-event request types.
+chains are cached per URL once they have been validated, and a failed download or validation
+is remembered for `failure_ttl` seconds, so unsigned requests naming a chain URL cannot each
+trigger a download. One download per URL is in flight at a time, it has a total deadline (not
+one per socket read), and at most `max_downloads` worker threads wait on chain downloads at
+once; beyond that a request is rejected at once (``cert-download``), so requests that need no
+download keep their workers. The SDK's own `RequestVerifier` is
+not used (see `skill.compat` for why it cannot even be imported everywhere); only its list of
+skill-event request types is borrowed.
 """
 
 from __future__ import annotations
@@ -29,7 +38,6 @@ import base64
 import binascii
 import functools
 import http.client
-import json
 import logging
 import posixpath
 import threading
@@ -50,8 +58,12 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
 
+from skill.compat import import_abstract_verifier
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+
+    from ask_sdk_model import RequestEnvelope
 
 __all__ = ["RequestVerifier", "VerificationError"]
 
@@ -66,6 +78,11 @@ REQUEST_TOLERANCE = timedelta(seconds=150)
 SKILL_EVENT_TOLERANCE = timedelta(hours=1)
 # Amazon's chain is about 5 KB; anything far larger is not it.
 MAX_CHAIN_BYTES = 100_000
+# Distinct chain URLs whose failure is remembered; Alexa uses one or two at a time.
+MAX_REMEMBERED_FAILURES = 1_000
+
+
+AbstractVerifier = import_abstract_verifier()
 
 
 class VerificationError(Exception):
@@ -94,11 +111,11 @@ class _TrustedSigner:
     fetched_at: datetime
 
 
-class RequestVerifier:
-    """Verify Alexa requests for one skill: headers, signature, certificate chain, timestamp.
+class RequestVerifier(AbstractVerifier):
+    """Verify Alexa requests: headers, signature, certificate chain, timestamp.
 
     One instance is meant to live as long as the web application; it is safe to share between
-    threads. Arguments other than `skill_id` exist for tests and unusual deployments:
+    threads. Every argument exists for tests and unusual deployments:
 
     - `trusted_roots`: root CAs a chain must lead to (default: the certifi bundle).
     - `cert_fetcher`: download a URL and return its bytes, raising `OSError` on failure
@@ -107,13 +124,14 @@ class RequestVerifier:
       ``"http://127.0.0.1:8123"``; the URL in the header must still pass the Amazon URL check.
     - `clock`: return the current time, timezone-aware; used for timestamps, certificate
       validity and the cache's time to live.
-    - `timeout`: seconds allowed for each network operation of the default download.
+    - `timeout`: seconds allowed for a whole chain download, from connecting to the last byte.
     - `cache_ttl`: seconds a validated chain is reused before it is downloaded again.
+    - `failure_ttl`: seconds a failed download or validation is answered from memory.
+    - `max_downloads`: worker threads that may wait on chain downloads at once.
     """
 
     def __init__(
         self,
-        skill_id: str,
         *,
         trusted_roots: Sequence[x509.Certificate] | None = None,
         cert_fetcher: Callable[[str], bytes] | None = None,
@@ -121,59 +139,71 @@ class RequestVerifier:
         clock: Callable[[], datetime] = _utc_now,
         timeout: float = 3.0,
         cache_ttl: float = 3600,
+        failure_ttl: float = 30,
+        max_downloads: int = 2,
     ) -> None:
-        if not skill_id:
-            raise ValueError(
-                "RequestVerifier needs the skill id, e.g. 'amzn1.ask.skill.…'; got "
-                f"{skill_id!r}. Copy it from the Alexa developer console."
-            )
-        self.skill_id = skill_id
-        roots = _certifi_roots() if trusted_roots is None else tuple(trusted_roots)
-        if not roots:
+        if trusted_roots is not None and not trusted_roots:
             raise ValueError(
                 "RequestVerifier got an empty list of trusted roots; pass None to trust the "
                 "certifi bundle, as production does."
             )
-        self._store = verification.Store(list(roots))
+        # The certifi bundle is read on the first chain download, not at start-up.
+        self._roots = None if trusted_roots is None else tuple(trusted_roots)
+        self._store: verification.Store | None = None
+        if timeout <= 0 or failure_ttl < 0 or max_downloads < 1:
+            raise ValueError(
+                f"RequestVerifier(timeout={timeout!r}, failure_ttl={failure_ttl!r}, "
+                f"max_downloads={max_downloads!r}) needs a positive timeout, a non-negative "
+                "failure_ttl and at least one download; e.g. timeout=3, failure_ttl=30, max_downloads=2."
+            )
         self._fetch = cert_fetcher or functools.partial(_download, timeout=timeout)
+        self._timeout = timeout
         self._origin = cert_origin.rstrip("/") if cert_origin else None
         self._clock = clock
         self._cache_ttl = timedelta(seconds=cache_ttl)
+        self._failure_ttl = timedelta(seconds=failure_ttl)
         self._cache: dict[str, _TrustedSigner] = {}
+        self._failures: dict[str, tuple[datetime, VerificationError]] = {}
+        self._in_flight: dict[str, threading.Event] = {}
         self._cache_lock = threading.Lock()
+        self._download_slots = threading.BoundedSemaphore(max_downloads)
 
-    def verify(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
-        """Check one request and return its parsed envelope, or raise `VerificationError`.
+    def verify(
+        self, headers: Mapping[str, str], serialized_request_env: str | bytes,
+        deserialized_request_env: RequestEnvelope,
+    ) -> None:
+        """Check one request, or log one line and raise `VerificationError` naming the failed check.
 
-        `headers` may be any mapping (a Flask/Werkzeug `Headers` or a plain dict); names are
-        matched case-insensitively. `body` must be the raw bytes as received: the signature
-        covers them exactly, so do not decode and re-encode the body first.
+        The SDK's verifier interface: `headers` may be any mapping (Werkzeug `Headers` or a
+        plain dict), matched case-insensitively; `serialized_request_env` is the body exactly as
+        received (text as the adapter decoded it, or the raw bytes), which the signature
+        covers; `deserialized_request_env` is the envelope `skill.hosting.envelope` built from it.
         """
         try:
-            return self._verify(headers, body)
+            self._verify(headers, serialized_request_env, deserialized_request_env)
         except VerificationError as error:
             _log.warning("Rejected a request: %s check failed: %s", error.check, error)
             raise
 
-    def _verify(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    def _verify(self, headers: Mapping[str, str], body: str | bytes, envelope: RequestEnvelope) -> None:
         by_name = {name.lower(): value for name, value in headers.items()}
         cert_url = _required_header(by_name, CERT_URL_HEADER)
         signature = _decode_signature(_required_header(by_name, SIGNATURE_HEADER))
         canonical_url = _canonical_cert_url(cert_url)
-        envelope = _parse_envelope(body)
         now = self._now()
         _check_timestamp(envelope, now)
-        self._check_application_id(envelope)
         signer = self._signer(canonical_url, now)
+        # The adapter hands over the body decoded as strict UTF-8, so encoding it again gives
+        # back exactly the bytes Alexa signed.
+        raw = body.encode("utf-8") if isinstance(body, str) else body
         try:
-            signer.public_key.verify(signature, body, padding.PKCS1v15(), SHA256())
+            signer.public_key.verify(signature, raw, padding.PKCS1v15(), SHA256())
         except InvalidSignature:
             raise VerificationError(
                 "signature",
                 f"The Signature-256 header {_quote(by_name[SIGNATURE_HEADER.lower()])} does not "
                 f"match the request body for the certificate at {_quote(cert_url)}.",
             ) from None
-        return envelope
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -184,33 +214,69 @@ class RequestVerifier:
             )
         return now
 
-    def _check_application_id(self, envelope: dict[str, Any]) -> None:
-        received = _dig(envelope, "context", "System", "application", "applicationId")
-        if received is None:
-            received = _dig(envelope, "session", "application", "applicationId")
-        if received != self.skill_id:
-            raise VerificationError(
-                "application-id",
-                f"The request is for application id {_quote(received)}, not for this skill "
-                f"{_quote(self.skill_id)}; check the skill id this service is configured with.",
-            )
-
     def _signer(self, canonical_url: str, now: datetime) -> _TrustedSigner:
         """Return the validated signer for a chain URL, from the cache or freshly downloaded."""
+        known = self._known(canonical_url, now)
+        if known is not None:
+            return known
+        if not self._download_slots.acquire(blocking=False):
+            raise VerificationError(
+                "cert-download",
+                f"The certificate chain at {_quote(canonical_url)} is not cached and other chain "
+                "downloads are under way; not waiting for another one.",
+            )
+        try:
+            with self._cache_lock:
+                done = self._in_flight.get(canonical_url)
+                leader = done is None
+                if leader:
+                    done = self._in_flight[canonical_url] = threading.Event()
+            if leader:
+                return self._download_and_validate(canonical_url, now, done)
+            done.wait(self._timeout)  # someone else is downloading this chain: share the result
+            known = self._known(canonical_url, now)
+            if known is None:
+                raise VerificationError(
+                    "cert-download", f"The certificate chain at {_quote(canonical_url)} did not arrive in time."
+                )
+            return known
+        finally:
+            self._download_slots.release()
+
+    def _known(self, canonical_url: str, now: datetime) -> _TrustedSigner | None:
+        """Return the cached signer, raise the remembered failure, or return None to download."""
         with self._cache_lock:
             cached = self._cache.get(canonical_url)
+            failure = self._failures.get(canonical_url)
         if (
             cached is not None
             and now - cached.fetched_at < self._cache_ttl
             and cached.valid_from <= now <= cached.valid_until
         ):
             return cached
-        # Concurrent misses for one URL may download twice; that is harmless and rare (once
-        # per certificate rotation), so the lock is never held across the network.
-        signer = self._validate_chain(self._download_chain(canonical_url), canonical_url, now)
-        with self._cache_lock:
-            self._cache[canonical_url] = signer
-        return signer
+        if failure is not None and now - failure[0] < self._failure_ttl:
+            error = failure[1]
+            raise VerificationError(error.check, f"{error} (remembered from {failure[0].isoformat()})")
+        return None
+
+    def _download_and_validate(self, canonical_url: str, now: datetime, done: threading.Event) -> _TrustedSigner:
+        try:
+            signer = self._validate_chain(self._download_chain(canonical_url), canonical_url, now)
+        except VerificationError as error:
+            with self._cache_lock:
+                self._failures[canonical_url] = (now, error)
+                if len(self._failures) > MAX_REMEMBERED_FAILURES:  # the oldest go first
+                    del self._failures[next(iter(self._failures))]
+            raise
+        else:
+            with self._cache_lock:
+                self._cache[canonical_url] = signer
+                self._failures.pop(canonical_url, None)
+            return signer
+        finally:
+            with self._cache_lock:
+                del self._in_flight[canonical_url]
+            done.set()
 
     def _download_chain(self, canonical_url: str) -> bytes:
         if self._origin is None:
@@ -218,12 +284,17 @@ class RequestVerifier:
         else:
             fetch_url = self._origin + canonical_url.removeprefix(f"https://{CERT_URL_HOST}")
         try:
-            return self._fetch(fetch_url)
+            return _within(self._timeout, self._fetch, fetch_url)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise VerificationError(
                 "cert-download",
                 f"Could not download the certificate chain from {_quote(fetch_url)}: {exc}.",
             ) from exc
+
+    def _trust_store(self) -> verification.Store:
+        if self._store is None:  # a race builds it twice, harmlessly
+            self._store = verification.Store(list(self._roots or _certifi_roots()))
+        return self._store
 
     def _validate_chain(self, pem: bytes, url: str, now: datetime) -> _TrustedSigner:
         try:
@@ -255,7 +326,7 @@ class RequestVerifier:
             )
         verifier = (
             verification.PolicyBuilder()
-            .store(self._store)
+            .store(self._trust_store())
             .time(now)
             .build_server_verifier(x509.DNSName(SIGNING_DOMAIN))
         )
@@ -324,29 +395,16 @@ def _canonical_cert_url(url: str) -> str:
     raise VerificationError("cert-url", f"The {CERT_URL_HEADER!r} header {_quote(url)} {problem}.")
 
 
-def _parse_envelope(body: bytes) -> dict[str, Any]:
-    try:
-        envelope = json.loads(body)
-    except (ValueError, RecursionError):
-        envelope = None
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("request"), dict):
-        raise VerificationError("body", f"The request body {_quote(body[:80])} is not an Alexa request envelope.")
-    return envelope
-
-
-def _check_timestamp(envelope: dict[str, Any], now: datetime) -> None:
-    request = envelope["request"]
-    raw = request.get("timestamp")
-    try:
-        timestamp = datetime.fromisoformat(raw)
-    except (TypeError, ValueError):
-        timestamp = None
-    if timestamp is None or timestamp.tzinfo is None:
+def _check_timestamp(envelope: RequestEnvelope, now: datetime) -> None:
+    request = envelope.request
+    timestamp = getattr(request, "timestamp", None)
+    raw = timestamp.isoformat() if isinstance(timestamp, datetime) else timestamp
+    if not isinstance(timestamp, datetime) or timestamp.tzinfo is None:
         raise VerificationError(
             "timestamp",
             f"The request timestamp {_quote(raw)} is not an ISO 8601 time with a zone, such as '2026-11-21T10:00:00Z'.",
         )
-    skill_event = request.get("type") in ALEXA_SKILL_EVENT_LIST
+    skill_event = getattr(request, "object_type", None) in ALEXA_SKILL_EVENT_LIST
     tolerance = SKILL_EVENT_TOLERANCE if skill_event else REQUEST_TOLERANCE
     if abs(now - timestamp) > tolerance:
         raise VerificationError(
@@ -364,14 +422,6 @@ def _dns_names(certificate: x509.Certificate) -> list[str]:
     return [name.lower() for name in san.value.get_values_for_type(x509.DNSName)]
 
 
-def _dig(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
 def _quote(value: object, limit: int = 120) -> str:
     """Return `repr(value)` cut to `limit` characters, so hostile input cannot flood a log."""
     text = repr(value)
@@ -385,6 +435,31 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _opener = urllib.request.build_opener(_RefuseRedirects)
+
+
+def _within(seconds: float, fetch: Callable[[str], bytes], url: str) -> bytes:
+    """Return `fetch(url)`, or raise TimeoutError once `seconds` have passed in all.
+
+    Socket time-outs bound each read, not a server that trickles bytes; so the download runs
+    in a helper thread and the worker stops waiting at the deadline. A download given up on
+    ends in its own time, bounded by the per-read time-out.
+    """
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(fetch(url))
+        except BaseException as exc:  # handed to the waiting worker below
+            outcome.append(exc)
+
+    helper = threading.Thread(target=run, name="cert-download", daemon=True)
+    helper.start()
+    helper.join(seconds)
+    if not outcome:
+        raise TimeoutError(f"no complete answer within {seconds:g} s")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def _download(url: str, *, timeout: float) -> bytes:

@@ -1,0 +1,105 @@
+"""A web server nobody can starve: idle connections and stalled certificate downloads (issue 11).
+
+The production server (waitress, set up as `trigger-coach serve` does) runs in this process.
+No test measures time: each attack is kept going while the other requests are sent, and those
+must be answered before the attack ends (the client time-outs only stop a hung test).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import socket
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+
+from skill.hosting.verify import RequestVerifier
+from skill.hosting.web import create_app
+from tests import alexa
+from tests.certs import CHAIN_PATH, ChainServer, make_chain
+from tests.server import ProcessServer, WaitressServer
+
+HANG_GUARD = 30  # seconds; a request that takes this long was starved
+
+
+def health(url: str) -> int:
+    with urllib.request.urlopen(url + "/healthz", timeout=HANG_GUARD) as reply:
+        return reply.status
+
+
+def test_300_idle_connections_leave_health_and_alexa_requests_answered(app_settings):
+    settings = app_settings.with_(idle_timeout=30)  # the idle crowd outlives the whole test
+    with WaitressServer(create_app(settings), settings) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD) for _ in range(300)]
+        try:
+            assert health(server.url) == 200
+            status, reply = alexa.post(server.url, alexa.launch(), timeout=HANG_GUARD)
+            assert status == 200 and alexa.speech_of(reply)
+        finally:
+            for conn in idle:
+                conn.close()
+
+
+def test_idle_connections_are_dropped_after_the_idle_timeout(app_settings):
+    settings = app_settings.with_(idle_timeout=1)
+    with WaitressServer(create_app(settings), settings) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD) as conn:
+            assert conn.recv(1) == b""  # the server closed it; a hung server would time out here
+
+
+def unsigned_request(url: str) -> int:
+    """Post a well-formed request with a fresh timestamp and a made-up signature for a chain URL."""
+    body = json.dumps(alexa.launch()).encode()
+    headers = {"SignatureCertChainUrl": "https://s3.amazonaws.com/echo.api/stalled.pem",
+               "Signature-256": "bm90IGEgc2lnbmF0dXJl"}
+    return alexa.post(url, body, headers, timeout=HANG_GUARD)[0]
+
+
+def test_unsigned_requests_against_a_stalled_chain_host_leave_other_requests_answered(app_settings):
+    chain = make_chain(now=datetime.now(UTC))
+    settings = app_settings.with_(verify=True)
+    with ChainServer({CHAIN_PATH: chain.pem()}) as certs:
+        # A download gets longer than the whole test, so only the download limits keep workers free.
+        verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=certs.origin, timeout=120)
+        with WaitressServer(create_app(settings, verifier=verifier), settings) as server:
+            good = json.dumps(alexa.launch()).encode()
+            assert alexa.post(server.url, good, chain.headers(good))[0] == 200  # the good chain is cached
+            certs.stall = True
+            with ThreadPoolExecutor(max_workers=50) as attackers:
+                attack = [attackers.submit(unsigned_request, server.url) for _ in range(50)]
+                try:
+                    for _ in range(5):
+                        assert health(server.url) == 200
+                        body = json.dumps(alexa.launch()).encode()
+                        status, reply = alexa.post(server.url, body, chain.headers(body), timeout=HANG_GUARD)
+                        assert status == 200 and alexa.speech_of(reply), reply
+                    assert sum(f.done() for f in attack) >= 40  # most were turned away at once
+                    assert certs.downloads.get("/echo.api/stalled.pem") == 1  # one download, shared
+                finally:
+                    certs._release.set()  # the stalled downloads end; their requests get 400
+                statuses = [f.result(timeout=HANG_GUARD) for f in attack]
+    assert set(statuses) == {400}
+
+
+@pytest.fixture(autouse=True)
+def _enough_descriptors():
+    """Skip where this process may not open the ~700 sockets the idle-crowd test needs."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1024:
+        pytest.skip(f"needs 1024 open files; ulimit -n is {soft}")
+
+
+def test_trigger_coach_serve_starts_waitress_with_these_settings_and_logs_cleanly(app_settings, tmp_path):
+    log_path = tmp_path / "server.log"
+    with ProcessServer(app_settings.with_(idle_timeout=1), log_path=log_path) as server:
+        port = server.url.rsplit(":", 1)[1]
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=HANG_GUARD) as conn:
+            assert conn.recv(1) == b""  # the idle timeout reached the production server
+    log = log_path.read_text()
+    assert f"Trigger Coach listening on http://127.0.0.1:{port}/" in log
+    assert "Traceback" not in log and "Logging error" not in log, log
