@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from skill.core.timeline import Track, expand
-from skill.render import cues, layout, mix
+from skill.render import cues, encode, layout, mix
 from skill.render.cache import Store, json_digest
 from skill.render.encode import FORMAT, EncodeError, Mp3Encoder, mp3_samples
 from skill.render.layout import SAMPLE_RATE, LayoutError, TrackPlan
@@ -40,7 +40,7 @@ log = logging.getLogger("trigger_coach.render")
 
 # Goes into every track key and manifest. Bump it when code that shapes the sound changes
 # in a way the fingerprints below cannot see (mixing, resampling, limiting algorithms).
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 FORMAT_LABEL = f"mp3 mono {SAMPLE_RATE} Hz CBR {FORMAT['kbps']} kbps"
 TRACK_ERRORS = (VoiceError, LayoutError, MixError, EncodeError, OSError)
 
@@ -137,7 +137,7 @@ class Renderer:
         """Return the content key of a track: a hash of everything that shapes its sound."""
         return json_digest({
             "renderer": RENDERER_VERSION,
-            "format": FORMAT,
+            "format": encode.fingerprint(),
             "voice": self.voice.key,
             "track": layout.fingerprint(track),
             "sounds": cues.fingerprint(layout.fixed_sounds(track)),
@@ -171,8 +171,10 @@ class Renderer:
         meta = self.store.track_meta(key)
         reused = meta is not None
         if meta is None:
-            plan, pcm = self.pcm(track)
-            data = self.encoder.encode(pcm)
+            plan = self.plan(track)
+            data = self.encoder.encode_under(lambda ceilings: mix.mix(plan, self._speech, ceilings),
+                                             mix.passages(plan), mix.PEAK_CEILING_DBTP, mix.MAX_TRUE_PEAK_DBTP,
+                                             mix.true_peak)
             count = mp3_samples(data)
             self.store.write(self.store.track_path(key), data)
             meta = {
