@@ -99,33 +99,39 @@ class Mp3Encoder:
         return self._encode(pcm)
 
     def encode_under(self, render: Callable[[list[float]], np.ndarray], spans: Sequence[tuple[int, int]],
-                     ceiling_db: float, max_true_peak_db: float, true_peak: Callable[[np.ndarray], float]) -> bytes:
+                     ceiling_db: float, max_true_peak_db: float,
+                     true_peaks: Callable[[np.ndarray, float], np.ndarray]) -> bytes:
         """Encode render(ceilings) so that the decoded file's true peak is at most max_true_peak_db.
 
         `render` gets one limiter ceiling (dBTP) per span of `spans` (start, end samples),
-        all ceiling_db at first. After each encode the file is decoded and each span measured
-        with `true_peak`; a span that is over gets its ceiling lowered by its overshoot (plus
-        CEILING_STEP_DB) and the track is rendered and encoded again, at most ENCODE_ATTEMPTS
-        times. The last file is kept (with a warning) if it is still over.
+        all ceiling_db at first. After each encode the file is decoded and measured with
+        `true_peaks(samples, floor)` (linear, per sample, interpolated where the samples reach
+        floor: here 3 dB under the limit); a span that is over gets its ceiling lowered by
+        its overshoot (plus CEILING_STEP_DB) and the track is rendered and encoded again, at
+        most ENCODE_ATTEMPTS times. The last file is kept (with a warning) if still over.
         """
         self.calls += 1
         ceilings = [ceiling_db] * len(spans)
         guard = round(GUARD_SECONDS * SAMPLE_RATE)
         for attempt in range(1, ENCODE_ATTEMPTS + 1):
             data = self._encode(render(ceilings))
-            decoded = decode_bytes(data)
-            over = [true_peak(decoded[max(0, a - guard):b + guard]) - max_true_peak_db for a, b in spans]
-            whole = true_peak(decoded)
+            peaks = true_peaks(decode_bytes(data), 10 ** ((max_true_peak_db - 3.0) / 20))
+            whole = _db(float(peaks.max(initial=0.0)))
+            over = [_db(float(peaks[max(0, a - guard):b + guard].max(initial=0.0))) - max_true_peak_db
+                    for a, b in spans]
             if whole <= max_true_peak_db and all(o <= 0 for o in over):
                 break
-            if attempt == ENCODE_ATTEMPTS:
+            if attempt == ENCODE_ATTEMPTS or all(o <= 0 for o in over):
                 log.warning("The MP3's true peak is %.2f dBTP after %d encodes, over the %.1f dBTP aimed for.",
                             whole, attempt, max_true_peak_db)
                 break
-            ceilings = [c - o - CEILING_STEP_DB if o > 0 else c for c, o in zip(ceilings, over, strict=True)]
-            log.debug("Encode %d overshot to %.2f dBTP; passage ceilings now %s.", attempt, whole,
-                      [round(c, 2) for c in ceilings])
+            ceilings = [round(c - o - CEILING_STEP_DB, 2) if o > 0 else c for c, o in zip(ceilings, over, strict=True)]
+            log.debug("Encode %d overshot to %.2f dBTP; passage ceilings now %s.", attempt, whole, ceilings)
         return data
+
+
+def _db(x: float) -> float:
+    return 20 * float(np.log10(x)) if x > 0 else float("-inf")
 
 
 def decode(path: Path | str) -> np.ndarray:
