@@ -8,8 +8,8 @@ real length is checked against its plan. (mutagen reads the same header but skip
 delay and padding unless the encoder string says "LAME"; ffmpeg writes "Lavc".)
 
 At 48 kbps the encoder's quantisation noise lifts peaks by up to about 3 dB, so
-`encode_under` decodes what it wrote and, where a passage's true peak is over the limit,
-asks for the PCM again with a lower limiter ceiling for that passage.
+`encode_under` decodes what it wrote and, around each peak that is over the limit, asks
+for the PCM again with the limiter's ceiling lowered there.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import io
 import logging
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import soundfile
+from scipy.ndimage import maximum_filter1d
 
 from skill.render.audio import ffmpeg_exe
 from skill.render.layout import SAMPLE_RATE
@@ -31,8 +32,8 @@ BITRATE_KBPS = 48
 FORMAT = {"codec": "libmp3lame", "container": "mp3", "rate": SAMPLE_RATE, "channels": 1,
           "mode": "cbr", "kbps": BITRATE_KBPS}
 ENCODE_ATTEMPTS = 4  # encodes per track at most while bringing the decoded true peak down
-CEILING_STEP_DB = 0.3  # lower a passage's ceiling by its overshoot plus this much on a retry
-GUARD_SECONDS = 0.02  # the encoder smears a passage this far either side
+CEILING_STEP_DB = 0.3  # lower the ceiling by the overshoot plus this much on a retry
+GUARD_SECONDS = 0.02  # around each overshooting sample, this far either side
 
 log = logging.getLogger("trigger_coach.render")
 
@@ -98,40 +99,36 @@ class Mp3Encoder:
         self.calls += 1
         return self._encode(pcm)
 
-    def encode_under(self, render: Callable[[list[float]], np.ndarray], spans: Sequence[tuple[int, int]],
-                     ceiling_db: float, max_true_peak_db: float,
-                     true_peaks: Callable[[np.ndarray, float], np.ndarray]) -> bytes:
+    def encode_under(self, render: Callable[[np.ndarray], np.ndarray], length: int, ceiling_db: float,
+                     max_true_peak_db: float, true_peaks: Callable[[np.ndarray, float], np.ndarray]) -> bytes:
         """Encode render(ceilings) so that the decoded file's true peak is at most max_true_peak_db.
 
-        `render` gets one limiter ceiling (dBTP) per span of `spans` (start, end samples),
-        all ceiling_db at first. After each encode the file is decoded and measured with
-        `true_peaks(samples, floor)` (linear, per sample, interpolated where the samples reach
-        floor: here 3 dB under the limit); a span that is over gets its ceiling lowered by
-        its overshoot (plus CEILING_STEP_DB) and the track is rendered and encoded again, at
-        most ENCODE_ATTEMPTS times. The last file is kept (with a warning) if still over.
+        `render` gets a limiter ceiling curve (dBTP, one per sample of the `length`-sample
+        track), flat at ceiling_db at first. After each encode the file is decoded and
+        measured with `true_peaks(samples, floor)` (linear, interpolated where the samples
+        reach floor: here 3 dB under the limit). Around every sample that is over, the
+        curve is lowered by the overshoot plus CEILING_STEP_DB, GUARD_SECONDS either side,
+        and the track is rendered and encoded again, at most ENCODE_ATTEMPTS times. The
+        last file is kept (with a warning) if it is still over.
         """
         self.calls += 1
-        ceilings = [ceiling_db] * len(spans)
+        ceilings = np.full(length, ceiling_db, dtype=np.float32)
         guard = round(GUARD_SECONDS * SAMPLE_RATE)
         for attempt in range(1, ENCODE_ATTEMPTS + 1):
             data = self._encode(render(ceilings))
             peaks = true_peaks(decode_bytes(data), 10 ** ((max_true_peak_db - 3.0) / 20))
-            whole = _db(float(peaks.max(initial=0.0)))
-            over = [_db(float(peaks[max(0, a - guard):b + guard].max(initial=0.0))) - max_true_peak_db
-                    for a, b in spans]
-            if whole <= max_true_peak_db and all(o <= 0 for o in over):
+            over = 20 * np.log10(np.maximum(peaks, 1e-9)) - max_true_peak_db
+            if over.max(initial=-np.inf) <= 0:
                 break
-            if attempt == ENCODE_ATTEMPTS or all(o <= 0 for o in over):
+            if attempt == ENCODE_ATTEMPTS:
                 log.warning("The MP3's true peak is %.2f dBTP after %d encodes, over the %.1f dBTP aimed for.",
-                            whole, attempt, max_true_peak_db)
+                            over.max() + max_true_peak_db, attempt, max_true_peak_db)
                 break
-            ceilings = [round(c - o - CEILING_STEP_DB, 2) if o > 0 else c for c, o in zip(ceilings, over, strict=True)]
-            log.debug("Encode %d overshot to %.2f dBTP; passage ceilings now %s.", attempt, whole, ceilings)
+            lower = maximum_filter1d(np.where(over > 0, over + CEILING_STEP_DB, 0.0), size=2 * guard + 1)
+            ceilings = (ceilings - lower[:length]).astype(np.float32)
+            log.debug("Encode %d overshot to %.2f dBTP; lowered the ceiling around %d samples.",
+                      attempt, over.max() + max_true_peak_db, int(np.count_nonzero(over > 0)))
         return data
-
-
-def _db(x: float) -> float:
-    return 20 * float(np.log10(x)) if x > 0 else float("-inf")
 
 
 def decode(path: Path | str) -> np.ndarray:

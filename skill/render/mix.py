@@ -9,14 +9,14 @@ whole-track measure down). The chain, as in broadcast speech processing:
      track: a look-ahead true-peak limiter (4x oversampled) under the ceiling, then the
      loudness it took made up until the passage measures TARGET_LUFS;
   3. cues and tones added at their own levels, well under the speech (skill/core/cues.py).
-The first ceiling is PEAK_CEILING_DBTP; the encoder decodes its MP3 and asks for a lower
-ceiling for any passage whose codec overshoot takes it over MAX_TRUE_PEAK_DBTP
-(encode.Mp3Encoder.encode_under).
+The ceiling is a curve over the track, PEAK_CEILING_DBTP at first; the encoder decodes its
+MP3 and lowers the curve around any peak the codec lifted over MAX_TRUE_PEAK_DBTP, then
+asks for the track again (encode.Mp3Encoder.encode_under).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import cache
 
 import numpy as np
@@ -30,7 +30,7 @@ from skill.render.audio import AudioSegment, mono16, to_float
 from skill.render.layout import EXHALE_TONE, INHALE_TONE, SAMPLE_RATE, Segment, TrackPlan, samples
 
 TARGET_LUFS = -15.0  # -14 LUFS is the reference for streamed audio on Echo devices
-MAX_TRUE_PEAK_DBTP = -1.2  # of the decoded MP3: -1 dBTP, less a margin for other meters
+MAX_TRUE_PEAK_DBTP = -1.4  # of the decoded MP3: -1 dBTP, less a margin for meters that read higher
 PEAK_CEILING_DBTP = -2.5  # the limiter's first ceiling; the 48 kbps encode adds up to ~3 dB
 TRIM_DBFS = -50.0  # leading and trailing samples quieter than this are cut
 TRIM_MARGIN_SECONDS = 0.01
@@ -153,8 +153,8 @@ def held_gain(need: np.ndarray, ahead: int, hold: int) -> np.ndarray:
     return uniform_filter1d(held, size=2 * ahead + 1, mode="nearest")
 
 
-def limit(x: np.ndarray, ceiling: float = CEILING) -> np.ndarray:
-    """Return x with its true peak under `ceiling`: a look-ahead limiter, never a clip.
+def limit(x: np.ndarray, ceiling: float | np.ndarray = CEILING) -> np.ndarray:
+    """Return x with its true peak under `ceiling` (linear; one value or one per sample): a look-ahead limiter.
 
     The gain each sample needs is the ceiling over its 4x-oversampled peak; held_gain
     makes it smooth (down over 4 ms before a peak, back up 10 ms after it). Quiet audio
@@ -166,7 +166,7 @@ def limit(x: np.ndarray, ceiling: float = CEILING) -> np.ndarray:
     floor = ceiling * 10 ** (-INTERPOLATE_WITHIN_DB / 20)
     for _ in range(3):
         peaks = true_peaks(x, floor)
-        if not len(x) or peaks.max() <= ceiling:
+        if not len(x) or np.all(peaks <= ceiling):
             return x
         need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
         x = (x * held_gain(need, ahead, hold)).astype(np.float32)
@@ -251,7 +251,7 @@ def passages(plan: TrackPlan) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans]
 
 
-def _sound_for(kind: str, name: str, length: int) -> np.ndarray:
+def _sound_for(name: str, length: int) -> np.ndarray:
     if name in (INHALE_TONE, EXHALE_TONE):
         return cues.tone(name, length)
     return cues.sound(name)
@@ -263,7 +263,7 @@ def _check_length(seg: Segment, sound: np.ndarray) -> np.ndarray:
     return sound
 
 
-def level_passage(x: np.ndarray, ceiling: float = CEILING) -> np.ndarray:
+def level_passage(x: np.ndarray, ceiling: float | np.ndarray = CEILING) -> np.ndarray:
     """Return a speech passage at TARGET_LUFS with its true peak limited.
 
     Limiting takes some loudness away, so the passage is measured again after the limiter
@@ -285,33 +285,34 @@ def level_passage(x: np.ndarray, ceiling: float = CEILING) -> np.ndarray:
     return out
 
 
-def mix(plan: TrackPlan, speech: Mapping[str, np.ndarray], ceilings_db: Sequence[float] | None = None,
-        levelled: dict[tuple[int, float], np.ndarray] | None = None) -> np.ndarray:
+def mix(plan: TrackPlan, speech: Mapping[str, np.ndarray], ceiling_db: np.ndarray | None = None,
+        levelled: dict[tuple[int, int, int], np.ndarray] | None = None) -> np.ndarray:
     """Play the plan into one mono int16 buffer exactly `plan.total` samples long.
 
-    Speech goes in first and each passage is levelled and limited as laid out, with its
-    true peak under its entry of ceilings_db (one per `passages(plan)`, default
-    PEAK_CEILING_DBTP); cues and tones are added at their own levels. `levelled`, if given, keeps each
-    passage's result by (start, ceiling), so mixing the same plan again under other
-    ceilings redoes only the passages whose ceiling changed.
+    Speech goes in first and each passage is levelled and limited as laid out, its true
+    peak under `ceiling_db` (dBTP per sample; PEAK_CEILING_DBTP everywhere by default);
+    cues and tones are added at their own levels. `levelled`, if given, keeps each
+    passage's result by its span and ceiling, so mixing the same plan again under a
+    changed curve redoes only the passages whose part of it changed.
     """
-    spans = passages(plan)
-    ceilings = [PEAK_CEILING_DBTP] * len(spans) if ceilings_db is None else list(ceilings_db)
-    if len(ceilings) != len(spans):
-        raise MixError(f"The track has {len(spans)} speech passages but {len(ceilings)} ceilings were given.")
+    if ceiling_db is None:
+        ceiling_db = np.full(plan.total, PEAK_CEILING_DBTP, dtype=np.float32)
+    if len(ceiling_db) != plan.total:
+        raise MixError(f"The ceiling curve has {len(ceiling_db)} samples but the track has {plan.total}.")
+    memo = {} if levelled is None else levelled
     buf = np.zeros(plan.total, dtype=np.float32)
     for seg in plan.segments:
         if seg.kind == "speech":
             buf[seg.start:seg.end] += _check_length(seg, speech[seg.name])
-    memo = {} if levelled is None else levelled
-    for (start, end), ceiling_db in zip(spans, ceilings, strict=True):
-        key = (start, ceiling_db)
+    for start, end in passages(plan):
+        curve = ceiling_db[start:end]
+        key = (start, end, hash(curve.tobytes()))
         if key not in memo:
-            memo[key] = level_passage(buf[start:end], 10 ** (ceiling_db / 20))
+            memo[key] = level_passage(buf[start:end], (10 ** (curve / 20)).astype(np.float32))
         buf[start:end] = memo[key]
     for seg in plan.segments:
         if seg.kind != "speech":
-            buf[seg.start:seg.end] += _check_length(seg, _sound_for(seg.kind, seg.name, seg.length))
+            buf[seg.start:seg.end] += _check_length(seg, _sound_for(seg.name, seg.length))
     # Cues and tones peak at -11 dBFS or less and never overlap words (the layout keeps them
     # apart), so the passages' limiting holds for the whole track; the encoder's check of the
     # decoded file covers the rest. The clip only guards the int16 conversion.

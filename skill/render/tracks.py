@@ -172,9 +172,9 @@ class Renderer:
         reused = meta is not None
         if meta is None:
             plan = self.plan(track)
-            levelled: dict[tuple[int, float], np.ndarray] = {}
+            levelled: dict[tuple[int, int, int], np.ndarray] = {}
             data = self.encoder.encode_under(lambda ceilings: mix.mix(plan, self._speech, ceilings, levelled),
-                                             mix.passages(plan), mix.PEAK_CEILING_DBTP, mix.MAX_TRUE_PEAK_DBTP,
+                                             plan.total, mix.PEAK_CEILING_DBTP, mix.MAX_TRUE_PEAK_DBTP,
                                              mix.true_peaks)
             count = mp3_samples(data)
             self.store.write(self.store.track_path(key), data)
