@@ -219,7 +219,9 @@ def test_the_preview_is_one_mp3_with_switch_sides_where_the_timeline_puts_it(ren
     first = next(line for line in transcript if line["track"] == switch)
     assert first["text"].startswith("Now move the ball to your left side")
     assert abs(first["t"] - before) <= 0.1
-    assert abs(len(decode(out)) / SAMPLE_RATE - manifest.duration_ms / 1000) < 0.1
+    whole = decode(out)
+    assert abs(len(whole) / SAMPLE_RATE - manifest.duration_ms / 1000) < 0.1
+    assert measure(whole).true_peak <= -1.0  # one encode of everything, checked like a track
     assert [line["t"] for line in transcript] == sorted(line["t"] for line in transcript)
 
 
