@@ -172,6 +172,36 @@ def test_the_limiter_turns_a_too_loud_passage_down_smoothly_instead_of_clipping_
     assert np.array_equal(mix.limit(quiet), quiet)
 
 
+def test_the_encoder_lowers_the_ceiling_where_the_codec_lifted_a_peak_until_the_decoded_file_is_under(tmp_path):
+    rng = np.random.default_rng(3)
+    t = np.arange(4 * SAMPLE_RATE) / SAMPLE_RATE
+    # Voice-like: a 150 Hz buzz with harmonics to 4 kHz, in syllable-long bursts.
+    buzz = sum(np.sin(2 * np.pi * 150 * k * t + rng.uniform(0, 6.3)) / k for k in range(1, 27))
+    x = (0.8 * buzz * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
+    asked = []
+
+    def render(ceilings: np.ndarray) -> np.ndarray:
+        asked.append(ceilings.copy())
+        return np.round(mix.limit(x, 10 ** (ceilings / 20)) * 32767).astype(np.int16)
+
+    encoder = Mp3Encoder()
+    data = encoder.encode_under(render, len(x), -6.0, -6.2, mix.true_peaks)
+    (tmp_path / "peaks.mp3").write_bytes(data)
+    decoded = decode(tmp_path / "peaks.mp3")
+    assert encoder.calls == 1 and encoder.attempts == len(asked) >= 2  # the first encode overshot
+    assert np.all(asked[-1] <= -6.0) and asked[-1].min() < -6.2  # lowered where needed ...
+    assert np.mean(asked[-1] == np.float32(-6.0)) > 0.5  # ... and left alone elsewhere
+    assert measure(decoded).true_peak <= -6.0
+    assert len(decoded) == len(x)
+
+
+def test_a_file_that_is_not_an_mp3_is_a_clear_error():
+    from skill.render.encode import EncodeError, mp3_samples
+
+    with pytest.raises(EncodeError, match=r"The MP3's length cannot be read: Format not recognised"):
+        mp3_samples(b"RIFF" + bytes(200))
+
+
 def test_the_manifest_is_written_and_lists_file_duration_and_transcript(rendered):
     settings, manifest, plans, _decoded = rendered
     assert load_manifest("test-short", settings) == manifest
