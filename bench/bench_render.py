@@ -111,7 +111,8 @@ def main(routine_id: str = "upper-back") -> None:
                           lambda: render_routine(routine, settings, voice=voice, encoder=encoder),
                           before=lambda: shutil.rmtree(settings.tracks_dir), repeats=REPEATS)
         assert voice.calls == calls, "the sentence cache was warm"
-        print(f"    ({encoder.calls // REPEATS} encodes per render)")
+        print(f"    ({encoder.calls // REPEATS} tracks encoded per render, {encoder.attempts // REPEATS} encoder runs "
+              "with the true-peak retries)")
         encoder = Mp3Encoder()
         _, warm = measure("warm re-render (nothing changed)",
                           lambda: render_routine(routine, settings, voice=voice, encoder=encoder),

@@ -23,7 +23,7 @@ class Note:
 class Cue:
     name: str
     notes: tuple[Note, ...]
-    level_db: float  # peak dBFS; short-term loudness lands ~7 dB under the speech
+    level_db: float  # peak dBFS; its short-term loudness lands 13-15 dB under speech at -15 LUFS
     partials: tuple[tuple[float, float], ...] = ((2.0, -12.0), (3.01, -20.0))
 
     @property
@@ -36,13 +36,13 @@ CUES: dict[str, Cue] = {
     cue.name: cue
     for cue in (
         # Closes an ordinary step: one soft note.
-        Cue("chime", (Note(0.0, 880.0, 1.2),), level_db=-16.0),
+        Cue("chime", (Note(0.0, 880.0, 1.2),), level_db=-12.0),
         # Marks a change of side: two rising notes.
-        Cue("switch", (Note(0.0, 660.0, 0.6), Note(0.35, 880.0, 1.0)), level_db=-16.0),
+        Cue("switch", (Note(0.0, 660.0, 0.6), Note(0.35, 880.0, 1.0)), level_db=-12.0),
         # Closes the whole routine: a low, longer bell.
-        Cue("bell", (Note(0.0, 523.25, 2.2), Note(0.0, 784.0, 2.2, -6.0)), level_db=-15.0),
+        Cue("bell", (Note(0.0, 523.25, 2.2), Note(0.0, 784.0, 2.2, -6.0)), level_db=-11.0),
         # A very quiet tick used for the last few seconds of a countdown.
-        Cue("tick", (Note(0.0, 1320.0, 0.08),), level_db=-22.0, partials=()),
+        Cue("tick", (Note(0.0, 1320.0, 0.08),), level_db=-18.0, partials=()),
     )
 }
 

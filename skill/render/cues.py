@@ -40,12 +40,12 @@ TONES: dict[str, Tone] = {
     tone.name: tone
     for tone in (
         # Breathing in: a low hum that rises a fifth as the lungs fill.
-        Tone(INHALE_TONE, 196.0, 294.0, level_db=-27.0, shape="swell"),
+        Tone(INHALE_TONE, 196.0, 294.0, level_db=-23.0, shape="swell"),
         # Breathing out: the same hum falling back, a little longer and lower.
-        Tone(EXHALE_TONE, 294.0, 185.0, level_db=-27.0, shape="swell"),
+        Tone(EXHALE_TONE, 294.0, 185.0, level_db=-23.0, shape="swell"),
         # Roll pace: a soft pluck per stroke, higher going up, lower coming back.
-        Tone(STROKE_TONES[0], 440.0, 440.0, level_db=-24.0, shape="pluck", seconds=0.3),
-        Tone(STROKE_TONES[1], 370.0, 370.0, level_db=-24.0, shape="pluck", seconds=0.3),
+        Tone(STROKE_TONES[0], 440.0, 440.0, level_db=-20.0, shape="pluck", seconds=0.3),
+        Tone(STROKE_TONES[1], 370.0, 370.0, level_db=-20.0, shape="pluck", seconds=0.3),
     )
 }
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from skill.core.timeline import Track, expand
-from skill.render import cues, layout, mix
+from skill.render import cues, encode, layout, mix
 from skill.render.cache import Store, json_digest
 from skill.render.encode import FORMAT, EncodeError, Mp3Encoder, mp3_samples
 from skill.render.layout import SAMPLE_RATE, LayoutError, TrackPlan
@@ -40,7 +40,7 @@ log = logging.getLogger("trigger_coach.render")
 
 # Goes into every track key and manifest. Bump it when code that shapes the sound changes
 # in a way the fingerprints below cannot see (mixing, resampling, limiting algorithms).
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 FORMAT_LABEL = f"mp3 mono {SAMPLE_RATE} Hz CBR {FORMAT['kbps']} kbps"
 TRACK_ERRORS = (VoiceError, LayoutError, MixError, EncodeError, OSError)
 
@@ -137,7 +137,7 @@ class Renderer:
         """Return the content key of a track: a hash of everything that shapes its sound."""
         return json_digest({
             "renderer": RENDERER_VERSION,
-            "format": FORMAT,
+            "format": encode.fingerprint(),
             "voice": self.voice.key,
             "track": layout.fingerprint(track),
             "sounds": cues.fingerprint(layout.fixed_sounds(track)),
@@ -158,9 +158,27 @@ class Renderer:
         return layout.plan_track(track, lengths, cues.sound_lengths())
 
     def pcm(self, track: Track) -> tuple[TrackPlan, np.ndarray]:
-        """Return the track's plan and its mixed int16 samples."""
+        """Return the track's plan and its mixed int16 samples (at the limiter's first ceiling)."""
         plan = self.plan(track)
         return plan, mix.mix(plan, self._speech)
+
+    def encoded(self, plans: Sequence[TrackPlan]) -> bytes:
+        """Mix planned tracks end to end and encode them as one MP3 whose decoded true peak is checked.
+
+        Where the codec lifted a peak over mix.MAX_TRUE_PEAK_DBTP the limiter's ceiling is
+        lowered there and the audio mixed and encoded again (Mp3Encoder.encode_under).
+        """
+        memos: list[dict[tuple[int, int, int], np.ndarray]] = [{} for _ in plans]
+
+        def render(ceilings: np.ndarray) -> np.ndarray:
+            parts, at = [], 0
+            for plan, memo in zip(plans, memos, strict=True):
+                parts.append(mix.mix(plan, self._speech, ceilings[at:at + plan.total], memo))
+                at += plan.total
+            return np.concatenate(parts)
+
+        return self.encoder.encode_under(render, sum(p.total for p in plans), mix.PEAK_CEILING_DBTP,
+                                         mix.MAX_TRUE_PEAK_DBTP, mix.true_peaks)
 
     def track(self, track: Track) -> tuple[ManifestTrack, bool]:
         """Return the track's manifest entry, rendering it unless it is already stored.
@@ -171,8 +189,8 @@ class Renderer:
         meta = self.store.track_meta(key)
         reused = meta is not None
         if meta is None:
-            plan, pcm = self.pcm(track)
-            data = self.encoder.encode(pcm)
+            plan = self.plan(track)
+            data = self.encoded([plan])
             count = mp3_samples(data)
             self.store.write(self.store.track_path(key), data)
             meta = {
@@ -277,21 +295,25 @@ def render_preview(routine: Routine, settings: Settings, out_path: Path | str, *
     whole routine is encoded once. Raise RenderError naming every track that failed.
     """
     renderer = _renderer(settings, voice, encoder, store)
-    buffers: list[np.ndarray] = []
+    plans: list[TrackPlan] = []
     lines: list[dict[str, object]] = []
     failures: list[TrackFailure] = []
     offset = 0
     for track in expand(routine):
         try:
-            plan, pcm = renderer.pcm(track)
+            plan = renderer.plan(track)
         except TRACK_ERRORS as exc:
             failures.append(TrackFailure(routine.id, track.index, f"({track.kind}) {describe(exc)}"))
             continue
         lines += [{"t": round((offset + seg.start) / SAMPLE_RATE, 3), "text": seg.name,
                    "track": track.index} for seg in plan.segments if seg.kind == "speech"]
-        buffers.append(pcm)
-        offset += len(pcm)
+        plans.append(plan)
+        offset += plan.total
     if failures:
         raise RenderError(failures)
-    renderer.store.write(Path(out_path), renderer.encoder.encode(np.concatenate(buffers)))
+    try:
+        data = renderer.encoded(plans)
+    except (MixError, EncodeError) as exc:
+        raise RenderError([TrackFailure(routine.id, None, describe(exc))]) from exc
+    renderer.store.write(Path(out_path), data)
     return lines

@@ -1,8 +1,11 @@
 """Render a short routine for real (Piper voice, ffmpeg) and check the files that come out.
 
 Every track is decoded with ffmpeg and measured: length against the plan, loud speech,
-quiet holds, peaks under -1 dBFS, one speech level across tracks. Re-renders are counted
-on the voice and encoder objects: unchanged means no synthesis and no encoding.
+quiet holds. Levels are measured with an independent meter (ffmpeg's ebur128 filter with
+true peak, tests/loudness.py) on the decoded samples: every speech passage at -16 to -14
+LUFS, true peak at most -1 dBTP, cues and tones well under the speech in short-term
+loudness. Re-renders are counted on the voice and encoder objects: unchanged means no
+synthesis and no encoding.
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ import pytest
 from skill.config import Settings
 from skill.core.routines import Routine, routine_from_json
 from skill.core.timeline import expand
-from skill.render import load_manifest, render_library, render_preview, render_routine
+from skill.render import load_manifest, mix, render_library, render_preview, render_routine
 from skill.render.cache import Store
 from skill.render.encode import Mp3Encoder, decode
 from skill.render.layout import SAMPLE_RATE
-from skill.render.mix import TARGET_DBFS, speech_level
 from skill.render.progress import ProgressBar, ProgressEvent
 from skill.render.tracks import Renderer, RenderError
 from skill.render.voices import PiperVoice, VoiceError, make_voice
+from tests.loudness import measure
 
 SHORT = {
     "id": "test-short",
@@ -120,31 +123,83 @@ def test_speech_is_loud_and_hold_gaps_are_quiet_except_cues(rendered):
             assert rms_db(gaps) < -60
 
 
-def test_cues_and_tones_sit_well_under_the_speech(rendered):
-    _settings, _manifest, plans, decoded = rendered
-    for plan, pcm in zip(plans, decoded, strict=True):
-        for seg in plan.segments:
-            if seg.kind != "speech":
-                peak = np.abs(span(pcm, seg.start, seg.end)).max() / 32768
-                assert 20 * np.log10(peak) < -10, seg.name
-
-
-def test_peaks_stay_under_minus_one_dbfs_after_decoding(rendered):
-    *_, decoded = rendered
-    for pcm in decoded:
-        peak = 20 * np.log10(np.abs(pcm.astype(np.int32)).max() / 32768)
-        assert peak <= -1.0 + 0.1
-
-
-def test_speech_level_is_the_same_on_every_track_within_one_and_a_half_db(rendered):
+def test_every_speech_passage_measures_between_minus_16_and_minus_14_lufs_after_decoding(rendered):
     _settings, _manifest, plans, decoded = rendered
     levels = []
     for plan, pcm in zip(plans, decoded, strict=True):
-        first = next(s for s in plan.segments if s.kind == "speech")
-        spoken = [s for s in plan.segments if s.kind == "speech" and s.start < plan.intro]
-        levels.append(speech_level(span(pcm, first.start, spoken[-1].end).astype(np.float32) / 32768))
-    assert max(levels) - min(levels) <= 3.0
-    assert all(abs(level - TARGET_DBFS) <= 1.5 for level in levels), levels
+        for start, end in mix.passages(plan):
+            levels.append((plan.index, round(start / SAMPLE_RATE, 2), measure(span(pcm, start, end)).integrated))
+    assert len(levels) >= 10
+    assert all(-16.0 <= lufs <= -14.0 for *_, lufs in levels), levels
+    assert max(lufs for *_, lufs in levels) - min(lufs for *_, lufs in levels) <= 1.5, levels
+
+
+def test_the_true_peak_of_every_decoded_track_is_at_most_minus_one_dbtp(rendered):
+    *_, decoded = rendered
+    peaks = [measure(pcm).true_peak for pcm in decoded]
+    assert all(peak <= -1.0 for peak in peaks), peaks
+
+
+def test_cues_and_tones_sit_at_least_12_db_under_the_speech_in_short_term_loudness(rendered):
+    # A cue's loudest 3 s window, heard among quiet, against its track's quietest passage.
+    _settings, _manifest, plans, decoded = rendered
+    heard = set()
+    for plan, pcm in zip(plans, decoded, strict=True):
+        passages = [measure(span(pcm, a, b)).integrated for a, b in mix.passages(plan)]
+        for seg in plan.segments:
+            if seg.kind != "speech":
+                heard.add(seg.name)
+                cue = measure(span(pcm, seg.start, seg.end)).short_term_max
+                assert cue <= min(passages) - 12.0, (plan.index, seg.name, cue, passages)
+                assert cue > -45.0, f"the {seg.name} is still heard ({cue} LUFS short-term)"
+    assert {"chime", "switch", "bell", "exhale"} <= heard
+
+
+def test_the_limiter_turns_a_too_loud_passage_down_smoothly_instead_of_clipping_it():
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    loud = (2.0 * np.sin(2 * np.pi * 220 * t) * np.minimum(1.0, t * 8)).astype(np.float32)  # +6 dBFS
+    out = mix.limit(loud)
+    assert mix.true_peak(out) <= mix.PEAK_CEILING_DBTP + 0.05
+    # A clipper would flatten each crest: its gain would swing within every cycle. The
+    # limiter's gain is one smooth curve: constant over the steady tone, gliding elsewhere.
+    steady = np.abs(loud[SAMPLE_RATE // 4:]) > 0.5
+    gain = out[SAMPLE_RATE // 4:][steady] / loud[SAMPLE_RATE // 4:][steady]
+    assert gain.max() - gain.min() < 0.01 * gain.mean()
+    assert 20 * np.log10(gain.mean()) < mix.PEAK_CEILING_DBTP - 6.0 + 0.1
+    moving = np.abs(loud) > 0.05
+    assert np.max(np.abs(np.diff(out[moving] / loud[moving]))) < 0.02
+    quiet = loud / 8
+    assert np.array_equal(mix.limit(quiet), quiet)
+
+
+def test_the_encoder_lowers_the_ceiling_where_the_codec_lifted_a_peak_until_the_decoded_file_is_under(tmp_path):
+    rng = np.random.default_rng(3)
+    t = np.arange(4 * SAMPLE_RATE) / SAMPLE_RATE
+    # Voice-like: a 150 Hz buzz with harmonics to 4 kHz, in syllable-long bursts.
+    buzz = sum(np.sin(2 * np.pi * 150 * k * t + rng.uniform(0, 6.3)) / k for k in range(1, 27))
+    x = (0.8 * buzz * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
+    asked = []
+
+    def render(ceilings: np.ndarray) -> np.ndarray:
+        asked.append(ceilings.copy())
+        return np.round(mix.limit(x, 10 ** (ceilings / 20)) * 32767).astype(np.int16)
+
+    encoder = Mp3Encoder()
+    data = encoder.encode_under(render, len(x), -6.0, -6.2, mix.true_peaks)
+    (tmp_path / "peaks.mp3").write_bytes(data)
+    decoded = decode(tmp_path / "peaks.mp3")
+    assert encoder.calls == 1 and encoder.attempts == len(asked) >= 2  # the first encode overshot
+    assert np.all(asked[-1] <= -6.0) and asked[-1].min() < -6.2  # lowered where needed ...
+    assert np.mean(asked[-1] == np.float32(-6.0)) > 0.5  # ... and left alone elsewhere
+    assert measure(decoded).true_peak <= -6.0
+    assert len(decoded) == len(x)
+
+
+def test_a_file_that_is_not_an_mp3_is_a_clear_error():
+    from skill.render.encode import EncodeError, mp3_samples
+
+    with pytest.raises(EncodeError, match=r"The MP3's length cannot be read: Format not recognised"):
+        mp3_samples(b"RIFF" + bytes(200))
 
 
 def test_the_manifest_is_written_and_lists_file_duration_and_transcript(rendered):
@@ -194,7 +249,9 @@ def test_the_preview_is_one_mp3_with_switch_sides_where_the_timeline_puts_it(ren
     first = next(line for line in transcript if line["track"] == switch)
     assert first["text"].startswith("Now move the ball to your left side")
     assert abs(first["t"] - before) <= 0.1
-    assert abs(len(decode(out)) / SAMPLE_RATE - manifest.duration_ms / 1000) < 0.1
+    whole = decode(out)
+    assert abs(len(whole) / SAMPLE_RATE - manifest.duration_ms / 1000) < 0.1
+    assert measure(whole).true_peak <= -1.0  # one encode of everything, checked like a track
     assert [line["t"] for line in transcript] == sorted(line["t"] for line in transcript)
 
 
