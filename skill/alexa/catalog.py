@@ -20,16 +20,6 @@ from skill.render.manifest import ManifestError, load_manifest, manifest_path
 
 log = logging.getLogger("trigger_coach.catalog")
 
-STEP_LABELS = {
-    "position": "Get into position",
-    "place": "Place the ball",
-    "hold": "Hold",
-    "breathe": "Breathe",
-    "roll": "Roll",
-    "switch": "Switch sides",
-    "rest": "Rest",
-}
-
 
 @dataclass(frozen=True)
 class PlayableTrack:
@@ -101,7 +91,7 @@ class Catalog:
         if entry is None or not 0 <= index < len(entry.files):
             raise LookupError(f"Track {index} of routine '{routine_id}' is not rendered.")
         track = entry.tracks[index]
-        label = STEP_LABELS.get(track.kind, track.kind.title())
+        label = track.kind.rules.label
         side = f", {track.side} side" if track.side else ""
         return PlayableTrack(
             url=self.settings.audio_base_url + entry.files[index],

@@ -36,6 +36,9 @@ class Track:
     is_last: bool = False
     settle_seconds: int = 0  # quiet after the instruction's last word, before anything else
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", StepKind(self.kind))  # a kind may be given by its name
+
     @property
     def pointer(self) -> str:
         """Return the JSON pointer of the step this track plays."""

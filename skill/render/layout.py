@@ -125,6 +125,17 @@ class TrackPlan:
             at = max(at, seg.end)
         return tuple(spans)
 
+    def manifest_fields(self) -> dict[str, object]:
+        """Return what a manifest records about the plan: key, settle and quiet spans (seconds)."""
+        def sec(n: int) -> float:
+            return round(n / SAMPLE_RATE, 3)
+
+        return {
+            "plan": self.key,
+            "settle": [sec(self.settle[0]), sec(self.settle[1])] if self.settle else None,
+            "quiet": [[sec(a), sec(b)] for a, b in self.quiet],
+        }
+
     @property
     def transcript(self) -> tuple[Line, ...]:
         """Return every spoken segment as a Line, in time order."""
@@ -287,9 +298,12 @@ class _TimedPart:
 
     def say_breath(self, words: list[Segment]) -> bool:
         """Place the words of one breath cycle together, or none of them; return success."""
-        if any(self.fits(w.name, w.start, w.length, breath=True) is None for w in words):
-            return False
-        self.spoken += [(w, True) for w in words]
+        before = len(self.spoken)
+        for w in words:
+            if self.fits(w.name, w.start, w.length, breath=True) is None:
+                del self.spoken[before:]
+                return False
+            self.spoken.append((w, True))
         return True
 
     def sound(self, kind: str, name: str, start: int, length: int, min_length: int) -> None:

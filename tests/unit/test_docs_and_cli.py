@@ -11,6 +11,7 @@ from skill.alexa.model import MODEL_PATH, build_model, check_model
 from skill.cli import main
 from skill.config import PROJECT_ROOT
 from skill.core.routines import ROUTINES_DIR, load_library
+from skill.core.timeline import expand
 
 README = (PROJECT_ROOT / "README.md").read_text()
 
@@ -100,13 +101,21 @@ def test_validate_reports_every_problem_with_file_and_pointer_and_exits_non_zero
     assert "Traceback" not in err
 
 
-def test_preview_prints_a_timed_script_with_sides(capsys):
+def test_preview_without_rendered_tracks_prints_an_estimated_script_with_sides_and_says_so(
+        capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("TRIGGER_COACH_AUDIO_DIR", str(tmp_path))  # nothing rendered here
     assert main(["preview", "upper back"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Upper back — about ")
-    assert re.search(r"^\d\d:\d\d  right Tuck the ball", out, re.M)
-    assert re.search(r"^\d\d:\d\d  left  Tuck the ball", out, re.M)
+    assert "estimated at 2.3 words a second: not rendered" in out.splitlines()[0]
+    tracks = expand(load_library().get("upper-back"))
+    first = next(t for t in tracks if t.side == "right").text.split(".")[0]
+    mirrored = next(t for t in tracks if t.side == "left").text.split(".")[0]
+    assert re.search(rf"^\d\d:\d\d  right {re.escape(first)}", out, re.M)
+    assert re.search(rf"^\d\d:\d\d  left  {re.escape(mirrored)}", out, re.M)
     assert re.search(r"^\d\d:\d\d  end$", out, re.M)
+    settles = [t for t in tracks if t.settle_seconds]
+    assert settles and all(f"settle {t.settle_seconds}s]" in out for t in settles)
 
 
 def test_preview_of_an_unknown_routine_names_the_known_ones(capsys):
