@@ -12,7 +12,6 @@ from skill.config import PROJECT_ROOT
 from skill.core.routines import SCHEMA_PATH, load_library
 from skill.core.steps import KINDS, MIN_SETTLE_SECONDS, StepKind, step_schema
 from skill.core.timeline import Track, expand
-from skill.render import layout
 
 
 def test_the_schema_file_holds_exactly_the_step_definition_built_from_the_table():
@@ -43,7 +42,8 @@ def test_only_real_rolls_get_stroke_tones_and_keep_rolling():
 
 
 def test_no_module_that_reads_kinds_spells_a_kind_as_a_bare_string():
-    bare = re.compile(r"""kind\b.*["'](%s)["']""" % "|".join(k.value for k in StepKind))
+    names = "|".join(k.value for k in StepKind)
+    bare = re.compile(rf"""kind\b.*["']({names})["']""")
     for name in ("core/timeline.py", "core/validation.py", "core/routines.py", "render/layout.py",
                  "alexa/catalog.py", "cli.py"):
         text = (PROJECT_ROOT / "skill" / name).read_text()
