@@ -80,6 +80,11 @@ FEET_OR_HIPS = re.compile(r"\b(feet|foot)\b|lift your hips", re.I)
 HEAD_TURN_AWAY = re.compile(r"turn your (face|head)[^.]*toward (the|your) \{other\}", re.I)
 # Next to the sciatic nerve (the deep hip muscle under a crossed leg) pressure stays gentle.
 NEAR_SCIATIC = re.compile(r"ankle over|piriformis|sciatic|figure.four", re.I)
+# A different way of doing the routine ("standing at a wall") that no later step follows,
+# and a kit the spoken equipment list does not name, both leave the listener stranded.
+OTHER_VERSION = re.compile(r"\b(stand(ing)?|sit(ting)?)\b[^.]*\b(wall|chair)\b[^.]*\binstead\b"
+                           r"|\bfollow along (standing|sitting)\b|\bagainst a wall\b", re.I)
+OTHER_KIT = re.compile(r"\b(softer|harder|firmer|smaller|bigger) (ball|roller)s?\b", re.I)
 # Nobody can slide a ball under the side they are lying on.
 SLIDE_UNDER_LYING_SIDE = re.compile(r"onto your \{side\} side[^.]*\bslide\b[^.]*\bunder\b", re.I)
 
@@ -108,6 +113,7 @@ def check_routine(routine: Routine) -> list[Problem]:
         *_head_turn_direction(routine),
         *_gentle_near_sciatic(routine),
         *_slide_under_lying_side(routine),
+        *_one_version_one_kit(routine),
         *_no_medical_claims(routine),
         *_length(routine),
     ]
@@ -290,6 +296,21 @@ def _slide_under_lying_side(routine: Routine) -> Iterator[Problem]:
                           f"'{match.group(0)}' cannot be done: nobody can slide a ball under "
                           "the side they are lying on; roll toward the {other} side to lift "
                           "the {side} one first.")
+
+
+def _one_version_one_kit(routine: Routine) -> Iterator[Problem]:
+    for pointer, text in spoken_texts(routine):
+        other = OTHER_VERSION.search(text)
+        if other:
+            yield Problem(routine.source, pointer, "one-version",
+                          f"'{other.group(0)}' offers another way to do the routine, but the "
+                          "steps only guide one; drop it, or make that version its own routine.")
+        kit = OTHER_KIT.search(text)
+        if kit:
+            yield Problem(routine.source, pointer, "kit-matches",
+                          f"'{kit.group(0)}' names a kit the routine does not list (equipment: "
+                          f"{', '.join(routine.equipment)}); speak only of what the listener "
+                          "was told to bring.")
 
 
 def _no_medical_claims(routine: Routine) -> Iterator[Problem]:

@@ -217,3 +217,32 @@ def test_a_caution_is_spoken_just_before_the_instruction(tmp_path):
         f"Keep the ball off your {side} shoulder blade itself. Tuck the ball under your {side} upper back."
         for side in ("right", "left")
     ]
+
+
+@pytest.mark.parametrize(("pointer", "words", "rule"), [
+    ("/steps/0/say", "Find a clear space on the floor. If lying on the ball feels too strong, you can "
+     "follow along standing sideways to a wall, with the ball between your hip and the wall.",
+     "one-version"),
+    ("/steps/0/say", "Put two balls in a sock. Softer balls suit this spot best. Now lie down.",
+     "kit-matches"),
+])
+def test_a_routine_speaks_of_one_version_and_of_the_kit_it_lists(tmp_path, pointer, words, rule):
+    def offer(steps):
+        steps[0]["say"] = words
+
+    assert (rule, pointer) in problems(tmp_path, offer)
+
+
+def test_the_full_pressure_sentence_is_heard_once_per_routine_then_a_short_reminder():
+    from skill import speech
+    from skill.core.timeline import expand
+
+    for routine in load_library().routines:
+        texts = [t.text for t in expand(routine)]
+        for level, sentence in speech.PRESSURE.items():
+            full = sum(sentence in t for t in texts)
+            assert full <= 1, (routine.id, level)
+            if full:
+                first = next(i for i, t in enumerate(texts) if sentence in t)
+                assert not any(speech.PRESSURE_AGAIN[level] in t for t in texts[:first])
+        assert sum("out of ten" in t for t in texts) <= len(speech.PRESSURE), routine.id

@@ -11,6 +11,7 @@ from skill.alexa.model import MODEL_PATH, build_model, check_model
 from skill.cli import main
 from skill.config import PROJECT_ROOT
 from skill.core.routines import ROUTINES_DIR, load_library
+from skill.core.steps import KINDS
 from skill.core.timeline import expand
 
 README = (PROJECT_ROOT / "README.md").read_text()
@@ -19,6 +20,21 @@ README = (PROJECT_ROOT / "README.md").read_text()
 def settings_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     rows += [f"| `{name}` | `{default}` | {meaning} |" for name, (default, meaning) in config.DOCUMENTED.items()]
+    return "\n".join(rows)
+
+
+def kinds_table() -> str:
+    def cues(rules) -> str:
+        said = ["breath words, then tones"] if rules.breath_cues else []
+        said += ["stroke tones"] if rules.strokes else []
+        said += [f'"{rules.mid_cue}" (over 30 s)'] if rules.mid_cue else []
+        said += ['"Ten more seconds.", "And release."'] if rules.countdown else []
+        return "; ".join(said) or "end cue only"
+
+    rows = ["| kind | screen label | timed by | default settle | cues in the timed part | fields |",
+            "|---|---|---|---|---|---|"]
+    rows += [f"| `{kind}` | {r.label} | {r.timed_by or '-'} | {r.settle_seconds} s | {cues(r)} | "
+             f"{', '.join(f'`{f}`' for f in r.fields) or '-'} |" for kind, r in KINDS.items()]
     return "\n".join(rows)
 
 
@@ -38,6 +54,11 @@ def test_ci_runs_the_readmes_test_command_and_nothing_else():
 def test_the_readme_documents_every_setting_with_its_default():
     section = README.split("<!-- settings-table")[1].split("<!-- /settings-table -->")[0]
     assert settings_table() in section, "regenerate the README table from config.DOCUMENTED"
+
+
+def test_the_readme_documents_every_step_kind_from_the_table():
+    section = README.split("<!-- step-kinds-table")[1].split("<!-- /step-kinds-table -->")[0]
+    assert kinds_table() in section, "regenerate the README table from skill/core/steps.py KINDS"
 
 
 def test_settings_defaults_match_the_documented_ones():
