@@ -83,16 +83,16 @@ def _clock(seconds: float) -> str:
 
 
 def _rendered_lines(tracks: Sequence[Track], manifest: Manifest) -> list[str]:
-    """Return the rendered script: every spoken line, settle and quiet span at its real time."""
+    """Return the rendered script: every spoken line, settle and wordless span at its real time."""
     lines, offset = [], 0.0
     for track, entry in zip(tracks, manifest.tracks, strict=True):
         side = track.side or "-"
-        events = [(s.t, f"{s.text}") for s in entry.transcript]
-        for start, end in entry.quiet:
-            what = "settle" if entry.settle and abs(entry.settle[0] - start) < 0.01 else "quiet"
-            events.append((start, f"~ {what} {end - start:.1f} s"))
-        if entry.settle and not any(abs(entry.settle[0] - a) < 0.01 for a, _ in entry.quiet):
-            events.append((entry.settle[0], f"~ settle {entry.settle[1] - entry.settle[0]:.1f} s"))
+        events = [(s.t, s.text) for s in entry.transcript]
+        if entry.settle:
+            events.append((entry.settle[0], f"~ settle: {entry.settle[1] - entry.settle[0]:.1f} s of quiet"))
+        for start, end, what in entry.wordless:
+            heard = "silence" if what == "silent" else "tones only"
+            events.append((start, f"~ {end - start:.1f} s without words ({heard})"))
         label = f"  [{track.kind} {track.seconds}s]" if track.seconds else f"  [{track.kind}]"
         for k, (t, text) in enumerate(sorted(events)):
             lines.append(f"{_clock(offset + t)}  {side:<5} {text}{label if k == 0 else ''}")
@@ -120,7 +120,7 @@ def cmd_preview(args: argparse.Namespace, settings: config.Settings) -> int:
     """Print a routine as a timed script, or with --audio write it as one MP3 to listen to.
 
     When the routine's tracks are rendered (its manifest matches the current steps) the
-    script shows the real rendered times, with settle and quiet spans marked '~'; otherwise
+    script shows the real rendered times, with settle and wordless spans marked '~'; otherwise
     it estimates times from the words and says so.
 
     Example: trigger-coach preview upper-back

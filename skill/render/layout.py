@@ -40,8 +40,9 @@ SAMPLE_RATE = 44_100
 # ~48 samples, which would make the file longer than planned. See encode.py.
 FRAME_SAMPLES = 1152
 
-# Bump when a rule below changes what is heard in a way the constants cannot show.
-LAYOUT_VERSION = 2
+# Bump when a rule below changes what is heard (or what a plan records for the manifest)
+# in a way the constants cannot show.
+LAYOUT_VERSION = 3
 LEAD_IN_SECONDS = 0.05  # room for the first fade-in; keeps transcript times near track start
 GAP_SECONDS = 0.8  # after the instruction of a step that asks for no settle time
 CUE_GAP_SECONDS = 0.25  # between the end of a timed part and the end cue
@@ -53,7 +54,7 @@ SPOKEN_BREATH_CYCLES = 2  # cycles that say "Breathe in … and out"; later ones
 CUE_SPACING_SECONDS = 8.0  # spoken cues start at least this far apart
 ONE_COUNTDOWN_MAX_SECONDS = 30  # a timed part this long or shorter gets no mid cue
 TEN_MORE_MIN_SECONDS = 20
-QUIET_MIN_SECONDS = 3.0  # a span with no sound this long is marked in the manifest
+WORDLESS_MIN_SECONDS = 5.0  # a span without words this long is marked in the manifest
 
 INHALE_TONE = "inhale"
 EXHALE_TONE = "exhale"
@@ -116,24 +117,31 @@ class TrackPlan:
         return self.total / SAMPLE_RATE
 
     @property
-    def quiet(self) -> tuple[tuple[int, int], ...]:
-        """Return every span of at least QUIET_MIN_SECONDS with no sound at all."""
-        spans, at = [], 0
-        for seg in (*self.segments, Segment(self.total, 0, "end", "")):
-            if seg.start - at >= samples(QUIET_MIN_SECONDS):
-                spans.append((at, seg.start))
+    def wordless(self) -> tuple[tuple[int, int, str], ...]:
+        """Return spans of WORDLESS_MIN_SECONDS or more with no words, after the settle.
+
+        Each is (start, end, "silent" or "tones"); a span ends where words or the end cue
+        start, so the pacing of the step itself is what shows.
+        """
+        spans: list[tuple[int, int, str]] = []
+        at = 0
+        for seg in (s for s in self.segments if s.kind in ("speech", "cue")):
+            start = self.settle[1] if self.settle and at == self.settle[0] else at
+            if seg.start - start >= samples(WORDLESS_MIN_SECONDS):
+                tones = any(t.kind == "tone" and t.start < seg.start and t.end > start for t in self.segments)
+                spans.append((start, seg.start, "tones" if tones else "silent"))
             at = max(at, seg.end)
         return tuple(spans)
 
     def manifest_fields(self) -> dict[str, object]:
-        """Return what a manifest records about the plan: key, settle and quiet spans (seconds)."""
+        """Return what a manifest records about the plan: key, settle and wordless spans (seconds)."""
         def sec(n: int) -> float:
             return round(n / SAMPLE_RATE, 3)
 
         return {
             "plan": self.key,
             "settle": [sec(self.settle[0]), sec(self.settle[1])] if self.settle else None,
-            "quiet": [[sec(a), sec(b)] for a, b in self.quiet],
+            "wordless": [[sec(a), sec(b), what] for a, b, what in self.wordless],
         }
 
     @property

@@ -9,10 +9,11 @@ JSON shape (tracks_dir/manifests/<routine_id>.json):
    "format": "mp3 mono 44100 Hz CBR 48 kbps",
    "tracks": [{"index": 0, "kind": "position", "side": null, "file": "<key>.mp3",
                "duration_ms": 14210, "transcript": [{"t": 0.05, "text": "Lie on your back ..."}],
-               "plan": "<layout.plan_key>", "settle": [4.1, 14.1], "quiet": [[4.1, 14.1]]}]}
+               "plan": "<layout.plan_key>", "settle": [4.1, 14.1], "wordless": [[20.2, 45.0, "tones"]]}]}
 `plan` says which timeline track the file was planned from (the preview trusts a manifest
 only when it matches); `settle` is the quiet after the instruction's last word, if the step
-asks for one; `quiet` lists every span of a few seconds or more with no sound at all.
+asks for one; `wordless` lists the later spans of five seconds or more without words, each
+"silent" or "tones".
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class ManifestTrack:
     transcript: tuple[Spoken, ...]
     plan: str = ""
     settle: tuple[float, float] | None = None
-    quiet: tuple[tuple[float, float], ...] = ()
+    wordless: tuple[tuple[float, float, str], ...] = ()
 
     @classmethod
     def from_meta(cls, index: int, kind: str, side: str | None, file: str,
@@ -62,7 +63,7 @@ class ManifestTrack:
             transcript=tuple(Spoken(float(s["t"]), str(s["text"])) for s in meta["transcript"]),
             plan=str(meta.get("plan", "")),
             settle=(float(settle[0]), float(settle[1])) if settle else None,
-            quiet=tuple((float(a), float(b)) for a, b in meta.get("quiet", ())),
+            wordless=tuple((float(a), float(b), str(what)) for a, b, what in meta.get("wordless", ())),
         )
 
 
@@ -94,7 +95,7 @@ class Manifest:
                     "duration_ms": t.duration_ms,
                     "transcript": [{"t": s.t, "text": s.text} for s in t.transcript],
                     "plan": t.plan, "settle": list(t.settle) if t.settle else None,
-                    "quiet": [list(q) for q in t.quiet],
+                    "wordless": [list(w) for w in t.wordless],
                 }
                 for t in self.tracks
             ],

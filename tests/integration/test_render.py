@@ -153,7 +153,7 @@ def test_the_manifest_is_written_and_lists_file_duration_and_transcript(rendered
     data = json.loads((settings.tracks_dir / "manifests" / "test-short.json").read_text())
     assert set(data) == {"routine_id", "voice", "renderer_version", "format", "tracks"}
     first = data["tracks"][1]
-    assert set(first) == {"index", "kind", "side", "file", "duration_ms", "transcript", "plan", "settle", "quiet"}
+    assert set(first) == {"index", "kind", "side", "file", "duration_ms", "transcript", "plan", "settle", "wordless"}
     assert (first["index"], first["kind"], first["side"]) == (1, "hold", "right")
     assert first["file"].endswith(".mp3") and (settings.tracks_dir / first["file"]).is_file()
     texts = [line["text"] for line in first["transcript"]]

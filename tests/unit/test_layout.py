@@ -73,7 +73,7 @@ def test_a_placing_step_is_quiet_for_its_settle_time_then_ends_with_its_cue():
     last_word = max(s.end for s in plan.segments if s.kind == "speech")
     assert start == last_word
     assert not [s for s in plan.segments if s.start < end and s.end > start]
-    assert plan.quiet[0] == (start, end)
+    assert plan.wordless == ()  # the settle is its own span; the end cue follows it
     cue = next(s for s in plan.segments if s.kind == "cue")
     assert cue.start >= end
 
@@ -302,3 +302,18 @@ def test_breath_words_come_only_in_the_first_cycles_and_countdown_cues_at_most_o
         assert names.count(cue) <= 1
     if t.seconds <= layout.ONE_COUNTDOWN_MAX_SECONDS:
         assert not {speech.HALFWAY, speech.KEEP_ROLLING, speech.MOVE_EASY} & set(names)
+
+
+def test_a_long_hold_marks_the_stretches_without_words_and_what_plays_in_them():
+    t = track(seconds=90, breath=Breath(4, 6))
+    plan = plan_track(t, lengths(t), SOUNDS)
+    spans = plan.wordless
+    assert spans and all(b - a >= samples(layout.WORDLESS_MIN_SECONDS) for a, b, _ in spans)
+    words = [s for s in plan.segments if s.kind == "speech"]
+    assert not [w for w in words for a, b, _ in spans if w.start < b and w.end > a]
+    tones = [s for s in plan.segments if s.kind == "tone"]
+    for a, b, what in spans:
+        assert what == ("tones" if any(x.start < b and x.end > a for x in tones) else "silent")
+    assert "tones" in {what for *_, what in spans}  # breath tones fill the later cycles
+    rest = track(kind="rest", seconds=30, breath=None)
+    assert [what for *_, what in plan_track(rest, lengths(rest), SOUNDS).wordless] == ["silent"]
