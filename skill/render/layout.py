@@ -21,7 +21,8 @@ Spacing rules inside the timed part, in priority order:
     breath itself ("Breathe in", "and out") are the one exception among themselves, and
     a breath cycle whose words would crowd a cue is played as tones instead;
   - breath words only for the first SPOKEN_BREATH_CYCLES cycles, then tones;
-  - tones never sit on top of words: a tone within GUARD of a spoken cue is skipped.
+  - tones never sit on top of words: a breath tone is cut short GUARD before a spoken cue
+    (or skipped if that leaves less than MIN_TONE_SECONDS), a pace tone near one is skipped.
 """
 
 from __future__ import annotations
@@ -315,8 +316,10 @@ class _TimedPart:
         return True
 
     def sound(self, kind: str, name: str, start: int, length: int, min_length: int) -> None:
-        """Place a tone, cut at the part's end; skip it if too short or too close to speech."""
-        length = min(length, self.total - start)
+        """Place a tone, cut at the part's end or GUARD before the next spoken cue; skip it
+        if that leaves less than min_length or it starts too close to speech."""
+        later = [s.start - self.guard for s, _ in self.spoken if s.start > start]
+        length = min(length, self.total - start, *(end - start for end in later))
         seg = Segment(start, length, kind, name)
         if length >= min_length and self._clear(seg):
             self.other.append(seg)

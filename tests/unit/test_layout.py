@@ -317,3 +317,13 @@ def test_a_long_hold_marks_the_stretches_without_words_and_what_plays_in_them():
     assert "tones" in {what for *_, what in spans}  # breath tones fill the later cycles
     rest = track(kind="rest", seconds=30, breath=None)
     assert [what for *_, what in plan_track(rest, lengths(rest), SOUNDS).wordless] == ["silent"]
+
+
+def test_a_breath_tone_that_would_run_into_a_spoken_cue_is_cut_short_before_it():
+    t = track(seconds=40, breath=Breath(4, 6))
+    plan = plan_track(t, lengths(t), SOUNDS)
+    ten_more = next(s for s in plan.segments if s.name == speech.TEN_MORE)
+    exhale = next(s for s in plan.segments if s.name == layout.EXHALE_TONE and s.start < ten_more.start
+                  and s.start - plan.intro == samples(24))
+    assert exhale.end + samples(layout.GUARD_SECONDS) == ten_more.start
+    assert samples(layout.MIN_TONE_SECONDS) <= exhale.length < samples(6)
