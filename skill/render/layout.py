@@ -43,7 +43,7 @@ FRAME_SAMPLES = 1152
 
 # Bump when a rule below changes what is heard (or what a plan records for the manifest)
 # in a way the constants cannot show.
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
 LEAD_IN_SECONDS = 0.05  # room for the first fade-in; keeps transcript times near track start
 GAP_SECONDS = 0.8  # after the instruction of a step that asks for no settle time
 CUE_GAP_SECONDS = 0.25  # between the end of a timed part and the end cue
