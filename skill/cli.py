@@ -103,7 +103,7 @@ def _rendered_lines(tracks: Sequence[Track], manifest: Manifest) -> list[str]:
 
 def _current_manifest(routine: Routine, tracks: Sequence[Track], settings: config.Settings) -> Manifest | None:
     """Return the routine's manifest if it was rendered from exactly these tracks, else None."""
-    from skill.render.layout import plan_key
+    from skill.render.layout import rendered_from
     from skill.render.manifest import ManifestError, load_manifest
 
     try:
@@ -111,7 +111,7 @@ def _current_manifest(routine: Routine, tracks: Sequence[Track], settings: confi
     except ManifestError as exc:
         print(f"warning: {exc}", file=sys.stderr)
         return None
-    if manifest is None or [t.plan for t in manifest.tracks] != [plan_key(t) for t in tracks]:
+    if manifest is None or not rendered_from([t.plan for t in manifest.tracks], tracks):
         return None
     return manifest
 

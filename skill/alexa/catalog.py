@@ -16,6 +16,7 @@ from skill.config import Settings
 from skill.core.player import Program
 from skill.core.routines import Library, Routine
 from skill.core.timeline import Track, expand
+from skill.render.layout import rendered_from
 from skill.render.manifest import ManifestError, load_manifest, manifest_path
 
 log = logging.getLogger("trigger_coach.catalog")
@@ -108,8 +109,7 @@ class Catalog:
         if manifest is None:
             return None
         tracks = expand(routine)
-        rendered = [(t.index, t.kind, t.side) for t in manifest.tracks]
-        if rendered != [(t.index, t.kind, t.side) for t in tracks]:
+        if not rendered_from([t.plan for t in manifest.tracks], tracks):  # words, timings, kinds
             log.warning("The rendered tracks of routine '%s' no longer match its steps; "
                         "run 'trigger-coach render %s'.", routine.id, routine.id)
             return None

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from skill import speech
@@ -239,6 +239,11 @@ def plan_key(track: Track) -> str:
     """Return a short hash of the track's fingerprint: equal keys, equal plans for one voice."""
     data = json.dumps(fingerprint(track), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def rendered_from(plans: Sequence[str], tracks: Sequence[Track]) -> bool:
+    """Return True if a manifest's plan keys are exactly those of these timeline tracks."""
+    return list(plans) == [plan_key(t) for t in tracks]
 
 
 def _length(lengths: Mapping[str, int], name: str, what: str) -> int:

@@ -245,6 +245,29 @@ def test_preview_prints_the_rendered_times_and_marks_every_settle(routines, rend
     assert len(settles) == sum(1 for h in heard if h.track.settle_seconds)
 
 
+def test_audio_rendered_from_other_words_is_never_played_or_previewed_as_real(rendered_audio, tmp_path,
+                                                                            capsys, monkeypatch):
+    import json
+    import shutil
+
+    from skill.alexa.catalog import Catalog
+    from skill.cli import main as cli
+    from skill.core.routines import ROUTINES_DIR
+
+    settings = Settings(audio_dir=rendered_audio)
+    assert Catalog(load_library(), settings).entry("calves") is not None
+    edited = tmp_path / "routines"
+    shutil.copytree(ROUTINES_DIR, edited)
+    data = json.loads((edited / "calves.json").read_text())
+    data["steps"][1]["say"] += " Let your shoulders drop."  # same kinds and sides, new words
+    (edited / "calves.json").write_text(json.dumps(data))
+    assert Catalog(load_library([edited]), settings).entry("calves") is None
+    monkeypatch.setenv("TRIGGER_COACH_AUDIO_DIR", str(rendered_audio))
+    monkeypatch.setenv("TRIGGER_COACH_ROUTINES_DIR", str(edited))
+    assert cli(["preview", "calves"]) == 0
+    assert "not rendered for these steps yet" in capsys.readouterr().out
+
+
 def main(argv: list[str]) -> int:
     """Print the measured quiet after every step with settle time of one rendered routine."""
     routine_id = argv[0] if argv else "calves"
