@@ -28,7 +28,9 @@ HOLD_MIN_SECONDS = 20
 HOLD_MAX_SECONDS = 90
 LENGTH_TOLERANCE = 0.20
 
-# Safety topics every routine must cover, and words that show a note covers it.
+# The six general safety topics, and words that show a text covers them. The first-run
+# safety briefing (speech.SAFETY_BRIEFING) covers them for every routine; routine files are
+# checked for their area's danger zones instead (validation.AREA_SAFETY).
 SAFETY_TOPICS = {
     "sharp pain": re.compile(r"sharp|shooting|electric", re.I),
     "numbness or tingling": re.compile(r"numb|tingl|pins and needles", re.I),
