@@ -10,10 +10,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from skill import config
 from skill.core.routines import Library, Routine, load_library
-from skill.core.timeline import Track, estimated_minutes, expand
+from skill.core.timeline import WORDS_PER_SECOND, Track, estimated_minutes, expand
+
+if TYPE_CHECKING:
+    from skill.render.manifest import Manifest
 
 
 class CliError(Exception):
@@ -61,18 +65,63 @@ def cmd_validate(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def _script_lines(tracks: Sequence[Track]) -> list[str]:
+    """Return the estimated script: each track's text at its estimated start, with settles."""
     lines, clock = [], 0.0
     for track in tracks:
         side = track.side or "-"
-        timed = f"  [{track.kind} {track.seconds}s]" if track.seconds else f"  [{track.kind}]"
-        lines.append(f"{_mmss(clock)}  {side:<5} {track.text}{timed}")
+        timed = f"{track.kind} {track.seconds}s" if track.seconds else f"{track.kind}"
+        settle = f", settle {track.settle_seconds}s" if track.settle_seconds else ""
+        lines.append(f"{_mmss(clock)}  {side:<5} {track.text}  [{timed}{settle}]")
         clock += track.estimated_seconds
     lines.append(f"{_mmss(clock)}  end")
     return lines
 
 
+def _clock(seconds: float) -> str:
+    tenths = round(seconds * 10)
+    return f"{tenths // 600:02d}:{tenths % 600 / 10:04.1f}"
+
+
+def _rendered_lines(tracks: Sequence[Track], manifest: Manifest) -> list[str]:
+    """Return the rendered script: every spoken line, settle and wordless span at its real time."""
+    lines, offset = [], 0.0
+    for track, entry in zip(tracks, manifest.tracks, strict=True):
+        side = track.side or "-"
+        events = [(s.t, s.text) for s in entry.transcript]
+        if entry.settle:
+            events.append((entry.settle[0], f"~ settle: {entry.settle[1] - entry.settle[0]:.1f} s of quiet"))
+        for start, end, what in entry.wordless:
+            heard = "silence" if what == "silent" else "tones only"
+            events.append((start, f"~ {end - start:.1f} s without words ({heard})"))
+        label = f"  [{track.kind} {track.seconds}s]" if track.seconds else f"  [{track.kind}]"
+        for k, (t, text) in enumerate(sorted(events)):
+            lines.append(f"{_clock(offset + t)}  {side:<5} {text}{label if k == 0 else ''}")
+        offset += entry.duration_ms / 1000
+    lines.append(f"{_clock(offset)}  end")
+    return lines
+
+
+def _current_manifest(routine: Routine, tracks: Sequence[Track], settings: config.Settings) -> Manifest | None:
+    """Return the routine's manifest if it was rendered from exactly these tracks, else None."""
+    from skill.render.layout import rendered_from
+    from skill.render.manifest import ManifestError, load_manifest
+
+    try:
+        manifest = load_manifest(routine.id, settings)
+    except ManifestError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+        return None
+    if manifest is None or not rendered_from([t.plan for t in manifest.tracks], tracks):
+        return None
+    return manifest
+
+
 def cmd_preview(args: argparse.Namespace, settings: config.Settings) -> int:
     """Print a routine as a timed script, or with --audio write it as one MP3 to listen to.
+
+    When the routine's tracks are rendered (its manifest matches the current steps) the
+    script shows the real rendered times, with settle and wordless spans marked '~'; otherwise
+    it estimates times from the words and says so.
 
     Example: trigger-coach preview upper-back
              trigger-coach preview "upper back" --audio upper-back.mp3
@@ -80,10 +129,18 @@ def cmd_preview(args: argparse.Namespace, settings: config.Settings) -> int:
     routine = _pick(_library(settings), args.routine)
     tracks = expand(routine)
     if args.audio is None:
-        print(f"{routine.title} — about {estimated_minutes(tracks):.0f} minutes ({len(tracks)} tracks)")
+        manifest = _current_manifest(routine, tracks, settings)
+        if manifest is None:
+            print(f"{routine.title} — about {estimated_minutes(tracks):.0f} minutes ({len(tracks)} tracks), "
+                  f"estimated at {WORDS_PER_SECOND} words a second: not rendered for these steps yet, "
+                  f"run 'trigger-coach render {routine.id}' for real times")
+        else:
+            print(f"{routine.title} — {_clock(manifest.duration_ms / 1000)} rendered "
+                  f"({len(tracks)} tracks, voice {manifest.voice})")
         print(f"Intro: {routine.intro}")
         print(f"Safety: {routine.safety.spoken}")
-        print("\n".join(_script_lines(tracks)))
+        lines = _script_lines(tracks) if manifest is None else _rendered_lines(tracks, manifest)
+        print("\n".join(lines))
         return 0
     from skill.render import RenderError, VoiceError, render_preview  # build-time, loaded on demand
 

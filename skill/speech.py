@@ -22,6 +22,12 @@ PRESSURE = {
     "moderate": "Aim for about five or six out of ten: strong, but you can still breathe easily.",
     "firm": "Let more weight in, up to six out of ten, never more. If you hold your breath, ease off.",
 }
+# Said instead of PRESSURE when the same pressure comes back later in the routine.
+PRESSURE_AGAIN = {
+    "gentle": "Keep the pressure gentle.",
+    "moderate": "Keep the pressure moderate, as before.",
+    "firm": "Firm again, never more than six.",
+}
 
 BREATH_IN = "Breathe in"
 BREATH_OUT = "and out"
@@ -30,6 +36,7 @@ TEN_MORE = "Ten more seconds."
 RELEASE = "And release."
 ROLL_PACE = "Slow strokes. Follow the soft tone: one stroke up, one stroke back."
 KEEP_ROLLING = "Keep rolling slowly."
+MOVE_EASY = "Keep the movement small and easy."
 ROUTINE_DONE = "That's the whole routine. Well done. Take a moment before you get up, and move gently."
 
 SIDE_WORDS = {"left": "left", "right": "right"}

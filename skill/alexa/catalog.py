@@ -16,19 +16,10 @@ from skill.config import Settings
 from skill.core.player import Program
 from skill.core.routines import Library, Routine
 from skill.core.timeline import Track, expand
+from skill.render.layout import rendered_from
 from skill.render.manifest import ManifestError, load_manifest, manifest_path
 
 log = logging.getLogger("trigger_coach.catalog")
-
-STEP_LABELS = {
-    "position": "Get into position",
-    "place": "Place the ball",
-    "hold": "Hold",
-    "breathe": "Breathe",
-    "roll": "Roll",
-    "switch": "Switch sides",
-    "rest": "Rest",
-}
 
 
 @dataclass(frozen=True)
@@ -101,7 +92,7 @@ class Catalog:
         if entry is None or not 0 <= index < len(entry.files):
             raise LookupError(f"Track {index} of routine '{routine_id}' is not rendered.")
         track = entry.tracks[index]
-        label = STEP_LABELS.get(track.kind, track.kind.title())
+        label = track.kind.rules.label
         side = f", {track.side} side" if track.side else ""
         return PlayableTrack(
             url=self.settings.audio_base_url + entry.files[index],
@@ -118,8 +109,7 @@ class Catalog:
         if manifest is None:
             return None
         tracks = expand(routine)
-        rendered = [(t.index, t.kind, t.side) for t in manifest.tracks]
-        if rendered != [(t.index, t.kind, t.side) for t in tracks]:
+        if not rendered_from([t.plan for t in manifest.tracks], tracks):  # words, timings, kinds
             log.warning("The rendered tracks of routine '%s' no longer match its steps; "
                         "run 'trigger-coach render %s'.", routine.id, routine.id)
             return None

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import jsonschema
 
 from skill.core.cues import DEFAULT_END_CUE
+from skill.core.steps import StepKind, settle_seconds
 
 ROUTINES_DIR = Path(__file__).resolve().parents[2] / "routines"
 SCHEMA_PATH = ROUTINES_DIR / "schema.json"
@@ -27,7 +28,9 @@ HOLD_MIN_SECONDS = 20
 HOLD_MAX_SECONDS = 90
 LENGTH_TOLERANCE = 0.20
 
-# Safety topics every routine must cover, and words that show a note covers it.
+# The six general safety topics, and words that show a text covers them. The first-run
+# safety briefing (speech.SAFETY_BRIEFING) covers them for every routine; routine files are
+# checked for their area's danger zones instead (validation.AREA_SAFETY).
 SAFETY_TOPICS = {
     "sharp pain": re.compile(r"sharp|shooting|electric", re.I),
     "numbness or tingling": re.compile(r"numb|tingl|pins and needles", re.I),
@@ -55,7 +58,7 @@ class Breath:
 
 @dataclass(frozen=True)
 class Step:
-    kind: str
+    kind: StepKind
     say: str
     per_side: bool = False
     seconds: int = 0
@@ -64,13 +67,21 @@ class Step:
     breaths: int = 0
     stroke_seconds: int = 0
     end_cue: str = DEFAULT_END_CUE
+    caution: str | None = None
+    settle_override: int | None = None  # the step's own `settle_seconds`, if it sets one
 
     @property
     def timed_seconds(self) -> int:
-        """Return how long the step runs after its instruction is spoken."""
-        if self.kind == "breathe" and self.breath is not None:
-            return self.breaths * self.breath.seconds
-        return self.seconds
+        """Return how long the step's timed part runs, after its instruction and settle."""
+        timed_by = self.kind.rules.timed_by
+        if timed_by == "breaths":
+            return self.breaths * self.breath.seconds if self.breath is not None else 0
+        return self.seconds if timed_by == "seconds" else 0
+
+    @property
+    def settle_seconds(self) -> int:
+        """Return the quiet seconds after the last word: the step's own, else its kind's."""
+        return settle_seconds(self.kind, self.settle_override)
 
 
 @dataclass(frozen=True)
@@ -156,7 +167,7 @@ def _pointer(path: Iterable[Any]) -> str:
 def _step_from_json(data: dict[str, Any]) -> Step:
     breath = data.get("breath")
     return Step(
-        kind=data["kind"],
+        kind=StepKind(data["kind"]),
         say=data["say"],
         per_side=bool(data.get("per_side", False)),
         seconds=int(data.get("seconds", 0)),
@@ -165,6 +176,8 @@ def _step_from_json(data: dict[str, Any]) -> Step:
         breaths=int(data.get("breaths", 0)),
         stroke_seconds=int(data.get("stroke_seconds", 0)),
         end_cue=data.get("end_cue", DEFAULT_END_CUE),
+        caution=data.get("caution"),
+        settle_override=data.get("settle_seconds"),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from skill import speech
 from skill.core.cues import CUES, FINAL_CUE, SWITCH_CUE
 from skill.core.routines import Breath, Routine, Step
+from skill.core.steps import StepKind
 
 # A calm coaching voice speaks about 140 words a minute, with a short pause per sentence.
 WORDS_PER_SECOND = 2.3
@@ -24,7 +25,7 @@ class Track:
 
     index: int
     step_index: int
-    kind: str
+    kind: StepKind
     side: str | None
     text: str
     seconds: int
@@ -33,6 +34,10 @@ class Track:
     stroke_seconds: int
     end_cue: str
     is_last: bool = False
+    settle_seconds: int = 0  # quiet after the instruction's last word, before anything else
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", StepKind(self.kind))  # a kind may be given by its name
 
     @property
     def pointer(self) -> str:
@@ -46,7 +51,7 @@ class Track:
         if self.is_last:
             spoken += estimate_speech_seconds(speech.ROUTINE_DONE)
         cue = CUES.get(self.end_cue)  # an unknown cue is the validator's to report
-        return spoken + self.seconds + (cue.seconds if cue else 0.0)
+        return spoken + self.settle_seconds + self.seconds + (cue.seconds if cue else 0.0)
 
 
 def estimate_speech_seconds(text: str) -> float:
@@ -72,7 +77,7 @@ def _expand_steps(routine: Routine) -> list[tuple[int, Step, str | None]]:
             i += 1
         block = list(range(start, i))
         order.extend((j, steps[j], first) for j in block)
-        if i < len(steps) and steps[i].kind == "switch":
+        if i < len(steps) and steps[i].kind.rules.changes_side:
             order.append((i, steps[i], second))
             i += 1
         order.extend((j, steps[j], second) for j in block)
@@ -82,20 +87,26 @@ def _expand_steps(routine: Routine) -> list[tuple[int, Step, str | None]]:
 def expand(routine: Routine) -> tuple[Track, ...]:
     """Return the routine's tracks in play order, with sides mirrored and text filled in.
 
-    A hold or roll says its pressure guidance when the pressure differs from the previous
-    timed step's on this side, so the listener hears it once per side, not before every hold.
+    A step's caution is spoken just before its instruction. A step that takes a pressure
+    says its guidance when the pressure differs from the previous one on this side: the
+    full sentence the first time the routine uses that pressure, a short reminder after.
     """
     order = _expand_steps(routine)
     tracks: list[Track] = []
     last_pressure: str | None = None
+    explained: set[str] = set()
     for index, (step_index, step, side) in enumerate(order):
         text = speech.fill_side(step.say, side)
+        if step.caution:
+            text = f"{speech.fill_side(step.caution, side)} {text}"
         if step.pressure and step.pressure != last_pressure:
-            text = f"{text} {speech.PRESSURE[step.pressure]}"
+            guidance = speech.PRESSURE_AGAIN if step.pressure in explained else speech.PRESSURE
+            text = f"{text} {guidance[step.pressure]}"
+            explained.add(step.pressure)
             last_pressure = step.pressure
         is_last = index == len(order) - 1
         end_cue = step.end_cue
-        if step.kind == "switch":
+        if step.kind.rules.changes_side:
             end_cue = SWITCH_CUE
             last_pressure = None  # the new side hears its pressure guidance once too
         if is_last:
@@ -113,6 +124,7 @@ def expand(routine: Routine) -> tuple[Track, ...]:
                 stroke_seconds=step.stroke_seconds,
                 end_cue=end_cue,
                 is_last=is_last,
+                settle_seconds=step.settle_seconds,
             )
         )
     return tuple(tracks)

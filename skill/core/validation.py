@@ -6,6 +6,7 @@ sees every problem at once, not the first one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 
 from skill.core.cues import CUES
@@ -14,14 +15,78 @@ from skill.core.routines import (
     HOLD_MIN_SECONDS,
     LENGTH_TOLERANCE,
     MEDICAL_CLAIMS,
-    SAFETY_TOPICS,
     Problem,
     Routine,
     normalise,
 )
+from skill.core.steps import MIN_SETTLE_SECONDS, StepKind
 from skill.core.timeline import estimated_minutes, expand
 
 SIDE_MARKERS = ("{side}", "{other}")
+
+# Words that ask the person to move the body or the ball to a new place: such a step needs
+# quiet settle time. The rolling and small movements of a timed part are not in here.
+REPOSITION = re.compile(
+    r"\b(roll (a little |back )?(onto|off|over)\b|turn (over|onto|back onto)\b"
+    r"|slide (the|your) (ball|balls|sock|roller)\b|lie (back|down|flat|face)\b|sit up\b"
+    r"|(move|shift|take|put|set|tuck) the (ball|balls|sock|roller)\b|come off\b|lift off\b"
+    r"|roll back to\b)",
+    re.I,
+)
+# "If you feel tingling, move the ball": a way out, not a move everyone makes.
+CONTINGENCY = re.compile(r"\s*(if|when|should)\b", re.I)
+# Words that say the ball stays put while something else moves: a move, not a roll.
+STAYS_PUT = re.compile(
+    r"\b(keep (the ball |the roller |your body )?still|(ball|roller) stays|nods?\b|sweep"
+    r"|slide your (\{side\} |\{other\} |left |right )?arm|point your (toes|foot)|flex your foot)"
+    r"|turn your (face|head)[^.]*\bthen back",
+    re.I,
+)
+# Where each area's danger zones are, and words that show a spoken sentence names them:
+# every pattern of a topic must appear in one sentence someone hears.
+AREA_SAFETY: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "neck": (("the front and sides of the neck", (r"\bfront\b", r"\bsides?\b")),),
+    "lower back": (
+        ("keeping off the spine", (r"\b(not|never|off|beside|away)\b", r"\bspine\b")),
+        ("not under the ribs", (r"\b(not|never|don't|below|away)\b", r"\bribs?\b")),
+    ),
+    "calves": (
+        ("a swollen, warm or red calf", (r"\bswollen\b", r"\bwarm\b", r"\bred\b")),
+        ("the back of the knee", (r"\b(behind|back of)\b", r"\bknees?\b")),
+    ),
+    "hamstrings": (("the back of the knee", (r"\b(behind|back of)\b", r"\bknees?\b")),),
+    "chest": (
+        ("the armpit", (r"\barmpits?\b",)),
+        ("the breastbone and collarbone", (r"\b(breastbone|collarbone)\b",)),
+    ),
+    "glutes": (
+        ("tingling down the leg", (r"\b(tingl|numb)", r"\blegs?\b")),
+        ("the deep inner buttock", (r"\b(crease|inner|sitting bone|tailbone)\b",)),
+    ),
+    "hips": (("the outer knee", (r"\b(above|off|away from)\b", r"\bknees?\b")),),
+    "feet": (("the inner ankle", (r"\b(inner|inside)\b", r"\bankles?\b")),),
+    "upper back": (("the spine", (r"\b(not|never|off|beside|away)\b", r"\bspine\b")),),
+    "shoulder": (
+        ("the spine and the bony edges", (r"\b(not|off|away|below|stay|keep)\b",
+                                          r"\b(bone|bony|ridge|spine)\b")),
+    ),
+}
+# Lying face up on a ball under the upper back, pushing through the feet lifts the hips
+# and loads the ball: "too strong" guidance there must not say so.
+FEET_LOAD_AREAS = ("upper back", "shoulder")
+LIGHTER = re.compile(r"too strong|ease off|less pressure|lighter|to ease|take (some )?weight off", re.I)
+FEET_OR_HIPS = re.compile(r"\b(feet|foot)\b|lift your hips", re.I)
+# Lying face up, turning the face toward a side lowers that side of the head onto its ball.
+HEAD_TURN_AWAY = re.compile(r"turn your (face|head)[^.]*toward (the|your) \{other\}", re.I)
+# Next to the sciatic nerve (the deep hip muscle under a crossed leg) pressure stays gentle.
+NEAR_SCIATIC = re.compile(r"ankle over|piriformis|sciatic|figure.four", re.I)
+# A different way of doing the routine ("standing at a wall") that no later step follows,
+# and a kit the spoken equipment list does not name, both leave the listener stranded.
+OTHER_VERSION = re.compile(r"\b(stand(ing)?|sit(ting)?)\b[^.]*\b(wall|chair)\b[^.]*\binstead\b"
+                           r"|\bfollow along (standing|sitting)\b|\bagainst a wall\b", re.I)
+OTHER_KIT = re.compile(r"\b(softer|harder|firmer|smaller|bigger) (ball|roller)s?\b", re.I)
+# Nobody can slide a ball under the side they are lying on.
+SLIDE_UNDER_LYING_SIDE = re.compile(r"onto your \{side\} side[^.]*\bslide\b[^.]*\bunder\b", re.I)
 
 
 def check_library(routines: Sequence[Routine]) -> list[Problem]:
@@ -41,7 +106,14 @@ def check_routine(routine: Routine) -> list[Problem]:
         *_hold_bounds(routine),
         *_per_side(routine),
         *_cues_exist(routine),
-        *_safety(routine),
+        *_settle(routine),
+        *_still_rolls(routine),
+        *_spoken_safety(routine),
+        *_lighter_without_feet(routine),
+        *_head_turn_direction(routine),
+        *_gentle_near_sciatic(routine),
+        *_slide_under_lying_side(routine),
+        *_one_version_one_kit(routine),
         *_no_medical_claims(routine),
         *_length(routine),
     ]
@@ -87,7 +159,7 @@ def _id_matches_file(routine: Routine) -> Iterator[Problem]:
 
 def _hold_bounds(routine: Routine) -> Iterator[Problem]:
     for i, step in enumerate(routine.steps):
-        if step.kind == "hold" and not HOLD_MIN_SECONDS <= step.seconds <= HOLD_MAX_SECONDS:
+        if step.kind is StepKind.HOLD and not HOLD_MIN_SECONDS <= step.seconds <= HOLD_MAX_SECONDS:
             yield Problem(routine.source, f"/steps/{i}/seconds", "hold-bounds",
                           f"A hold of {step.seconds} s is outside {HOLD_MIN_SECONDS}-"
                           f"{HOLD_MAX_SECONDS} s; most holds should be 30-60 s.")
@@ -98,10 +170,11 @@ def _per_side(routine: Routine) -> Iterator[Problem]:
     for i, step in enumerate(steps):
         marked = any(m in step.say for m in SIDE_MARKERS)
         after_block = i > 0 and steps[i - 1].per_side
-        if step.kind == "switch" and step.per_side:
+        changes_side = step.kind.rules.changes_side
+        if changes_side and step.per_side:
             yield Problem(routine.source, f"/steps/{i}/per_side", "per-side",
                           "A switch step cannot be per-side; it is played once between sides.")
-        elif marked and not step.per_side and not (step.kind == "switch" and after_block):
+        elif marked and not step.per_side and not (changes_side and after_block):
             yield Problem(routine.source, f"/steps/{i}/say", "per-side",
                           "The text names {side} or {other} but the step is not per_side; "
                           "mark it per_side or remove the placeholder.")
@@ -115,11 +188,11 @@ def _per_side(routine: Routine) -> Iterator[Problem]:
                 yield Problem(routine.source, f"/steps/{i}", "per-side",
                               f"The per-side steps {i}-{end - 1} never say which side; put "
                               "{side} in the text of at least one of them.")
-            if end >= len(steps) or steps[end].kind != "switch":
+            if end >= len(steps) or not steps[end].kind.rules.changes_side:
                 yield Problem(routine.source, f"/steps/{end - 1}", "per-side",
                               f"The per-side steps {i}-{end - 1} must be followed by a switch "
                               "step that tells the listener to change sides.")
-        if step.kind == "switch" and not after_block:
+        if changes_side and not after_block:
             yield Problem(routine.source, f"/steps/{i}", "per-side",
                           "A switch step must directly follow a block of per-side steps.")
 
@@ -131,19 +204,118 @@ def _cues_exist(routine: Routine) -> Iterator[Problem]:
                           f"No cue named '{step.end_cue}'; known cues: {', '.join(sorted(CUES))}.")
 
 
-def _safety(routine: Routine) -> Iterator[Problem]:
-    text = " ".join(routine.safety.notes)
-    for topic, pattern in SAFETY_TOPICS.items():
-        if not pattern.search(text):
-            yield Problem(routine.source, "/safety/notes", "safety-coverage",
-                          f"The safety notes never mention {topic}; add a note about it.")
+def _settle(routine: Routine) -> Iterator[Problem]:
+    for i, step in enumerate(routine.steps):
+        if step.kind.rules.moving and step.settle_seconds < MIN_SETTLE_SECONDS:
+            yield Problem(routine.source, f"/steps/{i}/settle_seconds", "settle-time",
+                          f"A {step.kind} step asks the listener to move but leaves "
+                          f"{step.settle_seconds} s to do it; give it at least "
+                          f"{MIN_SETTLE_SECONDS} s of settle time (or leave settle_seconds out "
+                          f"for the default {step.kind.rules.settle_seconds} s).")
+        elif not step.kind.rules.moving and step.settle_seconds < MIN_SETTLE_SECONDS:
+            match = next((m for s in _sentences(step.say) if not CONTINGENCY.match(s)
+                          for m in [REPOSITION.search(s)] if m), None)
+            if match:
+                yield Problem(routine.source, f"/steps/{i}/say", "settle-time",
+                              f"'{match.group(0)}' asks the listener to move, but a {step.kind} "
+                              f"step starts its cues at once; set \"settle_seconds\": "
+                              f"{MIN_SETTLE_SECONDS} or more, or move those words into a place step.")
+
+
+def _still_rolls(routine: Routine) -> Iterator[Problem]:
+    for i, step in enumerate(routine.steps):
+        match = STAYS_PUT.search(step.say) if step.kind.rules.strokes else None
+        if match:
+            yield Problem(routine.source, f"/steps/{i}/kind", "still-roll",
+                          f"'{match.group(0)}' says the ball stays put, but a {step.kind} step "
+                          f"plays stroke tones and 'keep rolling'; make it a "
+                          f"'{StepKind.MOVE}' step.")
+
+
+def spoken_texts(routine: Routine) -> list[tuple[str, str]]:
+    """Return (pointer, text) for everything a listener hears from the routine file."""
+    texts = [("/intro", routine.intro), ("/safety/spoken", routine.safety.spoken)]
+    for i, step in enumerate(routine.steps):
+        if step.caution:
+            texts.append((f"/steps/{i}/caution", step.caution))
+        texts.append((f"/steps/{i}/say", step.say))
+    return texts
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?;:])\s+", text) if s]
+
+
+def _spoken_safety(routine: Routine) -> Iterator[Problem]:
+    heard = [s for _, text in spoken_texts(routine) for s in _sentences(text)]
+    for topic, patterns in AREA_SAFETY.get(routine.area, ()):
+        if not any(all(re.search(p, s, re.I) for p in patterns) for s in heard):
+            yield Problem(routine.source, "/steps", "spoken-safety",
+                          f"Nothing the listener hears warns about {topic} (area "
+                          f"'{routine.area}'); say it in a step's \"caution\", just before the "
+                          "step it concerns. Written safety notes are never heard.")
+
+
+def _lighter_without_feet(routine: Routine) -> Iterator[Problem]:
+    if routine.area not in FEET_LOAD_AREAS:
+        return
+    for pointer, text in spoken_texts(routine):
+        for sentence in _sentences(text):
+            if LIGHTER.search(sentence) and FEET_OR_HIPS.search(sentence):
+                yield Problem(routine.source, pointer, "lighter-load",
+                              f"'{sentence}' offers the feet or the hips as the way to ease off, "
+                              "but pushing through the feet lifts the hips and loads the ball; "
+                              "say to lower the hips or shift weight off the ball instead.")
+
+
+def _head_turn_direction(routine: Routine) -> Iterator[Problem]:
+    if routine.area != "neck":
+        return
+    for i, step in enumerate(routine.steps):
+        match = HEAD_TURN_AWAY.search(step.say) if step.per_side else None
+        if match:
+            yield Problem(routine.source, f"/steps/{i}/say", "head-turn",
+                          f"'{match.group(0)}': lying face up, turning the face toward the "
+                          "{other} puts the weight on the {other} ball; turn toward the {side}.")
+
+
+def _gentle_near_sciatic(routine: Routine) -> Iterator[Problem]:
+    for i, step in enumerate(routine.steps):
+        match = NEAR_SCIATIC.search(step.say)
+        if match and step.pressure not in (None, "gentle"):
+            yield Problem(routine.source, f"/steps/{i}/pressure", "gentle-near-nerve",
+                          f"'{match.group(0)}' works next to the sciatic nerve, so the pressure "
+                          f"must be gentle, not '{step.pressure}'.")
+
+
+def _slide_under_lying_side(routine: Routine) -> Iterator[Problem]:
+    for i, step in enumerate(routine.steps):
+        match = SLIDE_UNDER_LYING_SIDE.search(step.say)
+        if match:
+            yield Problem(routine.source, f"/steps/{i}/say", "cannot-do",
+                          f"'{match.group(0)}' cannot be done: nobody can slide a ball under "
+                          "the side they are lying on; roll toward the {other} side to lift "
+                          "the {side} one first.")
+
+
+def _one_version_one_kit(routine: Routine) -> Iterator[Problem]:
+    for pointer, text in spoken_texts(routine):
+        other = OTHER_VERSION.search(text)
+        if other:
+            yield Problem(routine.source, pointer, "one-version",
+                          f"'{other.group(0)}' offers another way to do the routine, but the "
+                          "steps only guide one; drop it, or make that version its own routine.")
+        kit = OTHER_KIT.search(text)
+        if kit:
+            yield Problem(routine.source, pointer, "kit-matches",
+                          f"'{kit.group(0)}' names a kit the routine does not list (equipment: "
+                          f"{', '.join(routine.equipment)}); speak only of what the listener "
+                          "was told to bring.")
 
 
 def _no_medical_claims(routine: Routine) -> Iterator[Problem]:
     # Safety notes may name conditions ("healing wounds"); what the coach promises may not.
-    texts = [("/intro", routine.intro), ("/safety/spoken", routine.safety.spoken)]
-    texts += [(f"/steps/{i}/say", s.say) for i, s in enumerate(routine.steps)]
-    for pointer, text in texts:
+    for pointer, text in spoken_texts(routine):
         match = MEDICAL_CLAIMS.search(text)
         if match:
             yield Problem(routine.source, pointer, "no-medical-claims",

@@ -6,18 +6,31 @@ All positions are integer samples at SAMPLE_RATE, so a plan is frame-exact and t
 file's length can be checked against it.
 
 A track is three parts laid end to end:
-  intro  = lead-in, the instruction's sentences with pauses between, a settling pause
+  intro  = lead-in, the instruction's sentences with pauses between, then the settle:
+           quiet (no word, no tone) for the step's settle seconds, or a short gap when
+           the step asks for none
   timed  = exactly `track.seconds` (breathing cues, pace tones, countdown; never longer)
   outro  = a short gap (timed tracks only), the end cue, on the last track the closing
            sentence, and a tail of silence that rounds the track up to whole MP3 frames.
-Inside the timed part spoken cues win over breathing words, and both win over tones:
-a lower-priority sound that would land within GUARD of a placed one is skipped.
+What the timed part says and plays comes from the step kind's rules (skill/core/steps.py).
+Spacing rules inside the timed part, in priority order:
+  - "And release" ends the part; "Ten more seconds" comes ten seconds before the end; the
+    kind's mid cue ("Halfway.") comes only in parts longer than ONE_COUNTDOWN_MAX_SECONDS,
+    so a hold of 30 s or less hears one countdown cue, not two;
+  - no two spoken cues start closer than CUE_SPACING_SECONDS apart; the words of the
+    breath itself ("Breathe in", "and out") are the one exception among themselves, and
+    a breath cycle whose words would crowd a cue is played as tones instead;
+  - breath words only for the first SPOKEN_BREATH_CYCLES cycles, then tones;
+  - tones never sit on top of words: a breath tone is cut short GUARD before a spoken cue
+    (or skipped if that leaves less than MIN_TONE_SECONDS), a pace tone near one is skipped.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from skill import speech
@@ -28,18 +41,22 @@ SAMPLE_RATE = 44_100
 # ~48 samples, which would make the file longer than planned. See encode.py.
 FRAME_SAMPLES = 1152
 
+# Bump when a rule below changes what is heard (or what a plan records for the manifest)
+# in a way the constants cannot show.
+LAYOUT_VERSION = 4
 LEAD_IN_SECONDS = 0.05  # room for the first fade-in; keeps transcript times near track start
-SETTLE_SECONDS = 0.8  # after the instruction, before the timed part or the end cue
+GAP_SECONDS = 0.8  # after the instruction of a step that asks for no settle time
 CUE_GAP_SECONDS = 0.25  # between the end of a timed part and the end cue
 CLOSING_GAP_SECONDS = 0.3  # between the final bell and the closing sentence
 TAIL_SECONDS = 0.6  # silence that ends every track
 GUARD_SECONDS = 0.25  # breathing and pace sounds keep this far from spoken cues
 MIN_TONE_SECONDS = 1.0  # a breath tone cut shorter than this is skipped instead
 SPOKEN_BREATH_CYCLES = 2  # cycles that say "Breathe in … and out"; later ones use tones
-HALFWAY_MIN_SECONDS = 30
+CUE_SPACING_SECONDS = 8.0  # spoken cues start at least this far apart
+ONE_COUNTDOWN_MAX_SECONDS = 30  # a timed part this long or shorter gets no mid cue
 TEN_MORE_MIN_SECONDS = 20
+WORDLESS_MIN_SECONDS = 5.0  # a span without words this long is marked in the manifest
 
-TIMED_KINDS = ("hold", "roll", "breathe", "rest")
 INHALE_TONE = "inhale"
 EXHALE_TONE = "exhale"
 STROKE_TONES = ("stroke-up", "stroke-back")  # alternate: one stroke up, one stroke back
@@ -76,13 +93,19 @@ class Line:
 
 @dataclass(frozen=True)
 class TrackPlan:
-    """The exact sample layout of one track."""
+    """The exact sample layout of one track.
+
+    `settle` is the quiet span (start, end) after the instruction's last word when the
+    step asks for settle time, else None; `key` identifies the plan's inputs (see plan_key).
+    """
 
     index: int
     segments: tuple[Segment, ...]
     intro: int
     timed: int
     outro: int
+    settle: tuple[int, int] | None = None
+    key: str = ""
 
     @property
     def total(self) -> int:
@@ -93,6 +116,34 @@ class TrackPlan:
     def seconds(self) -> float:
         """Return the track's length in seconds."""
         return self.total / SAMPLE_RATE
+
+    @property
+    def wordless(self) -> tuple[tuple[int, int, str], ...]:
+        """Return spans of WORDLESS_MIN_SECONDS or more with no words, after the settle.
+
+        Each is (start, end, "silent" or "tones"); a span ends where words or the end cue
+        start, so the pacing of the step itself is what shows.
+        """
+        spans: list[tuple[int, int, str]] = []
+        at = 0
+        for seg in (s for s in self.segments if s.kind in ("speech", "cue")):
+            start = self.settle[1] if self.settle and at == self.settle[0] else at
+            if seg.start - start >= samples(WORDLESS_MIN_SECONDS):
+                tones = any(t.kind == "tone" and t.start < seg.start and t.end > start for t in self.segments)
+                spans.append((start, seg.start, "tones" if tones else "silent"))
+            at = max(at, seg.end)
+        return tuple(spans)
+
+    def manifest_fields(self) -> dict[str, object]:
+        """Return what a manifest records about the plan: key, settle and wordless spans (seconds)."""
+        def sec(n: int) -> float:
+            return round(n / SAMPLE_RATE, 3)
+
+        return {
+            "plan": self.key,
+            "settle": [sec(self.settle[0]), sec(self.settle[1])] if self.settle else None,
+            "wordless": [[sec(a), sec(b), what] for a, b, what in self.wordless],
+        }
 
     @property
     def transcript(self) -> tuple[Line, ...]:
@@ -113,9 +164,9 @@ def sentences(text: str) -> tuple[str, ...]:
 
 
 def instruction(track: Track) -> tuple[str, ...]:
-    """Return the sentences spoken before the timed part."""
+    """Return the sentences spoken before the settle and the timed part."""
     said = sentences(track.text)
-    if track.kind == "roll":
+    if track.kind.rules.strokes:
         said += sentences(speech.ROLL_PACE)
     return said
 
@@ -127,11 +178,13 @@ def closing(track: Track) -> tuple[str, ...]:
 
 def timed_phrases(track: Track) -> tuple[str, ...]:
     """Return the cue phrases the timed part may say (some may be skipped for room)."""
+    rules = track.kind.rules
     phrases: list[str] = []
-    if track.kind in ("hold", "breathe") and track.breath is not None:
+    if rules.breath_cues and track.breath is not None:
         phrases += [speech.BREATH_IN, speech.BREATH_OUT]
-    if track.kind in ("hold", "roll"):
-        phrases += [speech.HALFWAY if track.kind == "hold" else speech.KEEP_ROLLING]
+    if rules.mid_cue:
+        phrases.append(rules.mid_cue)
+    if rules.countdown:
         phrases += [speech.TEN_MORE, speech.RELEASE]
     return tuple(phrases)
 
@@ -143,12 +196,17 @@ def spoken_texts(track: Track) -> tuple[str, ...]:
 
 def fixed_sounds(track: Track) -> tuple[str, ...]:
     """Return the names of fixed-length sounds the track uses (its end cue, pace tones)."""
-    return (track.end_cue, *(STROKE_TONES if track.kind == "roll" else ()))
+    return (track.end_cue, *(STROKE_TONES if track.kind.rules.strokes else ()))
 
 
 def timed_samples(track: Track) -> int:
     """Return the exact length of the track's timed part in samples."""
-    return samples(track.seconds) if track.kind in TIMED_KINDS else 0
+    return samples(track.seconds) if track.kind.rules.timed else 0
+
+
+def settle_samples(track: Track) -> int:
+    """Return the quiet after the instruction: the step's settle, or the short gap."""
+    return samples(max(GAP_SECONDS, track.settle_seconds))
 
 
 def fingerprint(track: Track) -> dict[str, object]:
@@ -160,6 +218,7 @@ def fingerprint(track: Track) -> dict[str, object]:
     return {
         "kind": track.kind,
         "text": track.text,
+        "settle_seconds": track.settle_seconds,
         "seconds": track.seconds,
         "breath": [breath.inhale, breath.hold, breath.exhale] if breath else None,
         "pressure": track.pressure,
@@ -168,11 +227,23 @@ def fingerprint(track: Track) -> dict[str, object]:
         "is_last": track.is_last,
         "said": list(spoken_texts(track)),
         "layout": [
-            SAMPLE_RATE, FRAME_SAMPLES, LEAD_IN_SECONDS, SENTENCE_PAUSE_SECONDS, SETTLE_SECONDS,
-            CUE_GAP_SECONDS, CLOSING_GAP_SECONDS, TAIL_SECONDS, GUARD_SECONDS,
-            MIN_TONE_SECONDS, SPOKEN_BREATH_CYCLES, HALFWAY_MIN_SECONDS, TEN_MORE_MIN_SECONDS,
+            LAYOUT_VERSION, SAMPLE_RATE, FRAME_SAMPLES, LEAD_IN_SECONDS, SENTENCE_PAUSE_SECONDS,
+            GAP_SECONDS, CUE_GAP_SECONDS, CLOSING_GAP_SECONDS, TAIL_SECONDS, GUARD_SECONDS,
+            MIN_TONE_SECONDS, SPOKEN_BREATH_CYCLES, CUE_SPACING_SECONDS,
+            ONE_COUNTDOWN_MAX_SECONDS, TEN_MORE_MIN_SECONDS,
         ],
     }
+
+
+def plan_key(track: Track) -> str:
+    """Return a short hash of the track's fingerprint: equal keys, equal plans for one voice."""
+    data = json.dumps(fingerprint(track), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def rendered_from(plans: Sequence[str], tracks: Sequence[Track]) -> bool:
+    """Return True if a manifest's plan keys are exactly those of these timeline tracks."""
+    return list(plans) == [plan_key(t) for t in tracks]
 
 
 def _length(lengths: Mapping[str, int], name: str, what: str) -> int:
@@ -207,47 +278,72 @@ class _TimedPart:
     def __init__(self, total: int):
         self.total = total
         self.guard = samples(GUARD_SECONDS)
-        self.spoken: list[Segment] = []
+        self.spacing = samples(CUE_SPACING_SECONDS)
+        self.spoken: list[tuple[Segment, bool]] = []  # (segment, is a breath word)
         self.other: list[Segment] = []
 
     def _clear(self, seg: Segment) -> bool:
         """Return True if seg keeps GUARD away from spoken cues and overlaps no other sound."""
         g = self.guard
-        return all(seg.end + g <= s.start or s.end + g <= seg.start for s in self.spoken) and all(
+        return all(seg.end + g <= s.start or s.end + g <= seg.start for s, _ in self.spoken) and all(
             seg.end <= s.start or s.end <= seg.start for s in self.other
         )
+
+    def _spaced(self, seg: Segment, breath: bool) -> bool:
+        """Return True if seg starts CUE_SPACING from every spoken cue (breath words: from cues)."""
+        return all(abs(seg.start - s.start) >= self.spacing
+                   for s, was_breath in self.spoken if not (breath and was_breath))
+
+    def fits(self, text: str, start: int, length: int, *, breath: bool = False) -> Segment | None:
+        """Return the spoken segment if it fits at start without crowding anything, else None."""
+        seg = Segment(start, length, "speech", text)
+        if start < 0 or seg.end > self.total or not self._clear(seg) or not self._spaced(seg, breath):
+            return None
+        return seg
 
     def say(self, text: str, start: int, length: int, *, clamp: bool) -> bool:
         """Place a spoken cue at start (clamped inside the part if asked); return success."""
         if clamp:
             start = max(0, min(start, self.total - length))
-        seg = Segment(start, length, "speech", text)
-        if start < 0 or seg.end > self.total or not self._clear(seg):
-            return False
-        self.spoken.append(seg)
+        seg = self.fits(text, start, length)
+        if seg is not None:
+            self.spoken.append((seg, False))
+        return seg is not None
+
+    def say_breath(self, words: list[Segment]) -> bool:
+        """Place the words of one breath cycle together, or none of them; return success."""
+        before = len(self.spoken)
+        for w in words:
+            if self.fits(w.name, w.start, w.length, breath=True) is None:
+                del self.spoken[before:]
+                return False
+            self.spoken.append((w, True))
         return True
 
     def sound(self, kind: str, name: str, start: int, length: int, min_length: int) -> None:
-        """Place a tone, cut at the part's end; skip it if too short or too close to speech."""
-        length = min(length, self.total - start)
+        """Place a tone, cut at the part's end or GUARD before the next spoken cue; skip it
+        if that leaves less than min_length or it starts too close to speech."""
+        later = [s.start - self.guard for s, _ in self.spoken if s.start > start]
+        length = min(length, self.total - start, *(end - start for end in later))
         seg = Segment(start, length, kind, name)
         if length >= min_length and self._clear(seg):
             self.other.append(seg)
 
     def segments(self, offset: int) -> list[Segment]:
         """Return every placed sound, shifted by offset samples."""
-        return [Segment(s.start + offset, s.length, s.kind, s.name) for s in (*self.spoken, *self.other)]
+        placed = [s for s, _ in self.spoken] + self.other
+        return [Segment(s.start + offset, s.length, s.kind, s.name) for s in placed]
 
 
 def _countdown(part: _TimedPart, track: Track, lengths: Mapping[str, int]) -> None:
-    seconds = track.seconds
+    rules = track.kind.rules
     release = _length(lengths, speech.RELEASE, "sentence")
     part.say(speech.RELEASE, part.total - release, release, clamp=False)
-    if seconds >= TEN_MORE_MIN_SECONDS:
-        part.say(speech.TEN_MORE, part.total - samples(10), _length(lengths, speech.TEN_MORE, "sentence"), clamp=True)
-    if seconds >= HALFWAY_MIN_SECONDS:  # a roll hears "Keep rolling slowly." instead
-        phrase = speech.HALFWAY if track.kind == "hold" else speech.KEEP_ROLLING
-        part.say(phrase, part.total // 2, _length(lengths, phrase, "sentence"), clamp=True)
+    if track.seconds >= TEN_MORE_MIN_SECONDS:
+        part.say(speech.TEN_MORE, part.total - samples(10), _length(lengths, speech.TEN_MORE, "sentence"),
+                 clamp=True)
+    if rules.mid_cue and track.seconds > ONE_COUNTDOWN_MAX_SECONDS:
+        part.say(rules.mid_cue, part.total // 2, _length(lengths, rules.mid_cue, "sentence"), clamp=True)
 
 
 def _breathing(part: _TimedPart, track: Track, lengths: Mapping[str, int]) -> None:
@@ -259,17 +355,15 @@ def _breathing(part: _TimedPart, track: Track, lengths: Mapping[str, int]) -> No
     inhale, exhale = samples(breath.inhale), samples(breath.exhale)
     out_at = samples(breath.inhale + breath.hold)
     min_tone = samples(MIN_TONE_SECONDS)
-    words = ((speech.BREATH_IN, 0, inhale, INHALE_TONE), (speech.BREATH_OUT, out_at, exhale, EXHALE_TONE))
+    phases = ((speech.BREATH_IN, 0, inhale, INHALE_TONE), (speech.BREATH_OUT, out_at, exhale, EXHALE_TONE))
     for k, start in enumerate(range(0, part.total, cycle)):
-        for text, offset, phase, tone in words:
-            at = start + offset
-            if at >= part.total:
-                continue
-            spoken = k < SPOKEN_BREATH_CYCLES and part.say(
-                text, at, _length(lengths, text, "sentence"), clamp=False
-            )
-            if not spoken:
-                part.sound("tone", tone, at, phase, min_tone)
+        inside = [(text, start + offset, phase, tone) for text, offset, phase, tone in phases
+                  if start + offset < part.total]
+        words = [Segment(at, _length(lengths, text, "sentence"), "speech", text) for text, at, _, _ in inside]
+        if k < SPOKEN_BREATH_CYCLES and words and part.say_breath(words):
+            continue
+        for _text, at, phase, tone in inside:
+            part.sound("tone", tone, at, phase, min_tone)
 
 
 def _strokes(part: _TimedPart, track: Track, lengths: Mapping[str, int]) -> None:
@@ -290,16 +384,17 @@ def plan_track(track: Track, speech_lengths: Mapping[str, int], sound_lengths: M
     maps cue and tone names (the cue catalogue plus the pace tones) to theirs. Raise
     LayoutError if the track's end cue is not among the sounds.
     """
-    segments, at = _speak_in_turn(instruction(track), samples(LEAD_IN_SECONDS), speech_lengths)
-    intro = at + samples(SETTLE_SECONDS)
+    rules = track.kind.rules
+    segments, said_end = _speak_in_turn(instruction(track), samples(LEAD_IN_SECONDS), speech_lengths)
+    intro = said_end + settle_samples(track)
 
     timed = timed_samples(track)
     part = _TimedPart(timed)
-    if track.kind in ("hold", "roll"):
+    if rules.countdown:
         _countdown(part, track, speech_lengths)
-    if track.kind in ("hold", "breathe") and track.breath is not None:
+    if rules.breath_cues and track.breath is not None:
         _breathing(part, track, speech_lengths)
-    if track.kind == "roll":
+    if rules.strokes:
         _strokes(part, track, sound_lengths)
     segments += part.segments(intro)
 
@@ -317,4 +412,6 @@ def plan_track(track: Track, speech_lengths: Mapping[str, int], sound_lengths: M
         intro=intro,
         timed=timed,
         outro=total - intro - timed,
+        settle=(said_end, intro) if track.settle_seconds else None,
+        key=plan_key(track),
     )

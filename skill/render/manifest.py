@@ -8,7 +8,12 @@ JSON shape (tracks_dir/manifests/<routine_id>.json):
   {"routine_id": "upper-back", "voice": "<voice key>", "renderer_version": "1",
    "format": "mp3 mono 44100 Hz CBR 48 kbps",
    "tracks": [{"index": 0, "kind": "position", "side": null, "file": "<key>.mp3",
-               "duration_ms": 14210, "transcript": [{"t": 0.05, "text": "Lie on your back ..."}]}]}
+               "duration_ms": 14210, "transcript": [{"t": 0.05, "text": "Lie on your back ..."}],
+               "plan": "<layout.plan_key>", "settle": [4.1, 14.1], "wordless": [[20.2, 45.0, "tones"]]}]}
+`plan` says which timeline track the file was planned from (the preview trusts a manifest
+only when it matches); `settle` is the quiet after the instruction's last word, if the step
+asks for one; `wordless` lists the later spans of five seconds or more without words, each
+"silent" or "tones".
 """
 
 from __future__ import annotations
@@ -44,6 +49,22 @@ class ManifestTrack:
     file: str
     duration_ms: int
     transcript: tuple[Spoken, ...]
+    plan: str = ""
+    settle: tuple[float, float] | None = None
+    wordless: tuple[tuple[float, float, str], ...] = ()
+
+    @classmethod
+    def from_meta(cls, index: int, kind: str, side: str | None, file: str,
+                  meta: dict[str, Any]) -> ManifestTrack:
+        """Build a track entry from its place in the routine and its JSON data."""
+        settle = meta.get("settle")
+        return cls(
+            index=index, kind=str(kind), side=side, file=file, duration_ms=int(meta["duration_ms"]),
+            transcript=tuple(Spoken(float(s["t"]), str(s["text"])) for s in meta["transcript"]),
+            plan=str(meta.get("plan", "")),
+            settle=(float(settle[0]), float(settle[1])) if settle else None,
+            wordless=tuple((float(a), float(b), str(what)) for a, b, what in meta.get("wordless", ())),
+        )
 
 
 @dataclass(frozen=True)
@@ -73,6 +94,8 @@ class Manifest:
                     "index": t.index, "kind": t.kind, "side": t.side, "file": t.file,
                     "duration_ms": t.duration_ms,
                     "transcript": [{"t": s.t, "text": s.text} for s in t.transcript],
+                    "plan": t.plan, "settle": list(t.settle) if t.settle else None,
+                    "wordless": [list(w) for w in t.wordless],
                 }
                 for t in self.tracks
             ],
@@ -87,11 +110,7 @@ class Manifest:
             renderer_version=data["renderer_version"],
             format=data["format"],
             tracks=tuple(
-                ManifestTrack(
-                    index=t["index"], kind=t["kind"], side=t["side"], file=t["file"],
-                    duration_ms=t["duration_ms"],
-                    transcript=tuple(Spoken(s["t"], s["text"]) for s in t["transcript"]),
-                )
+                ManifestTrack.from_meta(t["index"], t["kind"], t["side"], t["file"], t)
                 for t in data["tracks"]
             ),
         )

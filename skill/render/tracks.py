@@ -27,7 +27,7 @@ from skill.render import cues, encode, layout, mix
 from skill.render.cache import Store, json_digest
 from skill.render.encode import FORMAT, EncodeError, Mp3Encoder, mp3_samples
 from skill.render.layout import SAMPLE_RATE, LayoutError, TrackPlan
-from skill.render.manifest import Manifest, ManifestTrack, Spoken
+from skill.render.manifest import Manifest, ManifestTrack
 from skill.render.mix import MixError
 from skill.render.progress import Progress, ProgressEvent
 from skill.render.voices import Voice, VoiceError, make_voice
@@ -197,13 +197,11 @@ class Renderer:
                 "samples": count,
                 "duration_ms": round(count * 1000 / SAMPLE_RATE),
                 "transcript": [{"t": line.t, "text": line.text} for line in plan.transcript],
+                **plan.manifest_fields(),
             }
             self.store.write_json(self.store.meta_path(key), meta)
-        entry = ManifestTrack(
-            index=track.index, kind=track.kind, side=track.side,
-            file=self.store.track_path(key).name, duration_ms=int(meta["duration_ms"]),
-            transcript=tuple(Spoken(float(s["t"]), str(s["text"])) for s in meta["transcript"]),
-        )
+        entry = ManifestTrack.from_meta(track.index, track.kind, track.side,
+                                        self.store.track_path(key).name, meta)
         return entry, reused
 
     # --- routines -------------------------------------------------------------------------

@@ -208,12 +208,13 @@ def test_the_manifest_is_written_and_lists_file_duration_and_transcript(rendered
     data = json.loads((settings.tracks_dir / "manifests" / "test-short.json").read_text())
     assert set(data) == {"routine_id", "voice", "renderer_version", "format", "tracks"}
     first = data["tracks"][1]
-    assert set(first) == {"index", "kind", "side", "file", "duration_ms", "transcript"}
+    assert set(first) == {"index", "kind", "side", "file", "duration_ms", "transcript", "plan", "settle", "wordless"}
     assert (first["index"], first["kind"], first["side"]) == (1, "hold", "right")
     assert first["file"].endswith(".mp3") and (settings.tracks_dir / first["file"]).is_file()
     texts = [line["text"] for line in first["transcript"]]
     assert texts[0] == "Rest on the ball on the right side."
-    assert {"Halfway.", "Ten more seconds.", "And release."} <= set(texts)
+    assert {"Ten more seconds.", "And release."} <= set(texts)  # a 30 s hold: one countdown cue
+    assert "Halfway." not in texts
     for entry, plan in zip(manifest.tracks, plans, strict=True):
         assert [(s.t, s.text) for s in entry.transcript] == [(s.t, s.text) for s in plan.transcript]
 

@@ -11,6 +11,8 @@ from skill.alexa.model import MODEL_PATH, build_model, check_model
 from skill.cli import main
 from skill.config import PROJECT_ROOT
 from skill.core.routines import ROUTINES_DIR, load_library
+from skill.core.steps import KINDS
+from skill.core.timeline import expand
 
 README = (PROJECT_ROOT / "README.md").read_text()
 
@@ -18,6 +20,21 @@ README = (PROJECT_ROOT / "README.md").read_text()
 def settings_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     rows += [f"| `{name}` | `{default}` | {meaning} |" for name, (default, meaning) in config.DOCUMENTED.items()]
+    return "\n".join(rows)
+
+
+def kinds_table() -> str:
+    def cues(rules) -> str:
+        said = ["breath words, then tones"] if rules.breath_cues else []
+        said += ["stroke tones"] if rules.strokes else []
+        said += [f'"{rules.mid_cue}" (over 30 s)'] if rules.mid_cue else []
+        said += ['"Ten more seconds.", "And release."'] if rules.countdown else []
+        return "; ".join(said) or "end cue only"
+
+    rows = ["| kind | screen label | timed by | default settle | cues in the timed part | fields |",
+            "|---|---|---|---|---|---|"]
+    rows += [f"| `{kind}` | {r.label} | {r.timed_by or '-'} | {r.settle_seconds} s | {cues(r)} | "
+             f"{', '.join(f'`{f}`' for f in r.fields) or '-'} |" for kind, r in KINDS.items()]
     return "\n".join(rows)
 
 
@@ -37,6 +54,11 @@ def test_ci_runs_the_readmes_test_command_and_nothing_else():
 def test_the_readme_documents_every_setting_with_its_default():
     section = README.split("<!-- settings-table")[1].split("<!-- /settings-table -->")[0]
     assert settings_table() in section, "regenerate the README table from config.DOCUMENTED"
+
+
+def test_the_readme_documents_every_step_kind_from_the_table():
+    section = README.split("<!-- step-kinds-table")[1].split("<!-- /step-kinds-table -->")[0]
+    assert kinds_table() in section, "regenerate the README table from skill/core/steps.py KINDS"
 
 
 def test_settings_defaults_match_the_documented_ones():
@@ -100,13 +122,21 @@ def test_validate_reports_every_problem_with_file_and_pointer_and_exits_non_zero
     assert "Traceback" not in err
 
 
-def test_preview_prints_a_timed_script_with_sides(capsys):
+def test_preview_without_rendered_tracks_prints_an_estimated_script_with_sides_and_says_so(
+        capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("TRIGGER_COACH_AUDIO_DIR", str(tmp_path))  # nothing rendered here
     assert main(["preview", "upper back"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Upper back — about ")
-    assert re.search(r"^\d\d:\d\d  right Tuck the ball", out, re.M)
-    assert re.search(r"^\d\d:\d\d  left  Tuck the ball", out, re.M)
+    assert "estimated at 2.3 words a second: not rendered" in out.splitlines()[0]
+    tracks = expand(load_library().get("upper-back"))
+    first = next(t for t in tracks if t.side == "right").text.split(".")[0]
+    mirrored = next(t for t in tracks if t.side == "left").text.split(".")[0]
+    assert re.search(rf"^\d\d:\d\d  right {re.escape(first)}", out, re.M)
+    assert re.search(rf"^\d\d:\d\d  left  {re.escape(mirrored)}", out, re.M)
     assert re.search(r"^\d\d:\d\d  end$", out, re.M)
+    settles = [t for t in tracks if t.settle_seconds]
+    assert settles and all(f"settle {t.settle_seconds}s]" in out for t in settles)
 
 
 def test_preview_of_an_unknown_routine_names_the_known_ones(capsys):

@@ -1,0 +1,150 @@
+"""Declare every kind of routine step once, with the rules the rest of the code reads.
+
+A step kind decides what a listener hears around its instruction: whether a timed part
+follows, how long the quiet settle after the last word lasts, which cues and tones the
+timed part gets, and which JSON fields a step of that kind takes. The routine schema
+(`routines/schema.json`), the timeline, the track layout, the validator and the catalog
+all read this table; adding a kind means adding a row here and, if it sounds different,
+teaching the layout its sound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from skill import speech
+
+# Quiet seconds after the last word of a step that asks the person to move, at the least.
+MIN_SETTLE_SECONDS = 6
+MAX_SETTLE_SECONDS = 30
+CAUTION_MAX_CHARS = 240
+
+
+class StepKind(StrEnum):
+    """The kinds of step a routine may hold; each one's rules are `kind.rules`."""
+
+    POSITION = "position"  # get down onto the floor, turn over, sit on a chair
+    PLACE = "place"  # put or move the ball (or roller) under a spot
+    MOVE = "move"  # small movements while the ball stays put: nods, arm sweeps, foot points
+    HOLD = "hold"  # stay still on the ball
+    BREATHE = "breathe"  # paced breaths, no ball work
+    ROLL = "roll"  # roll the body over the ball in slow strokes
+    SWITCH = "switch"  # change sides between the two halves of a side block
+    REST = "rest"  # quiet time off the ball
+
+    @property
+    def rules(self) -> KindRules:
+        """Return this kind's row of the table."""
+        return KINDS[self]
+
+
+@dataclass(frozen=True)
+class KindRules:
+    """What one kind of step sounds like and which JSON fields it takes."""
+
+    label: str  # what a screen shows for the step, e.g. "Place the ball"
+    timed_by: str | None  # "seconds", "breaths" or None (instruction only)
+    moving: bool  # asks the person to move: needs at least MIN_SETTLE_SECONDS of quiet
+    settle_seconds: int  # default quiet after the last word, before anything else is said
+    pressure: bool = False  # takes a pressure, and its guidance is spoken
+    strokes: bool = False  # stroke tones, the roll pace sentence and "keep rolling"
+    breath_cues: bool = False  # "Breathe in … and out", then breath tones
+    countdown: bool = False  # "Ten more seconds", "And release"
+    mid_cue: str | None = None  # said halfway through a timed part longer than 30 s
+    changes_side: bool = False  # played once between the two sides of a side block
+    fields: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # JSON Schema
+    required: tuple[str, ...] = ()
+
+    @property
+    def timed(self) -> bool:
+        """Return True if a timed part follows the instruction."""
+        return self.timed_by is not None
+
+
+_PRESSURE = {"enum": ["gentle", "moderate", "firm"]}
+_BREATH = {"$ref": "#/$defs/breath"}
+
+KINDS: Mapping[StepKind, KindRules] = MappingProxyType({
+    StepKind.POSITION: KindRules("Get into position", None, moving=True, settle_seconds=10),
+    StepKind.PLACE: KindRules("Place the ball", None, moving=True, settle_seconds=6),
+    StepKind.MOVE: KindRules(
+        "Small movements", "seconds", moving=False, settle_seconds=0, pressure=True,
+        countdown=True, mid_cue=speech.MOVE_EASY,
+        fields={"seconds": {"type": "integer", "minimum": 20, "maximum": 90},
+                "pressure": _PRESSURE},
+        required=("seconds", "pressure"),
+    ),
+    StepKind.HOLD: KindRules(
+        "Hold", "seconds", moving=False, settle_seconds=0, pressure=True, breath_cues=True,
+        countdown=True, mid_cue=speech.HALFWAY,
+        fields={"seconds": {"type": "integer"}, "pressure": _PRESSURE, "breath": _BREATH},
+        required=("seconds", "pressure", "breath"),
+    ),
+    StepKind.BREATHE: KindRules(
+        "Breathe", "breaths", moving=False, settle_seconds=0, breath_cues=True,
+        fields={"breaths": {"type": "integer", "minimum": 2, "maximum": 12}, "breath": _BREATH},
+        required=("breaths", "breath"),
+    ),
+    StepKind.ROLL: KindRules(
+        "Roll", "seconds", moving=False, settle_seconds=0, pressure=True, strokes=True,
+        countdown=True, mid_cue=speech.KEEP_ROLLING,
+        fields={"seconds": {"type": "integer", "minimum": 20, "maximum": 120},
+                "stroke_seconds": {"type": "integer", "minimum": 2, "maximum": 6},
+                "pressure": _PRESSURE},
+        required=("seconds", "stroke_seconds", "pressure"),
+    ),
+    StepKind.SWITCH: KindRules("Switch sides", None, moving=True, settle_seconds=10,
+                               changes_side=True),
+    StepKind.REST: KindRules(
+        "Rest", "seconds", moving=False, settle_seconds=0,
+        fields={"seconds": {"type": "integer", "minimum": 5, "maximum": 60}},
+        required=("seconds",),
+    ),
+})
+
+# Fields every kind takes, with their JSON Schema.
+COMMON_FIELDS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
+    "kind": {"enum": [k.value for k in StepKind]},
+    "say": {"$ref": "#/$defs/say"},
+    "caution": {
+        "type": "string", "minLength": 10, "maxLength": CAUTION_MAX_CHARS,
+        "description": "An area-specific safety warning, spoken just before `say`.",
+    },
+    "per_side": {"type": "boolean", "default": False},
+    "settle_seconds": {
+        "type": "integer", "minimum": 0, "maximum": MAX_SETTLE_SECONDS,
+        "description": "Quiet seconds after the last word, before anything else is said; "
+                       "overrides the kind's default. A timed part starts after it.",
+    },
+    "end_cue": {"$ref": "#/$defs/cue"},
+})
+
+
+def settle_seconds(kind: StepKind, override: int | None) -> int:
+    """Return a step's quiet settle time: its own `settle_seconds`, else its kind's default."""
+    return kind.rules.settle_seconds if override is None else override
+
+
+def step_schema() -> dict[str, Any]:
+    """Return the JSON Schema of one step, built from the table (routines/schema.json holds it)."""
+    return {
+        "type": "object",
+        "required": ["kind", "say"],
+        "properties": {name: dict(spec) for name, spec in COMMON_FIELDS.items()},
+        "allOf": [
+            {
+                "if": {"properties": {"kind": {"const": kind.value}}},
+                "then": {
+                    **({"required": list(rules.required)} if rules.required else {}),
+                    "properties": {name: True for name in COMMON_FIELDS}
+                    | {name: dict(spec) for name, spec in rules.fields.items()},
+                    "additionalProperties": False,
+                },
+            }
+            for kind, rules in KINDS.items()
+        ],
+    }
