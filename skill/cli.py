@@ -154,6 +154,25 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
     return 0
 
 
+def cmd_package(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Build the AWS Lambda zip: request-time dependencies, the skill, routines and render manifests.
+
+    Routines must validate and be rendered first (the tracks themselves go to S3, not
+    into the zip). Dependencies are pip wheels for the Lambda platform, from PyPI.
+    Example: trigger-coach render && trigger-coach package
+             trigger-coach package --output build/trigger-coach-lambda.zip --architecture arm64
+    """
+    from skill.hosting.package import PackageError, build_bundle
+
+    try:
+        bundle = build_bundle(settings, args.output, python_version=args.python_version,
+                              architecture=args.architecture)
+    except PackageError as exc:
+        raise CliError(str(exc)) from None
+    print(bundle.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every sub-command."""
     parser = argparse.ArgumentParser(prog="trigger-coach", description=__doc__.splitlines()[0])
@@ -172,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--audio", metavar="OUT.mp3", help="render the whole routine to this MP3 file")
     add("render", cmd_render).add_argument("routines", nargs="*")
     add("model", cmd_model).add_argument("--check", action="store_true")
+    from skill.hosting.package import DEFAULT_OUTPUT, LAMBDA_ARCHITECTURE, LAMBDA_PYTHON, PLATFORMS
+
+    p = add("package", cmd_package)
+    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"the zip to write (default {DEFAULT_OUTPUT})")
+    p.add_argument("--architecture", choices=sorted(PLATFORMS), default=LAMBDA_ARCHITECTURE,
+                   help=f"the function's architecture (default {LAMBDA_ARCHITECTURE}, as in template.yaml)")
+    p.add_argument("--python-version", default=LAMBDA_PYTHON,
+                   help=f"the Lambda runtime's Python (default {LAMBDA_PYTHON}, as in template.yaml)")
     p = add("serve", cmd_serve)
     p.add_argument("--host")
     p.add_argument("--port", type=int)

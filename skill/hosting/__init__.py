@@ -1,0 +1,1 @@
+"""Host the skill: the AWS Lambda bundle and its deployment."""
