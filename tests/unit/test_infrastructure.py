@@ -68,8 +68,9 @@ def test_the_environment_wires_dynamodb_the_table_the_cdn_and_the_region_with_do
 def test_the_table_has_the_state_layouts_keys_on_demand_with_recovery_and_deletion_protection():
     table = RESOURCES["ProgressTable"]
     props = table["Properties"]
-    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
-    assert {(a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]} == {("id", "S"), ("sk", "S")}
+    assert [(k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]] == [("id", "HASH"), ("sk", "RANGE")]
+    types = {(a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]}
+    assert types == {("id", "S"), ("sk", "S")}
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["DeletionProtectionEnabled"] is True
