@@ -25,6 +25,8 @@ ASK_RESOURCES = json.loads((PROJECT_ROOT / "ask-resources.json").read_text())
 ASK_PROFILE = ASK_RESOURCES["profiles"]["default"]
 # What @ask-cli/cfn-deployer always passes to the stack (lib/builtins/deploy-delegates/cfn-deployer).
 CFN_DEPLOYER_PARAMETERS = {"SkillId", "LambdaRuntime", "LambdaHandler", "CodeBucket", "CodeKey", "CodeVersion"}
+# What skill/hosting/deploy.py's deploy() passes to sam deploy.
+TEMPLATE_PARAMETERS_DEPLOY_PASSES = ("SkillId", "Voice", "CodeBucket", "CodeKey")
 
 
 def default_of(name: str) -> str:
@@ -152,3 +154,36 @@ def test_the_ask_cli_build_hook_runs_the_packager_into_the_file_it_is_given():
     hook = PROJECT_ROOT / "hooks" / "build.sh"
     assert os.access(hook, os.X_OK)
     assert re.search(r'trigger-coach package --output "\$1"', hook.read_text())
+
+
+def test_deploy_without_a_skill_id_asks_for_one(monkeypatch, capsys):
+    from skill.cli import main
+
+    monkeypatch.delenv("TRIGGER_COACH_SKILL_ID", raising=False)
+    assert main(["deploy"]) == 1
+    assert "Pass --skill-id amzn1.ask.skill." in capsys.readouterr().err
+
+
+def test_deploy_without_the_sam_cli_says_how_to_get_it(monkeypatch, tmp_path):
+    from skill.hosting.deploy import DeployError, sam_command
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(DeployError, match=r"'sam'\) is not on PATH; install it"):
+        sam_command(stack_name="coach", region="eu-west-1", parameters={})
+
+
+def test_sam_deploys_the_template_with_the_capabilities_a_sam_transform_needs(monkeypatch, tmp_path):
+    from skill.hosting.deploy import TEMPLATE as TEMPLATE_PATH
+    from skill.hosting.deploy import sam_command
+
+    sam = tmp_path / "sam"
+    sam.write_text("#!/bin/sh\n")
+    sam.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    command = sam_command(stack_name="coach", region="eu-west-1",
+                          parameters={"SkillId": "amzn1.ask.skill.x", "CodeKey": "lambda/k.zip"})
+    assert command[:4] == [str(sam), "deploy", "--template-file", str(TEMPLATE_PATH)]
+    capabilities = command[command.index("--capabilities") + 1:command.index("--no-fail-on-empty-changeset")]
+    assert capabilities == list(CAPABILITIES)
+    assert command[-2:] == ["SkillId=amzn1.ask.skill.x", "CodeKey=lambda/k.zip"]
+    assert set(TEMPLATE_PARAMETERS_DEPLOY_PASSES) <= set(TEMPLATE["Parameters"])
