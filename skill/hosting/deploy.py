@@ -138,7 +138,7 @@ def deploy(*, skill_id: str, stack_name: str, region: str, voice: str, bundle: P
     s3 = session.client("s3")
     if code_bucket is None:
         account = session.client("sts").get_caller_identity()["Account"]
-        code_bucket = f"{stack_name}-code-{account}-{region}"
+        code_bucket = f"{stack_name.lower()}-code-{account}-{region}"
     ensure_bucket(s3, code_bucket, region)
     key = upload_bundle(s3, code_bucket, bundle)
     cloudformation = session.client("cloudformation")
@@ -148,8 +148,11 @@ def deploy(*, skill_id: str, stack_name: str, region: str, voice: str, bundle: P
     result = subprocess.run(sam_command(stack_name=stack_name, region=region, parameters=parameters), check=False)
     if result.returncode != 0:
         raise DeployError(f"'sam deploy' failed with exit status {result.returncode}; see its output above.")
-    outputs = stack_outputs(cloudformation, stack_name)
-    assert outputs is not None
+    outputs = stack_outputs(cloudformation, stack_name) or {}
+    missing = sorted({"AudioBucketName", "AudioUrl", "SkillEndpoint"} - set(outputs))
+    if missing:
+        raise DeployError(f"The stack {stack_name!r} has no output {', '.join(missing)}; was it made from "
+                          f"{TEMPLATE.name}? Pass the right --stack-name.")
     uploaded = upload_tracks(s3, outputs["AudioBucketName"], tracks_dir)
     return (f"Uploaded {new + uploaded.new} new track(s) ({uploaded.present - new} already there) to "
             f"s3://{outputs['AudioBucketName']}/{AUDIO_PREFIX}, served at {outputs['AudioUrl']}.\n"

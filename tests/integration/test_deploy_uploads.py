@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,65 @@ def test_tracks_go_to_the_bucket_the_stack_outputs_name(moto_endpoint, s3, track
     bucket = outputs["AudioBucketName"]
     assert upload_tracks(s3, bucket, tracks).new == 3
     assert s3.head_object(Bucket=bucket, Key=AUDIO_PREFIX + next(tracks.glob("*.mp3")).name)
+
+
+# Stands in for the SAM CLI: checks it was given an uploaded bundle and the skill id, then creates
+# (or leaves) a stack on moto with template.yaml's output names. Amazon itself stays out of it.
+FAKE_SAM = """#!{python}
+import json, sys
+import boto3
+args = sys.argv[1:]
+with open({calls!r}, "a") as calls:
+    calls.write(json.dumps(args) + "\\n")
+assert args[0] == "deploy", args
+stack = args[args.index("--stack-name") + 1]
+region = args[args.index("--region") + 1]
+params = dict(arg.split("=", 1) for arg in args[args.index("--parameter-overrides") + 1:])
+session = boto3.session.Session(region_name=region)
+session.client("s3").head_object(Bucket=params["CodeBucket"], Key=params["CodeKey"])
+cloudformation = session.client("cloudformation")
+if not [s for s in cloudformation.list_stacks()["StackSummaries"] if s["StackName"] == stack]:
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps({{
+        "Resources": {{"AudioBucket": {{"Type": "AWS::S3::Bucket"}}}},
+        "Outputs": {{
+            "AudioBucketName": {{"Value": {{"Ref": "AudioBucket"}}}},
+            "AudioUrl": {{"Value": "https://cdn.example.test/audio/"}},
+            "SkillEndpoint": {{"Value": "arn:aws:lambda:{{}}:123456789012:function:coach".format(region)}},
+        }},
+    }}))
+"""
+SKILL_ID = "amzn1.ask.skill.12345678-90ab-cdef-1234-567890abcdef"
+
+
+def test_deploy_uploads_the_bundle_runs_sam_and_uploads_the_tracks_then_repeats_cheaply(
+        moto_endpoint, s3, tracks, tmp_path, monkeypatch, capsys):  # noqa: F811
+    from skill.cli import main
+
+    calls = tmp_path / "sam-calls.jsonl"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sam = bin_dir / "sam"
+    sam.write_text(FAKE_SAM.format(python=sys.executable, calls=str(calls)))
+    sam.chmod(0o755)
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    tracks.rename(audio / "tracks")
+    bundle = tmp_path / "trigger-coach-lambda.zip"
+    bundle.write_bytes(b"PK bundle")
+    for name, value in {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "local",
+                        "AWS_SECRET_ACCESS_KEY": "local", "TRIGGER_COACH_AUDIO_DIR": str(audio),
+                        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}.items():
+        monkeypatch.setenv(name, value)
+    argv = ["deploy", "--skill-id", SKILL_ID, "--stack-name", "Coach", "--region", REGION, "--bundle", str(bundle)]
+
+    assert main(argv) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "Uploaded 3 new track(s) (0 already there)" in out
+    assert "served at https://cdn.example.test/audio/" in out and "function:coach" in out
+    first = json.loads(calls.read_text().splitlines()[0])
+    assert f"SkillId={SKILL_ID}" in first and "Voice=piper" in first
+    assert "CodeBucket=coach-code-123456789012-eu-west-1" in first
+
+    assert main(argv) == 0
+    assert "Uploaded 0 new track(s) (3 already there)" in capsys.readouterr().out
+    assert len(calls.read_text().splitlines()) == 2
