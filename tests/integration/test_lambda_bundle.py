@@ -180,13 +180,18 @@ def test_a_whole_routine_plays_and_is_stored_through_the_bundled_handler(bundle,
                 play = queued
             token = queued["audioItem"]["stream"]["token"] if queued else None
         assert played == 15
-
-        progress = handler.invoke(alexa.intent("ProgressIntent", user=user))
-        valid_response(progress)
-        assert "one session" in alexa.speech_of(progress)
     finally:
         handler.close()
     assert handler.proc.returncode == 0, handler.output()
+
+    # A new instance (another cold start) reads the run back from DynamoDB.
+    fresh = LambdaProcess(root, env, tmp_path / "lambda-2.log")
+    try:
+        progress = fresh.invoke(alexa.intent("ProgressIntent", user=user))
+    finally:
+        fresh.close()
+    valid_response(progress)
+    assert "one session" in alexa.speech_of(progress)
 
 
 def test_the_bundled_handler_refuses_to_start_without_a_public_url_naming_it(bundle, tmp_path):
