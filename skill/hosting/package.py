@@ -39,8 +39,12 @@ DEFAULT_OUTPUT = Path("build/trigger-coach-lambda.zip")
 # What template.yaml deploys (Runtime python3.12, Architectures x86_64); a test keeps them equal.
 LAMBDA_PYTHON = "3.12"
 LAMBDA_ARCHITECTURE = "x86_64"
-# pip platform tags per Lambda architecture; Lambda's Amazon Linux 2023 has glibc 2.34.
-PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+# pip platform tags per Lambda architecture: python3.12 runs on Amazon Linux 2023 (glibc 2.34).
+# pip does not widen a given tag to older glibc versions for every package, so name the common ones.
+PLATFORMS = {
+    arch: tuple(f"{tag}_{machine}" for tag in ("manylinux_2_34", "manylinux_2_28", "manylinux2014"))
+    for arch, machine in (("x86_64", "x86_64"), ("arm64", "aarch64"))
+}
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 PACKAGE = "skill"
 _FIXED_DATE = (2020, 1, 1, 0, 0, 0)
@@ -174,7 +178,8 @@ def install_dependencies(target: Path, *, python_version: str, architecture: str
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
         "--target", str(target), "--implementation", "cp", "--python-version", python_version,
-        "--platform", PLATFORMS[architecture], "--only-binary=:all:", *requirements,
+        *(arg for tag in PLATFORMS[architecture] for arg in ("--platform", tag)), "--only-binary=:all:",
+        *requirements,
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -182,7 +187,7 @@ def install_dependencies(target: Path, *, python_version: str, architecture: str
                          if not line.startswith("WARNING: Location"))[-1500:]
         raise PackageError(
             f"pip could not install the request-time dependencies as wheels for Python {python_version} "
-            f"on {PLATFORMS[architecture]} (exit {result.returncode}). If a package has no such wheel "
+            f"on {' or '.join(PLATFORMS[architecture])} (exit {result.returncode}). If a package has no such wheel "
             f"on PyPI, pick another --python-version or --architecture. pip said:\n{said}")
 
 
