@@ -133,6 +133,7 @@ def test_the_bundle_holds_the_request_path_routines_and_manifests_and_nothing_el
     infos = zipfile.ZipFile(path).infolist()
     names = [info.filename for info in infos]
     assert {info.external_attr >> 16 for info in infos} == {0o100644}, "files Lambda's user can read"
+    assert len({info.date_time for info in infos}) == 1, "one fixed date, so the same inputs give the same zip"
     ours = {n for n in names if n.startswith(("skill/", "routines/", "audio/"))}
     expected_code = {p.relative_to(PROJECT_ROOT).as_posix() for p in request_modules()}
     assert ours == expected_code | {f"routines/{r}.json" for r in TEST_ROUTINES} | {
