@@ -211,6 +211,47 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
     return 0
 
 
+def cmd_package(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Build the AWS Lambda zip: request-time dependencies, the skill, routines and render manifests.
+
+    Routines must validate and be rendered first (the tracks themselves go to S3, not
+    into the zip). Dependencies are pip wheels for the Lambda platform, from PyPI.
+    Example: trigger-coach render && trigger-coach package
+             trigger-coach package --output build/trigger-coach-lambda.zip --architecture arm64
+    """
+    from skill.hosting.package import PackageError, build_bundle
+
+    try:
+        bundle = build_bundle(settings, args.output, python_version=args.python_version,
+                              architecture=args.architecture)
+    except PackageError as exc:
+        raise CliError(str(exc)) from None
+    print(bundle.summary())
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Deploy to AWS: upload the bundle, 'sam deploy' template.yaml, upload the rendered tracks.
+
+    Needs AWS credentials (as for the AWS CLI) and the SAM CLI ('sam') on PATH. Safe to
+    repeat: unchanged bundles and tracks already in the bucket are not uploaded again.
+    Example: trigger-coach deploy --skill-id amzn1.ask.skill.12345678-90ab-cdef-1234-567890abcdef
+    """
+    from skill.hosting.deploy import DeployError, deploy
+
+    skill_id = args.skill_id or settings.skill_id
+    if skill_id == config.LOCAL_SKILL_ID:
+        raise CliError("Which skill? Pass --skill-id amzn1.ask.skill.… (from the Alexa developer console) "
+                       "or set TRIGGER_COACH_SKILL_ID.")
+    try:
+        print(deploy(skill_id=skill_id, stack_name=args.stack_name, region=args.region or settings.aws_region,
+                     voice=settings.voice, bundle=args.bundle, tracks_dir=settings.tracks_dir,
+                     code_bucket=args.code_bucket))
+    except DeployError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every sub-command."""
     parser = argparse.ArgumentParser(prog="trigger-coach", description=__doc__.splitlines()[0])
@@ -229,6 +270,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--audio", metavar="OUT.mp3", help="render the whole routine to this MP3 file")
     add("render", cmd_render).add_argument("routines", nargs="*")
     add("model", cmd_model).add_argument("--check", action="store_true")
+    from skill.hosting.package import DEFAULT_OUTPUT, LAMBDA_ARCHITECTURE, LAMBDA_PYTHON, PLATFORMS
+
+    p = add("package", cmd_package)
+    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"the zip to write (default {DEFAULT_OUTPUT})")
+    p.add_argument("--architecture", choices=sorted(PLATFORMS), default=LAMBDA_ARCHITECTURE,
+                   help=f"the function's architecture (default {LAMBDA_ARCHITECTURE}, as in template.yaml)")
+    p.add_argument("--python-version", default=LAMBDA_PYTHON,
+                   help=f"the Lambda runtime's Python (default {LAMBDA_PYTHON}, as in template.yaml)")
+    p = add("deploy", cmd_deploy)
+    p.add_argument("--skill-id", help="your skill's id (default: TRIGGER_COACH_SKILL_ID)")
+    p.add_argument("--stack-name", default="trigger-coach", help="the CloudFormation stack (default trigger-coach)")
+    p.add_argument("--region", help="the AWS region (default: TRIGGER_COACH_AWS_REGION)")
+    p.add_argument("--bundle", type=Path, default=DEFAULT_OUTPUT, help=f"the zip to deploy (default {DEFAULT_OUTPUT})")
+    p.add_argument("--code-bucket", help="the bucket for the bundle (default: STACK-code-ACCOUNT-REGION, created)")
     p = add("serve", cmd_serve)
     p.add_argument("--host")
     p.add_argument("--port", type=int)

@@ -16,13 +16,13 @@ LOCAL_SKILL_ID = "amzn1.ask.skill.00000000-0000-4000-8000-trigger0coach"
 # name: (default, help) — the README's configuration table is checked against this.
 DOCUMENTED = {
     "TRIGGER_COACH_SKILL_ID": (LOCAL_SKILL_ID, "Your skill's id; requests for any other id get HTTP 400."),
-    "TRIGGER_COACH_PUBLIC_URL": ("", "HTTPS base under which /audio/ is reachable by Alexa (your tunnel or CDN); empty = http://HOST:PORT, for local testing only."),
+    "TRIGGER_COACH_PUBLIC_URL": ("", "HTTPS base under which /audio/ is reachable by Alexa (your tunnel or CDN); empty = http://HOST:PORT, for local testing only. Required on AWS Lambda."),
     "TRIGGER_COACH_VERIFY": ("1", "Verify Alexa request signatures; set 0 only for local tests (a loud warning is logged)."),
     "TRIGGER_COACH_DATA_DIR": ("var", "Folder for the SQLite database."),
     "TRIGGER_COACH_AUDIO_DIR": ("audio", "Folder with rendered tracks (tracks/) and the synthesis cache (cache/)."),
     "TRIGGER_COACH_ROUTINES_DIR": ("routines", "Folder of routine JSON files."),
     "TRIGGER_COACH_VOICE": ("piper", "Voice for rendering: piper (offline, default), polly:NAME (Amazon Polly neural voice) or espeak."),
-    "TRIGGER_COACH_STORAGE": ("sqlite", "Where progress lives: sqlite (embedded default) or dynamodb."),
+    "TRIGGER_COACH_STORAGE": ("sqlite", "Where progress lives: sqlite (embedded default) or dynamodb. On AWS Lambda the default is dynamodb and sqlite is refused (the bundle folder is read-only, /tmp is lost)."),
     "TRIGGER_COACH_DYNAMODB_TABLE": ("trigger-coach", "DynamoDB table name when storage is dynamodb."),
     "TRIGGER_COACH_DYNAMODB_ENDPOINT": ("", "DynamoDB endpoint override (a local DynamoDB-compatible server); empty = AWS."),
     "TRIGGER_COACH_AWS_REGION": ("us-east-1", "AWS region for DynamoDB and Polly."),
@@ -34,6 +34,9 @@ DOCUMENTED = {
     "TRIGGER_COACH_CONNECTION_LIMIT": ("1000", "Connections the web server keeps open at once, idle ones included; keep it well above the threads."),
     "TRIGGER_COACH_API_TIMEOUT": ("1.5", "Seconds to wait for the Alexa Settings API (time zone) before falling back to UTC."),
 }
+
+# Set by the AWS Lambda runtime in every function's environment.
+LAMBDA_MARKERS = ("AWS_LAMBDA_FUNCTION_NAME", "LAMBDA_TASK_ROOT")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -105,16 +108,48 @@ def _number(name: str, value: str, kind: type[int] | type[float]) -> int | float
         raise ConfigError(f"{name}={value!r} is not a number; use e.g. {DOCUMENTED[name][0]}.") from None
 
 
-def from_env(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from TRIGGER_COACH_* variables, with the documented defaults."""
+def on_lambda(environ: Mapping[str, str] | None = None) -> bool:
+    """Return whether this process runs inside AWS Lambda (its runtime sets LAMBDA_MARKERS)."""
     env = os.environ if environ is None else environ
+    return any(env.get(name) for name in LAMBDA_MARKERS)
+
+
+def _lambda_checked(storage: str, public_url: str) -> None:
+    """Refuse settings that cannot work on Lambda, naming the setting to change."""
+    if storage == "sqlite":
+        raise ConfigError(
+            "TRIGGER_COACH_STORAGE='sqlite' cannot keep progress on AWS Lambda: the bundle folder is "
+            "read-only and /tmp is lost with each instance. Set TRIGGER_COACH_STORAGE=dynamodb "
+            "(or leave it unset: dynamodb is the default on Lambda)."
+        )
+    if not public_url.lower().startswith("https://"):
+        raise ConfigError(
+            f"TRIGGER_COACH_PUBLIC_URL={public_url!r} will not play on AWS Lambda: Alexa streams audio "
+            "only over HTTPS and the function serves no files. Set it to the HTTPS address of your "
+            "CloudFront distribution (the stack output PublicUrl), e.g. https://d111111abcdef8.cloudfront.net."
+        )
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from TRIGGER_COACH_* variables, with the documented defaults.
+
+    Inside AWS Lambda storage defaults to dynamodb, and sqlite or a missing or non-HTTPS
+    TRIGGER_COACH_PUBLIC_URL are refused at cold start with a ConfigError naming the setting.
+    """
+    env = os.environ if environ is None else environ
+    lambda_ = on_lambda(env)
+    defaults = {name: default for name, (default, _) in DOCUMENTED.items()}
+    if lambda_:
+        defaults["TRIGGER_COACH_STORAGE"] = "dynamodb"
 
     def get(name: str) -> str:
-        return env.get(name, DOCUMENTED[name][0])
+        return env.get(name, defaults[name])
 
     storage = get("TRIGGER_COACH_STORAGE").strip().lower()
     if storage not in {"sqlite", "dynamodb"}:
         raise ConfigError(f"TRIGGER_COACH_STORAGE={storage!r} is not known; use sqlite or dynamodb.")
+    if lambda_:
+        _lambda_checked(storage, get("TRIGGER_COACH_PUBLIC_URL").strip())
     return Settings(
         skill_id=get("TRIGGER_COACH_SKILL_ID"),
         public_url=get("TRIGGER_COACH_PUBLIC_URL"),

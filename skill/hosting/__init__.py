@@ -1,1 +1,1 @@
-"""Serve the skill: the envelope checks shared by the web service and the Lambda handler."""
+"""Serve the skill: envelope checks shared by the web service and Lambda, the Lambda bundle and its deployment."""

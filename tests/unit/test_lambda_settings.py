@@ -1,0 +1,44 @@
+"""Settings inside AWS Lambda: DynamoDB by default, no SQLite, an HTTPS public URL required."""
+
+from __future__ import annotations
+
+import pytest
+
+from skill import config
+
+LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "trigger-coach", "LAMBDA_TASK_ROOT": "/var/task"}
+CDN = "https://d111111abcdef8.cloudfront.net"
+
+
+def test_outside_lambda_storage_stays_sqlite_and_the_public_url_may_be_empty():
+    settings = config.from_env({})
+    assert (settings.storage, settings.public_url) == ("sqlite", "")
+    assert not config.on_lambda({})
+
+
+@pytest.mark.parametrize("marker", config.LAMBDA_MARKERS)
+def test_either_variable_the_lambda_runtime_sets_marks_lambda(marker):
+    assert config.on_lambda({marker: "x"})
+
+
+def test_on_lambda_storage_defaults_to_dynamodb():
+    settings = config.from_env({**LAMBDA, "TRIGGER_COACH_PUBLIC_URL": CDN})
+    assert settings.storage == "dynamodb"
+    assert settings.audio_base_url == CDN + "/audio/"
+
+
+def test_on_lambda_sqlite_is_refused_naming_the_setting_and_the_fix():
+    with pytest.raises(config.ConfigError) as error:
+        config.from_env({**LAMBDA, "TRIGGER_COACH_PUBLIC_URL": CDN, "TRIGGER_COACH_STORAGE": "sqlite"})
+    assert "TRIGGER_COACH_STORAGE='sqlite'" in str(error.value)
+    assert "TRIGGER_COACH_STORAGE=dynamodb" in str(error.value)
+
+
+@pytest.mark.parametrize("url", ["", "http://d111111abcdef8.cloudfront.net", "  "])
+def test_on_lambda_a_missing_or_plain_http_public_url_is_refused_naming_it(url):
+    env = {**LAMBDA, "TRIGGER_COACH_STORAGE": "dynamodb"}
+    if url:
+        env["TRIGGER_COACH_PUBLIC_URL"] = url
+    with pytest.raises(config.ConfigError, match=r"TRIGGER_COACH_PUBLIC_URL=.* HTTPS"):
+        config.from_env(env)
+
