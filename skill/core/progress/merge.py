@@ -179,6 +179,58 @@ def _epoch(doc: dict[str, Any]) -> int:
     return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 else 0
 
 
+LAYOUT = 2  # profiles of the split layout say so; older documents hold the whole history
+
+
+def is_split_profile(doc: Any) -> bool:
+    """Return whether a stored profile is of the split layout (not a whole-history document)."""
+    return isinstance(doc, dict) and doc.get("layout") == LAYOUT
+
+
+def split_profile(
+    doc: Any,
+) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any], dict[str, Any]]:
+    """Split an old whole-history document into a split-layout profile and its records.
+
+    Like `split_document`, and the playback state must be readable too: a document that
+    cannot be split is left exactly as it is (the caller reports it as unreadable).
+    """
+    from skill.core.player import PlaybackState
+
+    profile, playback, runs, months = split_document(doc)
+    PlaybackState.from_dict(playback)  # raises ValueError with a sentence
+    return {**profile, "layout": LAYOUT}, playback, runs, months
+
+
+def join_devices(stored: dict[str, Any] | None, incoming: dict[str, Any]) -> dict[str, Any]:
+    """Return the device record to keep: the incoming one unless the stored one is newer.
+
+    Sequence numbers only grow on a device (see `skill.core.player`), so a request that read
+    an older state, or a journal entry replayed late, cannot roll the device back.
+    """
+    if not stored:
+        return incoming
+    return incoming if _seq(incoming) >= _seq(stored) else stored
+
+
+def _seq(doc: dict[str, Any]) -> int:
+    seq = doc.get("seq", 0)
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
+
+
+def close_run(raw: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """End an in-progress run its device has left behind (another run started there).
+
+    Left untouched for more than `ABANDON_AFTER`, it was abandoned back then; otherwise it
+    stopped early now. An unreadable record is returned as it is.
+    """
+    try:
+        record = RunRecord.from_dict(raw)
+    except ValueError:
+        return raw
+    return _end(record, Outcome.STOPPED_EARLY, _utc(now)).to_dict()
+
+
 def split_document(doc: Any) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any], dict[str, Any]]:
     """Split a per-user document of the old single-document format into its records.
 
