@@ -102,7 +102,7 @@ def user_of(handler_input: HandlerInput) -> User:
 
 def _load(handler_input: HandlerInput) -> User:
     user_id, device_id = _user_id(handler_input), _device_id(handler_input)
-    empty = User(user_id, device_id, {}, PlaybackState())
+    empty = User(user_id, device_id, {}, PlaybackState(), view=_view({}, PlaybackState()))
     try:
         snapshot = store_of(handler_input).load(user_id or "", device_id)
     except CorruptRecordError:
@@ -128,9 +128,13 @@ def _load(handler_input: HandlerInput) -> User:
             others[other] = PlaybackState.from_dict(raw)
         except ValueError as exc:
             log.warning("Ignoring the unreadable playback record of device %s: %s", other[:40], exc)
-    view = {"v": progress.VERSION, "epoch": 0, "runs": {}, "totals": {}, "playback": state.to_dict(),
-            "last_routine": snapshot.profile.get("last_routine")}
-    return User(user_id, device_id, snapshot.profile, state, others, view=view)
+    return User(user_id, device_id, snapshot.profile, state, others, view=_view(snapshot.profile, state))
+
+
+def _view(profile: dict[str, Any], state: PlaybackState) -> dict[str, Any]:
+    """Return the history view `progress.note` grows: no runs yet, only those a request touches."""
+    return {"v": progress.VERSION, "epoch": 0, "runs": {}, "totals": {}, "playback": state.to_dict(),
+            "last_routine": profile.get("last_routine")}
 
 
 def _user_id(handler_input: HandlerInput) -> str | None:

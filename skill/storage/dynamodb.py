@@ -168,7 +168,7 @@ class DynamoAdapter:
             profile = self._legacy(user_id)
         if profile is not None and not self.rules.is_split(profile):
             profile = self._split(user_id, device_id, profile)
-        devices = {item["sk"][len("device#"):]: doc for item, doc in self._query(user_id, "device#", "device$")}
+        devices = {item["sk"]["S"][len("device#"):]: doc for item, doc in self._query(user_id, "device#", "device$")}
         return Snapshot(profile or {}, devices)
 
     def runs_since(self, user_id: str, since: str, epoch: int) -> list[Document]:
@@ -185,7 +185,7 @@ class DynamoAdapter:
     def months(self, user_id: str, epoch: int) -> dict[str, Document]:
         """Return the user's folded months of this epoch, by month."""
         return {
-            item["sk"][len("month#"):]: doc for item, doc in self._query(user_id, "month#", "month$")
+            item["sk"]["S"][len("month#"):]: doc for item, doc in self._query(user_id, "month#", "month$")
             if self._number(item, "epoch") == epoch
         }
 
@@ -200,7 +200,7 @@ class DynamoAdapter:
         if profile and not self.rules.is_split(profile):
             return profile
         epoch = profile.get("epoch", 0) if isinstance(profile.get("epoch", 0), int) else 0
-        devices = {item["sk"][len("device#"):]: doc for item, doc in self._query(user_id, "device#", "device$")}
+        devices = {item["sk"]["S"][len("device#"):]: doc for item, doc in self._query(user_id, "device#", "device$")}
         return whole_view(profile, devices, self.runs_since(user_id, "", epoch), self.months(user_id, epoch),
                           self.rules)
 
@@ -250,13 +250,13 @@ class DynamoAdapter:
         for low, high in (("run#", "run$"), ("month#", "month$")):
             for item, _ in self._query(user_id, low, high):
                 if self._number(item, "epoch") < before_epoch:
-                    self._delete_item(user_id, item["sk"])
+                    self._delete_item(user_id, item["sk"]["S"])
 
     def delete(self, user_id: str) -> None:
         """Delete every record of ``user_id``; deleting a missing one does nothing."""
         require_user_id(user_id)
         for item, _ in self._query(user_id, "0", "~", decode=False):
-            self._delete_item(user_id, item["sk"])
+            self._delete_item(user_id, item["sk"]["S"])
 
     # Internals: the save.
 
