@@ -117,6 +117,7 @@ class DynamoAdapter:
         create_table: bool = False,
         max_attempts: int = 16,
         save_budget: float = SAVE_BUDGET,
+        quick_budget: float = QUICK_BUDGET,
         legacy_table: str | None = None,
     ) -> None:
         import boto3
@@ -129,6 +130,7 @@ class DynamoAdapter:
         self.endpoint_url = endpoint_url
         self.max_attempts = max_attempts
         self.save_budget = save_budget
+        self.quick_budget = quick_budget
         self.legacy_table = legacy_table
         self.rules = rules or progress_rules()
         self._serializer, self._deserializer = TypeSerializer(), TypeDeserializer()
@@ -210,14 +212,14 @@ class DynamoAdapter:
         """Write one request's changes, retrying with jitter within a budget; return "saved".
 
         A save that ends a run (Alexa does not resend events) retries for ``save_budget``
-        seconds, any other for `QUICK_BUDGET`.
+        seconds, any other for ``quick_budget``.
 
         Raise StorageUnavailableError once the budget is used up: some items may have been
         written, which is harmless, as every write is an idempotent merge.
         """
         require_user_id(user_id)
         ends_run = any(not self.rules.is_open(write.record) for write in changes.runs)
-        deadline = time.monotonic() + (self.save_budget if ends_run else QUICK_BUDGET)
+        deadline = time.monotonic() + (self.save_budget if ends_run else self.quick_budget)
         attempt = 0
         while True:
             try:

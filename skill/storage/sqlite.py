@@ -322,7 +322,12 @@ class SQLiteAdapter:
             return 0
 
         def apply(entry: Document) -> None:
-            self._write(str(entry["user_id"]), Changes.from_json(entry["changes"]))
+            try:
+                user_id, changes = str(entry["user_id"]), Changes.from_json(entry["changes"])
+            except (KeyError, TypeError, ValueError) as error:
+                logger.error("Dropping an unreadable journal entry in %s: %s", self.journal.path, error)
+                return
+            self._write(user_id, changes)
 
         try:
             count = self.journal.replay(apply)

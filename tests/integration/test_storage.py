@@ -637,7 +637,8 @@ def test_a_run_record_is_joined_with_the_stored_copy_and_written_only_when_it_ch
     time.sleep(0.01)
     adapter.save("user-a", Changes("d1", NOW, runs=[RunWrite(run_record("r1", tracks=3, seconds=100), "d1")]))
     assert version() == before, "a write that changes nothing is not written"
-    adapter.save("user-a", Changes("d1", NOW, runs=[RunWrite(run_record("r1", outcome="completed", tracks=15, seconds=540), "d1")]))
+    done = run_record("r1", outcome="completed", tracks=15, seconds=540)
+    adapter.save("user-a", Changes("d1", NOW, runs=[RunWrite(done, "d1")]))
     assert runs_by_id(adapter)["r1"]["outcome"] == "completed"
 
 
