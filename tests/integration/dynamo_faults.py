@@ -29,6 +29,7 @@ class WriteFaults:
         self._all = False
         self.refused = 0
         self.passed = 0
+        self.item_bytes: list[int] = []  # size of each item put (its JSON), for the benchmarks
 
     def fail_next(self, count: int) -> None:
         """Refuse the next `count` writes."""
@@ -55,6 +56,13 @@ class WriteFaults:
             self.passed += 1
             return False
 
+    def count(self, operation: str, body: bytes) -> None:
+        """Note the size of the item a PutItem writes."""
+        if operation == "PutItem":
+            item = json.loads(body).get("Item", {})
+            with self._lock:
+                self.item_bytes.append(len(json.dumps(item, separators=(",", ":")).encode()))
+
 
 @contextmanager
 def faulty_dynamodb(endpoint_url: str) -> Iterator[tuple[str, WriteFaults]]:
@@ -73,6 +81,7 @@ def faulty_dynamodb(endpoint_url: str) -> Iterator[tuple[str, WriteFaults]]:
                                     "message": "Writes are refused by the test"}).encode()
                 self._send(400, reply, "application/x-amz-json-1.0")
                 return
+            faults.count(operation, body)
             upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
             try:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
