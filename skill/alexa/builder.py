@@ -48,6 +48,7 @@ def build_adapter(settings: Settings) -> Store:
         table_name=settings.dynamodb_table,
         endpoint_url=settings.dynamodb_endpoint,
         region=settings.aws_region,
+        legacy_table=settings.dynamodb_legacy_table,
     )
 
 
