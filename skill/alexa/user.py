@@ -220,6 +220,9 @@ def history(handler_input: HandlerInput, now: datetime) -> dict[str, Any]:
     """
     user = user_of(handler_input)
     store = store_of(handler_input)
+    # Folding old months here (one month per summary at most) keeps what a user stores
+    # bounded; events never pay for it.
+    store.fold(user.user_id or "", progress.fold_before(now), user.epoch, lambda runs: progress.fold_month(runs, now))
     since = progress.window_start(now)
     runs = {r["run_id"]: r for r in store.runs_since(user.user_id or "", since, user.epoch)
             if isinstance(r.get("run_id"), str)}

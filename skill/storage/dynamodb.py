@@ -247,6 +247,28 @@ class DynamoAdapter:
             self._merge_item(user_id, f"month#{month}", lambda stored, b=bucket: b if stored is None
                              else self.rules.month(stored, b), extra={"epoch": {"N": str(epoch)}})
 
+    def fold(self, user_id: str, before: str, epoch: int, bucket: Callable[[list[Document]], Document]) -> str | None:
+        """Fold the oldest month of runs started before ``before`` into a month record.
+
+        One month per call: the month record is written first, then that month's run items
+        are deleted; cut short in between, the next call finds the month stored (kept whole)
+        and finishes deleting. Return the month folded, or None when nothing is that old.
+        """
+        page = self._call(
+            f"read the oldest run of user {user_id!r}", self._client.query, TableName=self.table_name,
+            KeyConditionExpression="id = :id AND sk BETWEEN :low AND :high", ConsistentRead=True, Limit=1,
+            ExpressionAttributeValues={":id": {"S": user_id}, ":low": {"S": "run#"}, ":high": {"S": f"run#{before}"}},
+        )
+        if not page.get("Items"):
+            return None
+        month = page["Items"][0]["sk"]["S"][len("run#"):][:7]
+        items = self._query(user_id, f"run#{month}-", f"run#{month}-\uffff")
+        runs = [doc for item, doc in items if self._number(item, "epoch") == epoch]
+        self.put_months(user_id, {month: bucket(runs)}, epoch)
+        for item, _ in items:
+            self._delete_item(user_id, item["sk"]["S"])
+        return month
+
     def delete_history(self, user_id: str, before_epoch: int) -> None:
         """Delete the runs and months of epochs before ``before_epoch`` (after a forget)."""
         for low, high in (("run#", "run$"), ("month#", "month$")):

@@ -353,6 +353,38 @@ class SQLiteAdapter:
         self._atomic(f"save the months of user {user_id!r}",
                      lambda conn: self._put_months(conn, user_id, months, epoch))
 
+    def fold(self, user_id: str, before: str, epoch: int, bucket: Callable[[list[Document]], Document]) -> str | None:
+        """Fold the oldest month of runs started before ``before`` into a month record.
+
+        One month per call, in one transaction: the runs of that month are replaced by
+        ``bucket(runs)`` (a month already stored is kept whole: it counted them already).
+        Return the month folded, or None when nothing is that old. Costs one indexed lookup
+        when there is nothing to fold.
+        """
+        def work(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT started_at FROM runs WHERE user_id = ? AND epoch = ? AND started_at < ? "
+                "ORDER BY started_at LIMIT 1", (user_id, epoch, before)).fetchone()
+            if row is None:
+                return None
+            month = row[0][:7]
+            low, high = f"{month}-", f"{month}-\uffff"
+            runs = [_decode(user_id, doc) for (doc,) in conn.execute(
+                "SELECT doc FROM runs WHERE user_id = ? AND epoch = ? AND started_at >= ? AND started_at < ?",
+                (user_id, epoch, low, high))]
+            self._put_months(conn, user_id, {month: bucket(runs)}, epoch)
+            conn.execute("DELETE FROM runs WHERE user_id = ? AND epoch = ? AND started_at >= ? AND started_at < ?",
+                         (user_id, epoch, low, high))
+            return month
+
+        with self._errors(f"read the oldest run of user {user_id!r}"):
+            old = self._connection().execute(
+                "SELECT 1 FROM runs WHERE user_id = ? AND epoch = ? AND started_at < ? LIMIT 1",
+                (user_id, epoch, before)).fetchone()
+        if old is None:
+            return None  # the common case, decided without the write lock
+        return self._atomic(f"fold the history of user {user_id!r}", work)
+
     def delete_history(self, user_id: str, before_epoch: int) -> None:
         """Delete the runs and months of epochs before ``before_epoch`` (after a forget)."""
         def work(conn: sqlite3.Connection) -> None:

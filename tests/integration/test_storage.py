@@ -856,3 +856,27 @@ def test_dynamodb_keeps_one_item_per_record_under_the_users_partition(dynamo_sto
     assert (item["run_id"], item["device"], item["open"]) == ({"S": "r1"}, {"S": "echo-1"}, {"BOOL": True})
     adapter.delete("user-a")
     assert dynamo_store.items("user-a") == []
+
+
+def test_months_older_than_the_kept_history_fold_into_month_records_one_per_call(store: Store) -> None:
+    adapter = store.open()
+    adapter.update("user-a", lambda _: {"epoch": 0, "layout": progress.LAYOUT})
+    now = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+    old = [run_record(f"old-{n}", datetime(2025, 6, 2 + n, 8, 0, tzinfo=UTC), "completed", 15, 540) for n in range(3)]
+    older = [run_record("older", datetime(2025, 5, 20, 8, 0, tzinfo=UTC), "stopped_early", 3, 100)]
+    recent = [run_record("recent", datetime(2026, 11, 17, 8, 0, tzinfo=UTC), "completed", 15, 540)]
+    adapter.save("user-a", Changes("d", now, runs=[RunWrite(r, "d") for r in old + older + recent]))
+    whole = adapter.get("user-a")
+    before = [progress.summarize(whole, now, p, True) for p in progress.PERIODS]
+
+    def bucket(runs: list[dict]) -> dict:
+        return progress.fold_month(runs, now)
+
+    cutoff = progress.fold_before(now)
+    assert adapter.fold("user-a", cutoff, 0, bucket) == "2025-05"
+    assert adapter.fold("user-a", cutoff, 0, bucket) == "2025-06"
+    assert adapter.fold("user-a", cutoff, 0, bucket) is None
+    assert sorted(runs_by_id(adapter)) == ["recent"]
+    months = adapter.months("user-a", 0)
+    assert (months["2025-06"]["sessions"], months["2025-05"]["sessions"]) == (3, 1)
+    assert [progress.summarize(adapter.get("user-a"), now, p, True) for p in progress.PERIODS] == before

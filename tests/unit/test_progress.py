@@ -777,3 +777,17 @@ def test_the_summary_window_covers_the_whole_of_last_month_at_the_end_of_the_lon
     now = datetime(2027, 1, 31, 23, 59, tzinfo=ZoneInfo(zone))  # December and January: 62 days
     start = datetime.fromisoformat(progress.window_start(now))
     assert start <= datetime(2026, 12, 1, tzinfo=ZoneInfo(zone))
+
+
+def test_only_months_wholly_older_than_the_kept_history_may_fold():
+    now = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # 400 days back: 2025-10-14
+    assert progress.fold_before(now) == "2025-10-01T00:00:00Z"
+    month_end = datetime(2026, 12, 5, tzinfo=UTC)  # 400 days back: 2025-10-31, the month not over
+    assert progress.fold_before(month_end) == "2025-10-01T00:00:00Z"
+    assert progress.fold_before(datetime(2026, 12, 6, tzinfo=UTC)) == "2025-11-01T00:00:00Z"
+
+
+def test_a_folded_month_counts_its_sessions_like_the_summary_does():
+    runs = [record("a", MONDAY), record("b", MONDAY, outcome="stopped_early", seconds_guided=10), {"junk": 1}]
+    bucket = progress.fold_month(runs, MONDAY + timedelta(days=500))
+    assert (bucket["sessions"], bucket["completed"], bucket["areas"]) == (1, 1, {AREA: 1})

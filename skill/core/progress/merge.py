@@ -314,6 +314,26 @@ def _fold(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
     return _drop_sealed(doc)
 
 
+def fold_before(now: datetime) -> str:
+    """Return the start (canonical UTC text) of the oldest month not yet old enough to fold.
+
+    Every run that started before it belongs to a whole UTC month that ended more than
+    `HISTORY_DAYS` ago, which storage may fold into one month record.
+    """
+    edge = _utc(now) - timedelta(days=HISTORY_DAYS)
+    month = _month(edge)
+    if _month_end(month) > edge:  # the month of the edge is not over yet by then
+        return f"{month}-01T00:00:00Z"
+    return _iso(_month_end(month))
+
+
+def fold_month(raw_runs: list[Any], now: datetime) -> dict[str, Any]:
+    """Return the month record (totals) of one month's stored runs; unreadable ones are left out."""
+    records = [r for r in (_readable(raw, raw.get("run_id") if isinstance(raw, dict) else "") for raw in raw_runs)
+               if r is not None]
+    return _bucket(records, _iso(_utc(now) - ABANDON_AFTER))
+
+
 def _bucket(records: list[RunRecord], stale_before: str) -> dict[str, Any]:
     bucket: dict[str, Any] = {key: 0 for key in _BUCKET_COUNTS}
     areas: dict[str, int] = {}
