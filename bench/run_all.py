@@ -5,7 +5,7 @@ Run: python bench/run_all.py [--quick] [--out bench/RESULTS.md]
 Runs, one after another, each as its own process (output streamed as it comes):
   render     bench/bench_render.py              cold render vs a bare ffmpeg encode (~1 min)
   storage    bench/bench_storage.py --seconds 1 SQLite read-modify-write, 4 writers vs 1
-  summary    bench/bench_summary.py 2000        progress summary and write vs a 5 ms budget
+  summary    bench/bench_summary.py 2000        windowed progress summary and a run write vs a 5 ms budget
   http       bench/bench_http.py                our endpoint vs a hello-world ask-sdk skill
   coldstart  bench/bench_coldstart.py           import + create_app vs ask_sdk_core + flask
   load       bench/load.py --seconds 30         32 users, whole routines, stored counts checked
@@ -111,7 +111,7 @@ def parse_summary(out: str) -> list[Figure]:
         if not block:
             raise LookupError(f"no '{user}' section")
         for what, pattern in (("summarize this_week", r"summarize this_week"),
-                              ("write (note + merge)", r"note \+ merge_documents \(a write\)")):
+                              ("write (note + join)", r"note \+ join_runs \(a write\)")):
             median, ratio, p99, _ = grab(
                 block, rf"{pattern}\s+median\s+{NUMBER} ms \({NUMBER} x 5 ms\)\s+p99\s+{NUMBER} ms \({NUMBER} x 5 ms\)")
             figures.append(Figure("summary", f"{what}, {label}: median / 5 ms", f"{median} ms (p99 {p99} ms)",
