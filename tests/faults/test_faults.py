@@ -581,3 +581,69 @@ def test_sigkill_in_the_middle_of_writes_loses_and_doubles_no_completed_run(app_
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     print(f"SIGKILL: {sent} replies, {server.kills} kills, {sum(x.retries for x in listeners)} transport "
           f"retries, {sum(x.stalls for x in listeners)} lost enqueues recovered by 'repeat'")
+
+
+# --- a nearly full and a full disk under the SQLite store -----------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """Mount a real 4 MB tmpfs (a disk that can fill up) for the data folder."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"mounting a tmpfs needs root and a kernel that allows it: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Fill the disk with one file, then give back `leave` bytes; return the file."""
+    filler = disk / "filler"
+    with open(filler, "ab") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    os.truncate(filler, max(0, filler.stat().st_size - leave))
+    return filler
+
+
+def test_a_nearly_full_disk_keeps_taking_writes_and_a_full_one_journals_until_there_is_room(
+    app_settings, small_disk
+):
+    settings = app_settings.with_(data_dir=small_disk / "data")
+    db_path = settings.data_dir / SQLITE_FILE_NAME
+    adapter = SQLiteAdapter(db_path, retry_budget=0.2)
+    with ThreadServer(create_app(settings, adapter=adapter)) as server:
+        url, user = server.url, "amzn1.ask.account.SMALL-DISK"
+        assert play_through(url, user, start(url, user)) == 15  # the WAL reaches its working size
+        filler = fill(small_disk, leave=48 * 1024)
+        for _ in range(3):
+            assert play_through(url, user, start(url, user)) == 15
+        assert not adapter.journal.pending(), "48 KB free was enough for every write"
+        assert completed_runs(SQLiteAdapter(db_path).get(user)) == 4
+
+        fill(small_disk, leave=0)
+        starts = 0
+        while not adapter.journal.pending():  # no byte free: the WAL and free pages still take a lot
+            assert starts < 400, "400 starts fitted on a disk with no byte free"
+            start(url, user)
+            starts += 1
+        assert play_through(url, user, start(url, user)) == 15, "playback never waits for the disk"
+        reply = ask(url, alexa.intent("ProgressIntent", {"period": None}, user=user))
+        assert speech.ERROR not in said(reply) and speech.STORAGE_DOWN not in said(reply)
+        assert adapter.journal.pending(), "the saves the full disk refused wait in the reserved journal"
+        filler.unlink()
+        reply = ask(url, alexa.intent("ProgressIntent", {"period": None}, user=user))
+        assert "five sessions" in said(reply).lower(), said(reply)
+    assert not adapter.journal.pending()
+    doc = SQLiteAdapter(db_path).get(user)
+    assert completed_runs(doc) == 5 and len(doc["runs"]) == 4 + starts + 1
+    print(f"disk full: {starts} starts were written with no byte free before the journal took over")
