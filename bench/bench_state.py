@@ -5,7 +5,8 @@ Run: python bench/bench_state.py [--users 32] [--rounds 4] [--quick]
 
 1. Load (SQLite, the real `trigger-coach serve` process). Before the server starts, its
    folder is seeded with three groups of users: no history, a year (365 daily runs) and three
-   years (1095), written as the skill keeps them (a profile and one record per run). In each
+   years (1095), written as the skill keeps them (a profile, one record per run, months older
+   than the kept history folded into month records, as summaries fold them). In each
    round every group in turn (the order reversed every other round) has `--users` users do
    one whole calves routine at once, with
    bench/load.py's clients, which check every reply. The server's CPU time is read around each
@@ -52,6 +53,7 @@ from bench.load import (  # noqa: E402
 from skill.config import Settings  # noqa: E402
 from skill.core import progress  # noqa: E402
 from skill.storage import SQLITE_FILE_NAME  # noqa: E402
+from skill.storage.dynamodb import DynamoAdapter  # noqa: E402
 from skill.storage.records import Changes, RunWrite  # noqa: E402
 from skill.storage.sqlite import SQLiteAdapter  # noqa: E402
 from tests import alexa  # noqa: E402
@@ -75,14 +77,21 @@ def history_writes(days: int, now: datetime) -> list[RunWrite]:
     return writes
 
 
-def seed(save: Callable[[str, Changes], object], user_ids: list[str], days: int) -> dict[str, set[str]]:
-    """Give each user `days` of daily history through a store's `save`; return their run ids."""
+def seed(store: SQLiteAdapter | DynamoAdapter, user_ids: list[str], days: int) -> dict[str, set[str]]:
+    """Give each user `days` of daily history as the skill keeps it; return their run ids.
+
+    Months older than the kept history are folded into month records, as summaries fold
+    them: the steady state of a user after `days` of daily use.
+    """
     now = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
     profile = {"v": progress.VERSION, "epoch": 0, "layout": progress.LAYOUT, "last_routine": "calves"}
+    cutoff = progress.fold_before(now)
     seeded = {}
     for user_id in user_ids:
         writes = history_writes(days, now)
-        save(user_id, Changes("seed-device", now, profile=profile, runs=writes))
+        store.save(user_id, Changes("seed-device", now, profile=profile, runs=writes))
+        while store.fold(user_id, cutoff, 0, lambda runs: progress.fold_month(runs, now)):
+            pass
         seeded[user_id] = {w.record["run_id"] for w in writes}
     return seeded
 
@@ -99,7 +108,7 @@ def load_phase(users: int, rounds: int, program) -> dict[str, dict[str, float]]:
         seeded: dict[str, set[str]] = {}
         for group, days in GROUPS.items():
             ids = [user_id_of(f"{group}-r{r}", 1, n) for r in range(rounds) for n in range(users)]
-            seeded |= seed(store.save, ids, days)
+            seeded |= seed(store, ids, days)
         figures = {g: {"requests": 0, "cpu": 0.0, "errors": 0, "runs": 0} for g in GROUPS}
         latencies: dict[str, list[float]] = {g: [] for g in GROUPS}
         all_runs = {}
@@ -164,7 +173,7 @@ def sqlite_bytes(days: int) -> list[int]:
         db_path = settings.data_dir / SQLITE_FILE_NAME
         adapter = SQLiteAdapter(db_path)
         user = "amzn1.ask.account.BYTES"
-        seed(adapter.save, [user], days)
+        seed(adapter, [user], days)
 
         def measure(event: Callable[[], None]) -> int:
             mark = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -183,7 +192,6 @@ def sqlite_bytes(days: int) -> list[int]:
 
 
 def dynamodb_bytes(days: int) -> list[int] | None:
-    from skill.storage.dynamodb import DynamoAdapter
     from skill.web import create_app
     from tests.integration.dynalite_server import DynaliteError, DynaliteServer
     from tests.integration.dynamo_faults import faulty_dynamodb
@@ -197,7 +205,7 @@ def dynamodb_bytes(days: int) -> list[int] | None:
         with faulty_dynamodb(dynalite.endpoint_url) as (proxy, counter):
             adapter = DynamoAdapter(f"bench-{uuid.uuid4().hex[:8]}", endpoint_url=proxy, create_table=True)
             user = "amzn1.ask.account.BYTES"
-            seed(adapter.save, [user], days)
+            seed(adapter, [user], days)
             settings = Settings(audio_dir=TEST_AUDIO_DIR, data_dir=Path(tempfile.gettempdir()), verify=False,
                                 public_url="https://coach.example.test")
 
