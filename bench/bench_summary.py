@@ -2,10 +2,12 @@
 
 Run: python bench/bench_summary.py [REPEATS]   (default 2000; takes a few seconds)
 
-Builds the document a daily user has after 430 days (one run a day; older months folded into
+Builds the history a daily user has after 430 days (one run a day; older months folded into
 totals), and a heavy user's (four runs a day, capped at MAX_RUNS runs), then times in-process:
-  1. summarize(doc, now, period) for this_week / last_week / this_month, America/Los_Angeles;
-  2. note() + merge_documents(), what every recorded AudioPlayer event costs on a write.
+  1. summarize(view, now, period) for this_week / last_week / this_month, America/Los_Angeles,
+     over the view storage loads for it: the runs since window_start(now) and the months;
+  2. note() on a request's view + join_runs() with the stored record, what a recorded
+     AudioPlayer event costs on a write (storage joins one run record, whatever the history).
 Prints median and p99 wall time per call and the ratio of each to the 5 ms budget.
 """
 
@@ -72,19 +74,25 @@ def main(repeats: int) -> None:
     now = NOW.astimezone(zone)
     for name, doc in (("daily user, 430 days", history(430, 1)), ("heavy user, 4 a day", history(250, 4))):
         size = len(json.dumps(doc))
-        print(f"{name}: {len(doc['runs'])} runs kept, {len(doc['totals'])} months folded, {size / 1000:.0f} KB JSON")
+        since = progress.window_start(now)
+        view = {**doc, "runs": {k: r for k, r in doc["runs"].items() if r["started_at"] >= since}}
+        print(f"{name}: {len(doc['runs'])} runs kept, {len(doc['totals'])} months folded, {size / 1000:.0f} KB JSON; "
+              f"a summary reads {len(view['runs'])} runs")
         for period in progress.PERIODS:
-            report(f"summarize {period}", timed(lambda p=period, d=doc: progress.summarize(d, now, p, True), repeats))
+            report(f"summarize {period}", timed(lambda p=period, d=view: progress.summarize(d, now, p, True), repeats))
 
         state = player.start(PlaybackState(), PROGRAM, "bench-run").state
         transition = player.finished(state, PROGRAM, state.token)
-        stored = progress.note(doc, player.start(PlaybackState(), PROGRAM, "bench-run"), PROGRAM, "calves", NOW)
+        empty = {"v": 1, "epoch": 0, "runs": {}, "totals": {}, "playback": state.to_dict()}
+        stored_run = progress.note(empty, player.start(PlaybackState(), PROGRAM, "bench-run"), PROGRAM, "calves",
+                                   NOW)["runs"]["bench-run"]
 
-        def write(stored: dict = stored, transition: player.Transition = transition) -> dict:
-            incoming = progress.note(stored, transition, PROGRAM, "calves", NOW)
-            return progress.merge_documents(stored, incoming)
+        def write(transition: player.Transition = transition, stored_run: dict = stored_run,
+                  empty: dict = empty) -> dict:
+            incoming = progress.note(empty, transition, PROGRAM, "calves", NOW)["runs"]["bench-run"]
+            return progress.join_runs(stored_run, incoming)
 
-        report("note + merge_documents (a write)", timed(write, repeats))
+        report("note + join_runs (a write)", timed(write, repeats))
     print(f"Python {sys.version.split()[0]}, {repeats} calls each; budget {BUDGET_MS} ms per summary")
 
 

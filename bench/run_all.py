@@ -5,11 +5,12 @@ Run: python bench/run_all.py [--quick] [--out bench/RESULTS.md]
 Runs, one after another, each as its own process (output streamed as it comes):
   render     bench/bench_render.py              cold render vs a bare ffmpeg encode (~1 min)
   storage    bench/bench_storage.py --seconds 1 SQLite read-modify-write, 4 writers vs 1
-  summary    bench/bench_summary.py 2000        progress summary and write vs a 5 ms budget
+  summary    bench/bench_summary.py 2000        windowed progress summary and a run write vs a 5 ms budget
   http       bench/bench_http.py                our endpoint vs a hello-world ask-sdk skill
   coldstart  bench/bench_coldstart.py           import + create_app vs ask_sdk_core + flask
   load       bench/load.py --seconds 30         32 users, whole routines, stored counts checked
   load-year  bench/load.py --seconds 20 --history 365   the same, each user with a year of runs
+  state      bench/bench_state.py               cost and bytes per request at any history length
 Our own benchmarks end with a `RESULT name key=value ...` line, which is what is read here;
 the others' figures are read from their printed lines (see PARSERS). A benchmark that fails
 or prints no figure is marked so in the table, the rest still run, and the exit status is 1.
@@ -110,7 +111,7 @@ def parse_summary(out: str) -> list[Figure]:
         if not block:
             raise LookupError(f"no '{user}' section")
         for what, pattern in (("summarize this_week", r"summarize this_week"),
-                              ("write (note + merge)", r"note \+ merge_documents \(a write\)")):
+                              ("write (note + join)", r"note \+ join_runs \(a write\)")):
             median, ratio, p99, _ = grab(
                 block, rf"{pattern}\s+median\s+{NUMBER} ms \({NUMBER} x 5 ms\)\s+p99\s+{NUMBER} ms \({NUMBER} x 5 ms\)")
             figures.append(Figure("summary", f"{what}, {label}: median / 5 ms", f"{median} ms (p99 {p99} ms)",
@@ -169,6 +170,26 @@ def parse_load(name: str) -> Callable[[str], list[Figure]]:
     return parse
 
 
+def parse_state(out: str) -> list[Figure]:
+    r = results(out, "state")
+    cpu, p99, most = float(r["cpu_ratio"]), float(r["p99_ratio"]), int(r["bytes_max"])
+    ok = r["ok"] == "1" and r["errors"] == "0" and r["mismatches"] == "0" and r["runs"] == r["stored_completed"]
+    who = f"{r['users']} users x {r['rounds']} rounds per group"
+    return [
+        Figure("state", "server CPU per request, three years of daily history / none",
+               f"{r['cpu_ms_3years']} vs {r['cpu_ms_none']} ms ({who})", "<= 1.1", cpu, at_most(cpu, 1.1)),
+        Figure("state", "p99 latency, a year of history / none (32-user load)",
+               f"{r['p99_ms_year']} vs {r['p99_ms_none']} ms", "<= 1.2", p99, at_most(p99, 1.2)),
+        Figure("state", "32-user load: errors, stored completed runs = completed runs",
+               f"{r['errors']} errors, {r['stored_completed']} stored of {r['runs']} runs, "
+               f"{r['mismatches']} mismatches", "0 and equal", None, ok),
+        Figure("state", "bytes written per AudioPlayer event, most of any event / 2 KB",
+               f"SQLite {r.get('bytes_sqlite_none')} / {r.get('bytes_sqlite_3years')} B, DynamoDB "
+               f"{r.get('bytes_dynamodb_none')} / {r.get('bytes_dynamodb_3years')} B (no history / three years)",
+               "<= 1", most / 2048, at_most(most, 2048)),
+    ]
+
+
 BENCHES = [
     Bench("render", ["bench/bench_render.py"], ["bench/bench_render.py"], parse_render),
     Bench("storage", ["bench/bench_storage.py", "--seconds", "1"], ["bench/bench_storage.py", "--seconds", "0.2"],
@@ -181,6 +202,7 @@ BENCHES = [
           ["bench/load.py", "--users", "32", "--seconds", "3"], parse_load("load")),
     Bench("load-year", ["bench/load.py", "--users", "32", "--seconds", "20", "--history", "365"],
           ["bench/load.py", "--users", "32", "--seconds", "3", "--history", "365"], parse_load("load-year")),
+    Bench("state", ["bench/bench_state.py"], ["bench/bench_state.py", "--quick"], parse_state),
 ]
 
 
@@ -284,7 +306,8 @@ def write_results(path: Path, figures: list[Figure], runs: list[tuple[str, list[
         "Baselines: render = one bare ffmpeg encode of the same PCM; storage = the 1-writer rate;",
         "summary = a 5 ms budget; http = bench/_baseline_skill.py (one ask-sdk handler, no storage) under",
         "the same waitress settings and requests; coldstart = `import ask_sdk_core, flask` plus a",
-        "one-handler skill; load = RSS right after the server started. The machine is shared and",
+        "one-handler skill; load = RSS right after the server started; state = users with no history",
+        "in the same server process and run (bytes: a 2 KB budget). The machine is shared and",
         "noisy (see the load average), so compare ratios, not absolute times, between runs.",
         "",
     ]

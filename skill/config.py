@@ -24,6 +24,7 @@ DOCUMENTED = {
     "TRIGGER_COACH_VOICE": ("piper", "Voice for rendering: piper (offline, default), polly:NAME (Amazon Polly neural voice) or espeak."),
     "TRIGGER_COACH_STORAGE": ("sqlite", "Where progress lives: sqlite (embedded default) or dynamodb. On AWS Lambda the default is dynamodb and sqlite is refused (the bundle folder is read-only, /tmp is lost)."),
     "TRIGGER_COACH_DYNAMODB_TABLE": ("trigger-coach", "DynamoDB table name when storage is dynamodb."),
+    "TRIGGER_COACH_DYNAMODB_LEGACY_TABLE": ("", "DynamoDB table of the old one-item-per-user layout (partition key id) whose users are moved into the new table on first touch; empty = none."),
     "TRIGGER_COACH_DYNAMODB_ENDPOINT": ("", "DynamoDB endpoint override (a local DynamoDB-compatible server); empty = AWS."),
     "TRIGGER_COACH_AWS_REGION": ("us-east-1", "AWS region for DynamoDB and Polly."),
     "TRIGGER_COACH_POLLY_ENDPOINT": ("", "Polly endpoint override (tests point it at a local stand-in); empty = AWS."),
@@ -63,6 +64,7 @@ class Settings:
     storage: str = "sqlite"
     dynamodb_table: str = "trigger-coach"
     dynamodb_endpoint: str | None = None
+    dynamodb_legacy_table: str | None = None
     aws_region: str = "us-east-1"
     polly_endpoint: str | None = None
     host: str = "127.0.0.1"
@@ -161,6 +163,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         storage=storage,
         dynamodb_table=get("TRIGGER_COACH_DYNAMODB_TABLE"),
         dynamodb_endpoint=get("TRIGGER_COACH_DYNAMODB_ENDPOINT") or None,
+        dynamodb_legacy_table=get("TRIGGER_COACH_DYNAMODB_LEGACY_TABLE") or None,
         aws_region=get("TRIGGER_COACH_AWS_REGION"),
         polly_endpoint=get("TRIGGER_COACH_POLLY_ENDPOINT") or None,
         host=get("TRIGGER_COACH_HOST"),

@@ -300,7 +300,8 @@ def _outcomes(summary: Summary) -> str:
     if unfinished:
         parts.append(f"{_number(unfinished)} ended early")
     if summary.in_progress:
-        parts.append(f"{_number(summary.in_progress)} is still under way")
+        verb = "is" if summary.in_progress == 1 else "are"
+        parts.append(f"{_number(summary.in_progress)} {verb} still under way")
     return _sentence(spoken_list(parts)) + "."
 
 

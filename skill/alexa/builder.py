@@ -8,16 +8,16 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 from skill.alexa.catalog import Catalog
 from skill.alexa.handlers import Coach, ErrorHandler, request_handlers
-from skill.alexa.user import SaveUserInterceptor
+from skill.alexa.user import AttachStoreInterceptor, SaveUserInterceptor
 from skill.config import Settings
-from skill.core import progress
 from skill.core.routines import load_library
 from skill.storage import make_adapter
 from skill.timezone import TimeZoneResolver
 
 if TYPE_CHECKING:
-    from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
     from ask_sdk_core.skill import CustomSkill
+
+    from skill.alexa.user import Store
 
 
 class RoutineLibraryError(RuntimeError):
@@ -40,21 +40,21 @@ def build_coach(settings: Settings) -> Coach:
     return Coach(settings, Catalog(library, settings), TimeZoneResolver(settings.api_timeout))
 
 
-def build_adapter(settings: Settings) -> AbstractPersistenceAdapter:
-    """Return the configured storage adapter, merging concurrent writes through progress."""
+def build_adapter(settings: Settings) -> Store:
+    """Return the configured storage adapter (merging writes with the progress rules)."""
     return make_adapter(
         settings.storage,
         data_dir=settings.data_dir,
         table_name=settings.dynamodb_table,
         endpoint_url=settings.dynamodb_endpoint,
-        merge=progress.merge_documents,
         region=settings.aws_region,
+        legacy_table=settings.dynamodb_legacy_table,
     )
 
 
 def build_skill(
     settings: Settings, *, coach: Coach | None = None,
-    adapter: AbstractPersistenceAdapter | None = None,
+    adapter: Store | None = None,
 ) -> CustomSkill:
     """Return the skill object, shared by the web service and the Lambda handler.
 
@@ -62,7 +62,8 @@ def build_skill(
     with every other envelope check, before the skill is invoked.
     """
     coach = coach or build_coach(settings)
-    builder = CustomSkillBuilder(persistence_adapter=adapter or build_adapter(settings))
+    builder = CustomSkillBuilder()
+    builder.add_global_request_interceptor(AttachStoreInterceptor(adapter or build_adapter(settings)))
     for handler in request_handlers(coach):
         builder.add_request_handler(handler)
     builder.add_global_response_interceptor(SaveUserInterceptor())

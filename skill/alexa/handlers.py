@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
+from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_core.utils import get_request_type, is_intent_name, is_request_type
 from ask_sdk_model.interfaces.audioplayer import (
     AudioItem,
@@ -29,9 +30,20 @@ from ask_sdk_model.interfaces.audioplayer import (
 from skill import speech
 from skill.alexa import intents
 from skill.alexa.device import device_of
-from skill.alexa.user import UNAVAILABLE, commit, forget, mark_briefed, needs_briefing, user_of
+from skill.alexa.user import (
+    UNAVAILABLE,
+    commit,
+    forget,
+    history,
+    mark_briefed,
+    needs_briefing,
+    playing_runs,
+    resumable,
+    take_over,
+    user_of,
+)
 from skill.core import player, progress
-from skill.core.player import Activity, PlaybackState, Program, Transition
+from skill.core.player import Activity, PlaybackState, Program, Token, Transition
 
 if TYPE_CHECKING:
     from ask_sdk_core.handler_input import HandlerInput
@@ -159,6 +171,35 @@ def _after_greeting(handler_input: HandlerInput, greeting: str) -> str:
     return f"{greeting} {speech.STORAGE_DOWN}" if down else greeting
 
 
+def _request_time(handler_input: HandlerInput) -> str | None:
+    """Return the request's timestamp as canonical UTC text (it orders late events)."""
+    stamp = getattr(handler_input.request_envelope.request, "timestamp", None)
+    if not isinstance(stamp, datetime):
+        return None
+    return progress._iso(stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
+
+
+def _caught_up(coach: Coach, state: PlaybackState, token: str | None) -> PlaybackState:
+    """Return the state with a newer token's progress (saves were lost), else as it is."""
+    parsed = Token.parse(token)
+    if parsed is None or parsed.seq <= state.seq:
+        return state
+    return player.catch_up(state, coach.catalog.program(parsed.routine_id), token)
+
+
+def _state(handler_input: HandlerInput, coach: Coach) -> PlaybackState:
+    """Return this device's playback state, caught up with the stream Alexa reports playing."""
+    audio = getattr(handler_input.request_envelope.context, "audio_player", None)
+    return _caught_up(coach, user_of(handler_input).state, getattr(audio, "token", None))
+
+
+def _start_stamp(coach: Coach) -> tuple[int, str]:
+    """Return a new run's sequence floor (now in milliseconds) and start time."""
+    now = coach.clock()
+    return int(now.timestamp() * 1000), progress._iso(now)
+
+
+
 # --- starting and resuming ---------------------------------------------------------------
 
 def start_routine(handler_input: HandlerInput, coach: Coach, routine: Routine) -> Response:
@@ -168,8 +209,8 @@ def start_routine(handler_input: HandlerInput, coach: Coach, routine: Routine) -
     program = coach.catalog.program(routine.id)
     if program is None:
         return _tell(handler_input, speech.AUDIO_NOT_READY)
-    user = user_of(handler_input)
-    transition = player.start(user.state, program, coach.new_run_id())
+    floor, at = _start_stamp(coach)
+    transition = player.start(_state(handler_input, coach), program, coach.new_run_id(), floor=floor, at=at)
     briefed = not needs_briefing(handler_input)
     intro = speech.routine_intro(routine.title, routine.minutes, list(routine.equipment),
                                  routine.safety.spoken, briefed=briefed)
@@ -179,8 +220,13 @@ def start_routine(handler_input: HandlerInput, coach: Coach, routine: Routine) -
 
 
 def resume_run(handler_input: HandlerInput, coach: Coach, spoken: bool) -> Response:
-    """Continue a paused run; explain when there is nothing to continue."""
-    state = user_of(handler_input).state
+    """Continue a paused run, on this device or the one paused last on another device of
+    the user; explain when there is nothing to continue."""
+    state = _state(handler_input, coach)
+    if not state.has_run:
+        offer = resumable(handler_input)
+        if offer is not None:
+            state = take_over(handler_input, offer[0])
     routine, program = _run(coach, state)
     if state.activity is Activity.PLAYING and program is not None:
         # "Resume" while we think it plays: the stop event went missing; resume from where
@@ -202,8 +248,10 @@ def resume_run(handler_input: HandlerInput, coach: Coach, spoken: bool) -> Respo
 def _offer(handler_input: HandlerInput, coach: Coach) -> tuple[speech.Question, str | None]:
     """Return what to offer next, and what a yes to it means: carry on, the last one, or ask."""
     user = user_of(handler_input)
-    routine = coach.catalog.routine(user.state.routine_id)
-    if user.state.has_run and routine is not None:
+    offer = resumable(handler_input)
+    state = offer[1] if offer else user.state
+    routine = coach.catalog.routine(state.routine_id)
+    if state.has_run and routine is not None:
         return speech.resume_offer(routine.title), "resume"
     last = coach.catalog.routine(user.doc.get("last_routine")) or routine
     if last is not None:
@@ -340,17 +388,26 @@ class ProgressHandler(AbstractRequestHandler):
             text = speech.STORAGE_DOWN if user.health == UNAVAILABLE else speech.PROGRESS_UNREADABLE
             return _tell(handler_input, text)
         _, period = _slot(handler_input, intents.PERIOD.name)
+        if period is not None and period not in progress.PERIODS:
+            log.info("Unknown progress period %r; answering for this week.", period[:40])
+            period = None
         device = device_of(handler_input)
         zone, known = self.coach.timezones.resolve(
             device.api_endpoint or "", device.api_access_token or "", device.device_id or "")
         now = self.coach.clock().astimezone(zone)
         try:
-            summary = progress.summarize(user.doc, now, period or "this_week", tz_known=known)
+            view = history(handler_input, now)
+        except PersistenceException as exc:
+            log.error("Cannot read the history of this user: %s", exc)
+            return _tell(handler_input, speech.STORAGE_DOWN)
+        try:
+            summary = progress.summarize(view, now, period or "this_week", tz_known=known,
+                                         playing=playing_runs(handler_input))
         except ValueError as exc:
             log.error("Cannot summarize the progress of this user: %s", exc)
             return _tell(handler_input, speech.PROGRESS_UNREADABLE)
         text = speech.progress_summary(summary)
-        if user.state.activity is Activity.PAUSED and not _audio_was_playing(handler_input):
+        if resumable(handler_input) is not None and not _audio_was_playing(handler_input):
             text += " " + speech.RESUME_LATER  # asked during playback, the audio carries on by itself
         return _tell(handler_input, text)
 
@@ -442,11 +499,11 @@ BUTTON_COMMANDS = {
 
 def command_transition(
     command: str, state: PlaybackState, program: Program, run_id: Callable[[], str],
-    offset_ms: int | None,
+    offset_ms: int | None, at: str | None = None, floor: int = 0,
 ) -> Transition:
-    """Return the player transition for a user command."""
+    """Return the player transition for a user command (`at`: the request time)."""
     if command == PAUSE:
-        return player.pause(state, program, offset_ms)
+        return player.pause(state, program, offset_ms, at)
     if command == RESUME:
         return player.resume(state, program)
     if command == NEXT:
@@ -455,7 +512,7 @@ def command_transition(
         return player.previous_track(state, program)
     if command == REPEAT:
         return player.repeat(state, program)
-    return player.start_over(state, program, run_id())
+    return player.start_over(state, program, run_id(), floor=floor, at=at)
 
 
 class PlaybackCommandHandler(AbstractRequestHandler):
@@ -478,7 +535,7 @@ class PlaybackCommandHandler(AbstractRequestHandler):
         is_button = get_request_type(handler_input) != "IntentRequest"
         if command == RESUME:
             return resume_run(handler_input, self.coach, spoken=not is_button)
-        state = user_of(handler_input).state
+        state = _state(handler_input, self.coach)
         routine, program = _run(self.coach, state)
         can_replay = command == START_OVER and state.activity is Activity.FINISHED
         if program is None or routine is None or not (state.has_run or can_replay):
@@ -490,8 +547,10 @@ class PlaybackCommandHandler(AbstractRequestHandler):
             return _ask(handler_input, speech.NOTHING_PLAYING_IN_SESSION, speech.WHICH_ROUTINE)
         if command != PAUSE and not is_button and not device_of(handler_input).audio:
             return _tell(handler_input, speech.NO_AUDIO_PLAYER)
+        floor, _ = _start_stamp(self.coach)
         transition = command_transition(command, state, program, self.coach.new_run_id,
-                                        _context_offset(handler_input, state))
+                                        _context_offset(handler_input, state), _request_time(handler_input),
+                                        floor)
         return respond(handler_input, self.coach, transition, program, routine)
 
 
@@ -499,7 +558,6 @@ class PlaybackCommandHandler(AbstractRequestHandler):
 
 class AudioPlayerEventHandler(AbstractRequestHandler):
     EVENTS: ClassVar[dict[str, Callable[..., Transition]]] = {
-        "AudioPlayer.PlaybackStarted": player.started,
         "AudioPlayer.PlaybackNearlyFinished": player.nearly_finished,
         "AudioPlayer.PlaybackFinished": player.finished,
     }
@@ -513,17 +571,22 @@ class AudioPlayerEventHandler(AbstractRequestHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         request = handler_input.request_envelope.request
         kind = get_request_type(handler_input)
-        state = user_of(handler_input).state
+        token = getattr(request, "token", None)
+        # A token newer than the stored state means saves were lost: go on from the token, so
+        # storage that is down never stops playback.
+        state = _caught_up(self.coach, user_of(handler_input).state, token)
         routine, program = _run(self.coach, state)
         if program is None or routine is None:
             return handler_input.response_builder.response
-        token = getattr(request, "token", None)
         offset = getattr(request, "offset_in_milliseconds", None)
+        at = _request_time(handler_input)
         if kind == "AudioPlayer.PlaybackStopped":
-            transition = player.stopped(state, program, token, offset)
+            transition = player.stopped(state, program, token, offset, at)
         elif kind == "AudioPlayer.PlaybackFailed":
             log.warning("Playback failed for token %s: %s", token, getattr(request, "error", None))
-            transition = player.failed(state, program, token, offset)
+            transition = player.failed(state, program, token, offset, at)
+        elif kind == "AudioPlayer.PlaybackStarted":
+            transition = player.started(state, program, token, at)
         elif kind in self.EVENTS:
             transition = self.EVENTS[kind](state, program, token)
         else:

@@ -1,56 +1,97 @@
-"""Load and save the one persistent document a user has, around each request.
+"""Load a user's records once per request, collect what changes, and save it once.
 
-AudioPlayer events arrive without a session, so everything lives in persistent
-attributes keyed by userId. The document is loaded lazily on first use, changed through
-`commit()`, and saved once by `SaveUserInterceptor`. A record that cannot be read is
-never overwritten blindly; storage that is down never stops playback.
+AudioPlayer events arrive without a session, so everything lives in storage, keyed by the
+userId: a small profile per user, one playback record per device (so two Echos of one
+account play and finish their own runs), and one record per run. A request loads the
+profile and the device records (all small, whatever the history length) once, checks them
+once, and the handlers change them only through `commit()`; `SaveUserInterceptor` writes the
+changed records once, in one `Changes`. History beyond the current run is read only by the
+progress summary, through `history()`, for its window alone.
+
+A record that cannot be read is never overwritten blindly. Storage that is down never stops
+playback: the handlers continue from the event's token (`player.catch_up`), a failed save is
+retried (longer when it would end a run) and on SQLite journaled for the next request.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ask_sdk_core.dispatch_components import AbstractResponseInterceptor
+from ask_sdk_core.dispatch_components import AbstractRequestInterceptor, AbstractResponseInterceptor
 from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_core.utils import get_request_type
 from ask_sdk_model.ui import SsmlOutputSpeech
 
 from skill import speech
 from skill.core import progress
-from skill.core.player import PlaybackState, Program, Transition
+from skill.core.player import Activity, PlaybackState, Program, RunStarted, Transition
 from skill.storage import CorruptRecordError
+from skill.storage.records import Changes, RunWrite
 
 if TYPE_CHECKING:
     from ask_sdk_core.handler_input import HandlerInput
     from ask_sdk_model import Response
 
     from skill.core.routines import Routine
+    from skill.storage.dynamodb import DynamoAdapter
+    from skill.storage.sqlite import SQLiteAdapter
+
+    Store = SQLiteAdapter | DynamoAdapter
 
 log = logging.getLogger("trigger_coach.user")
 
 _KEY = "trigger_coach.user"
+_STORE = "trigger_coach.store"
+NO_DEVICE = "unknown-device"  # requests without a deviceId share one playback record
 
 OK, UNAVAILABLE, CORRUPT = "ok", "unavailable", "corrupt"
 
 
 @dataclass
 class User:
-    doc: dict[str, Any]
+    """One request's view of a user: profile, this device's state, the other devices'."""
+
+    user_id: str | None
+    device_id: str
+    doc: dict[str, Any]  # the profile
     state: PlaybackState
+    others: dict[str, PlaybackState] = field(default_factory=dict)
     health: str = OK
     dirty: bool = False
-    notes: list[str] = field(default_factory=list)
+    view: dict[str, Any] = field(default_factory=dict)  # runs this request touched, for progress.note
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)  # device records to write
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)  # run records to write
+    profile_changed: bool = False
+    started: bool = False
+    now: datetime | None = None
 
     @property
     def writable(self) -> bool:
-        """Return whether changes to this user's record may be saved."""
+        """Return whether changes to this user's records may be saved."""
         return self.health == OK
+
+    @property
+    def epoch(self) -> int:
+        """Return the forget epoch the user's history is in."""
+        epoch = self.doc.get("epoch", 0)
+        return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 0
+
+    def change_profile(self, **changes: Any) -> None:
+        """Change keys of the profile; saved with the request."""
+        self.doc = {**self.doc, **changes, "layout": progress.LAYOUT}
+        self.profile_changed = self.dirty = True
+
+
+def store_of(handler_input: HandlerInput) -> Store:
+    """Return the storage adapter `AttachStoreInterceptor` put on this request."""
+    return handler_input.attributes_manager.request_attributes[_STORE]
 
 
 def user_of(handler_input: HandlerInput) -> User:
-    """Return this request's user document and playback state, loading it once."""
+    """Return this request's user (profile and playback states), loading and checking it once."""
     cached = handler_input.attributes_manager.request_attributes.get(_KEY)
     if cached is not None:
         return cached
@@ -60,26 +101,40 @@ def user_of(handler_input: HandlerInput) -> User:
 
 
 def _load(handler_input: HandlerInput) -> User:
-    user_id = _user_id(handler_input)
+    user_id, device_id = _user_id(handler_input), _device_id(handler_input)
+    empty = User(user_id, device_id, {}, PlaybackState(), view=_view({}, PlaybackState()))
     try:
-        doc = dict(handler_input.attributes_manager.persistent_attributes or {})
+        snapshot = store_of(handler_input).load(user_id or "", device_id)
     except CorruptRecordError:
         log.error("The stored record of user %s cannot be read; leaving it untouched.", user_id)
-        return User({}, PlaybackState(), CORRUPT)
-    except PersistenceException as exc:  # StorageUnavailableError and the SDK's own
+        empty.health = CORRUPT
+        return empty
+    except (PersistenceException, ValueError) as exc:  # StorageUnavailableError and the SDK's own
         log.error("Storage is unavailable for user %s: %s", user_id, exc)
-        return User({}, PlaybackState(), UNAVAILABLE)
+        empty.health = UNAVAILABLE
+        return empty
     try:
-        progress.check_document(doc)
+        progress.check_document(snapshot.profile)
+        state = PlaybackState.from_dict(snapshot.devices.get(device_id))
     except ValueError as exc:  # e.g. written by a newer version: changing it would fail mid-request
-        log.error("The progress record of user %s cannot be read; leaving it untouched: %s", user_id, exc)
-        return User({}, PlaybackState(), CORRUPT)
-    try:
-        state = PlaybackState.from_dict(doc.get("playback"))
-    except ValueError as exc:
-        log.error("The playback state of user %s is corrupt: %s", user_id, exc)
-        return User(doc, PlaybackState(), CORRUPT)
-    return User(doc, state)
+        log.error("The records of user %s cannot be read; leaving them untouched: %s", user_id, exc)
+        empty.health = CORRUPT
+        return empty
+    others = {}
+    for other, raw in snapshot.devices.items():
+        if other == device_id:
+            continue
+        try:
+            others[other] = PlaybackState.from_dict(raw)
+        except ValueError as exc:
+            log.warning("Ignoring the unreadable playback record of device %s: %s", other[:40], exc)
+    return User(user_id, device_id, snapshot.profile, state, others, view=_view(snapshot.profile, state))
+
+
+def _view(profile: dict[str, Any], state: PlaybackState) -> dict[str, Any]:
+    """Return the history view `progress.note` grows: no runs yet, only those a request touches."""
+    return {"v": progress.VERSION, "epoch": 0, "runs": {}, "totals": {}, "playback": state.to_dict(),
+            "last_routine": profile.get("last_routine")}
 
 
 def _user_id(handler_input: HandlerInput) -> str | None:
@@ -88,79 +143,176 @@ def _user_id(handler_input: HandlerInput) -> str | None:
     return getattr(getattr(system, "user", None), "user_id", None)
 
 
+def _device_id(handler_input: HandlerInput) -> str:
+    context = handler_input.request_envelope.context
+    device = getattr(getattr(context, "system", None), "device", None)
+    device_id = getattr(device, "device_id", None)
+    return device_id if isinstance(device_id, str) and device_id else NO_DEVICE
+
+
 def commit(
     handler_input: HandlerInput, transition: Transition, program: Program | None,
-    routine: Routine | None, now: Any,
+    routine: Routine | None, now: datetime,
 ) -> None:
-    """Record a transition's new state and progress in the user's document."""
+    """Record a transition: this device's new state, and the records of the runs it changed."""
     user = user_of(handler_input)
     if transition.state == user.state and not transition.events:
         return
     user.state = transition.state
+    user.devices[user.device_id] = transition.state.to_dict()
+    user.now = now
     if program is not None and routine is not None:
-        user.doc = progress.note(user.doc, transition, program, routine.area, now)
-    else:
-        user.doc = {**user.doc, "playback": transition.state.to_dict()}
+        before = user.view
+        after = progress.note(before, transition, program, routine.area, now)
+        for run_id, raw in after["runs"].items():
+            if before["runs"].get(run_id) != raw:
+                user.runs[run_id] = raw  # only runs that changed are written
+        if after.get("last_routine") != before.get("last_routine"):
+            user.change_profile(last_routine=after["last_routine"])
+        user.view = after
+    user.started = user.started or any(isinstance(e, RunStarted) for e in transition.events)
     user.dirty = True
 
 
-# The history epoch in which this person last heard the full safety briefing. A top-level
-# key survives `progress.merge_documents` (last writer's) and `check_document`; tying it to
-# the epoch means "forget my history", which raises the epoch, brings the briefing back.
+def resumable(handler_input: HandlerInput) -> tuple[str, PlaybackState] | None:
+    """Return the device and state of the run to offer to resume: this device's, if paused,
+    or else the one paused most recently on another device of this user."""
+    user = user_of(handler_input)
+    if user.state.activity is Activity.PAUSED:
+        return user.device_id, user.state
+    paused = [(state.paused_at or "", state.seq, device) for device, state in user.others.items()
+              if state.activity is Activity.PAUSED]
+    if not paused:
+        return None
+    _, _, device = max(paused)
+    return device, user.others[device]
+
+
+def take_over(handler_input: HandlerInput, device_id: str) -> PlaybackState:
+    """Move another device's paused run to this device and return its state here.
+
+    The other device's record is left idle (at the same sequence number, so anything newer
+    it does later still wins), so its stale events change nothing and the run plays here.
+    """
+    user = user_of(handler_input)
+    if device_id == user.device_id:
+        return user.state
+    state = user.others[device_id]
+    user.others[device_id] = PlaybackState(seq=state.seq)
+    user.devices[device_id] = user.others[device_id].to_dict()
+    user.state = state
+    user.devices[user.device_id] = state.to_dict()
+    user.dirty = True
+    return state
+
+
+def playing_runs(handler_input: HandlerInput) -> frozenset[str]:
+    """Return the runs some device of this user is playing or has paused."""
+    user = user_of(handler_input)
+    states = [user.state, *user.others.values()]
+    return frozenset(s.run_id for s in states if s.has_run and s.run_id)
+
+
+def history(handler_input: HandlerInput, now: datetime) -> dict[str, Any]:
+    """Return the history view a summary at `now` needs: the runs of its window, folded months.
+
+    Raise StorageError when storage cannot be read.
+    """
+    user = user_of(handler_input)
+    store = store_of(handler_input)
+    # Folding old months here (one month per summary at most) keeps what a user stores
+    # bounded; events never pay for it.
+    store.fold(user.user_id or "", progress.fold_before(now), user.epoch, lambda runs: progress.fold_month(runs, now))
+    since = progress.window_start(now)
+    runs = {r["run_id"]: r for r in store.runs_since(user.user_id or "", since, user.epoch)
+            if isinstance(r.get("run_id"), str)}
+    return {"v": progress.VERSION, "epoch": user.epoch, "runs": runs,
+            "totals": store.months(user.user_id or "", user.epoch)}
+
+
+# The history epoch in which this person last heard the full safety briefing; tying it to the
+# epoch means "forget my history", which raises the epoch, brings the briefing back.
 _BRIEFED = "briefed_epoch"
 
 
 def needs_briefing(handler_input: HandlerInput) -> bool:
     """Return whether this person has yet to hear the full safety briefing (since a forget)."""
-    doc = user_of(handler_input).doc
-    return doc.get(_BRIEFED) != doc.get("epoch", 0)
+    user = user_of(handler_input)
+    return user.doc.get(_BRIEFED) != user.epoch
 
 
 def mark_briefed(handler_input: HandlerInput) -> None:
-    """Note that this person has heard the full safety briefing; saved with the document."""
+    """Note that this person has heard the full safety briefing; saved with the profile."""
     user = user_of(handler_input)
     if needs_briefing(handler_input):
-        user.doc = {**user.doc, _BRIEFED: user.doc.get("epoch", 0)}
-        user.dirty = True
+        user.change_profile(**{_BRIEFED: user.epoch})
 
 
 def forget(handler_input: HandlerInput) -> bool:
     """Clear this user's history now; return whether it worked.
 
-    A readable record is saved as `progress.forget(doc)` through the merging adapter, so a
-    write already in flight from an older read cannot bring the history back. A record we
-    cannot read is deleted outright: there is nothing in it to merge with.
+    A readable profile gets a higher epoch through the merging store, so a write already in
+    flight from an older read cannot bring the history back (its runs carry the old epoch and
+    stay invisible), then the old runs and months are deleted. A record we cannot read is
+    deleted outright: there is nothing in it to merge with.
     """
     user = user_of(handler_input)
-    manager = handler_input.attributes_manager
+    store = store_of(handler_input)
     try:
         if user.health == CORRUPT:
-            manager.delete_persistent_attributes()
+            store.delete(user.user_id or "")
             user.doc, user.state, user.health = {}, PlaybackState(), OK
         else:
-            user.doc = progress.forget(user.doc)
-            manager.persistent_attributes = user.doc
-            manager.save_persistent_attributes()
+            forgotten = progress.forget(user.doc)
+            profile = {k: v for k, v in forgotten.items() if k not in ("runs", "totals", "playback")}
+            profile["layout"] = progress.LAYOUT
+            user.doc = store.update(user.user_id or "", lambda stored: progress.join_profiles(stored, profile))
+            store.delete_history(user.user_id or "", user.epoch)
     except PersistenceException as exc:
-        log.error("Could not forget the history of user %s: %s", _user_id(handler_input), exc)
+        log.error("Could not forget the history of user %s: %s", user.user_id, exc)
         return False
-    user.dirty = False
+    user.runs.clear()
+    user.profile_changed = False
     return True
 
 
+def changes_of(user: User) -> Changes:
+    """Return what this request changed for the user, as one save."""
+    return Changes(
+        device_id=user.device_id,
+        now=user.now or datetime.now(UTC),
+        epoch=user.epoch,
+        profile=user.doc if user.profile_changed else None,
+        devices=dict(user.devices),
+        runs=[RunWrite(raw, user.device_id) for raw in user.runs.values()],
+        started=user.started,
+    )
+
+
+class AttachStoreInterceptor(AbstractRequestInterceptor):
+    """Give every request the storage adapter (the user is loaded lazily, on first use)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def process(self, handler_input: HandlerInput) -> None:
+        handler_input.attributes_manager.request_attributes[_STORE] = self.store
+
+
 class SaveUserInterceptor(AbstractResponseInterceptor):
-    """Save the user's document once per request, if it changed and may be written."""
+    """Save what the request changed, once, if anything did and it may be written."""
 
     def process(self, handler_input: HandlerInput, response: Response | None) -> None:
         user = handler_input.attributes_manager.request_attributes.get(_KEY)
         if user is None or not user.dirty or not user.writable:
             return
-        manager = handler_input.attributes_manager
-        manager.persistent_attributes = user.doc
+        changes = changes_of(user)
+        if changes.empty:
+            return
         try:
-            manager.save_persistent_attributes()
+            store_of(handler_input).save(user.user_id or "", changes)
         except PersistenceException as exc:
-            log.error("Could not save user %s: %s", _user_id(handler_input), exc)
+            log.error("Could not save user %s: %s", user.user_id, exc)
             _apologise(handler_input, response)
 
 

@@ -8,6 +8,16 @@ requests, storage or audio files.
 Every Play gets a fresh token `routine|run|track|seq`, except resume, which continues
 the same stream. An event whose token is neither the current nor the enqueued one is
 stale (an old stream, another run, a foreign token) and changes nothing.
+
+The sequence number only grows on a device, across runs too: a start continues from the
+larger of the state's sequence and a floor the caller passes (the request time in
+milliseconds), so a later run's tokens always compare above an earlier run's even when the
+state that saw the earlier run was never saved. That is what lets `catch_up` tell a token
+newer than the stored state (a save was lost: continue from the token) from a stale one
+(ignore it), so playback never depends on a save succeeding.
+
+`paused_at` (the request timestamp of the pause, ISO text) orders a late PlaybackStarted:
+one stamped at or before the pause is from the stream that was stopped and changes nothing.
 """
 
 from __future__ import annotations
@@ -88,6 +98,8 @@ class PlaybackState:
     seq: int = 0
     completed: frozenset[int] = field(default_factory=frozenset)
     skipped: frozenset[int] = field(default_factory=frozenset)
+    started_at: str | None = None  # when the run began (canonical UTC text), if known
+    paused_at: str | None = None  # request timestamp of the last pause or stop
 
     @property
     def has_run(self) -> bool:
@@ -107,6 +119,8 @@ class PlaybackState:
             "seq": self.seq,
             "completed": sorted(self.completed),
             "skipped": sorted(self.skipped),
+            "started_at": self.started_at,
+            "paused_at": self.paused_at,
         }
 
     @classmethod
@@ -126,6 +140,8 @@ class PlaybackState:
                 seq=_nat(data.get("seq", 0)),
                 completed=frozenset(_nat(i) for i in data.get("completed", [])),
                 skipped=frozenset(_nat(i) for i in data.get("skipped", [])),
+                started_at=_opt_str(data.get("started_at")),
+                paused_at=_opt_str(data.get("paused_at")),
             )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"Stored playback state {data!r} is not valid: {exc}") from exc
@@ -226,23 +242,33 @@ def _end_run(state: PlaybackState, outcome: Outcome, **changes: Any) -> Transiti
     return Transition(new, stop=outcome is not Outcome.COMPLETED, events=(event,))
 
 
-def start(state: PlaybackState, program: Program, run_id: str) -> Transition:
-    """Start a new run of a routine from its first track, ending any run under way."""
+def start(
+    state: PlaybackState, program: Program, run_id: str, *, floor: int = 0, at: str | None = None,
+) -> Transition:
+    """Start a new run of a routine from its first track, ending any run under way.
+
+    `floor` is the least sequence number the run's first token may carry (the request time
+    in milliseconds), `at` the run's start time; see the module docstring.
+    """
     events: list[Event] = []
     if state.has_run:
         events.append(RunEnded(state.routine_id or "", state.run_id or "", Outcome.STOPPED_EARLY))
-    fresh = PlaybackState(routine_id=program.routine_id, run_id=run_id)
+    fresh = PlaybackState(routine_id=program.routine_id, run_id=run_id, seq=max(state.seq, floor),
+                          started_at=at)
     begun = _play_at(fresh, program, 0)
     events.append(RunStarted(program.routine_id, run_id))
     return replace(begun, events=tuple(events))
 
 
-def pause(state: PlaybackState, program: Program, offset_ms: int | None = None) -> Transition:
+def pause(
+    state: PlaybackState, program: Program, offset_ms: int | None = None, at: str | None = None,
+) -> Transition:
     """Stop the stream and remember where, so resume continues from there."""
     if not state.has_run or not matches(state, program):
         return nothing(state)
     offset = _clamp(program, state.index, offset_ms, state.offset_ms)
-    new = replace(state, activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None)
+    new = replace(state, activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None,
+                  paused_at=_later(state.paused_at, at))
     return Transition(new, stop=True)
 
 
@@ -281,11 +307,13 @@ def repeat(state: PlaybackState, program: Program) -> Transition:
     return _play_at(state, program, state.index)
 
 
-def start_over(state: PlaybackState, program: Program, run_id: str) -> Transition:
+def start_over(
+    state: PlaybackState, program: Program, run_id: str, *, floor: int = 0, at: str | None = None,
+) -> Transition:
     """Go back to the first track of the run under way, or start a new run after one ended."""
     if state.has_run and matches(state, program):
         return _play_at(state, program, 0)
-    return start(state, program, run_id)
+    return start(state, program, run_id, floor=floor, at=at)
 
 
 def nearly_finished(state: PlaybackState, program: Program, token: str | None) -> Transition:
@@ -318,13 +346,21 @@ def _advance_to_enqueued(state: PlaybackState) -> PlaybackState:
     )
 
 
-def started(state: PlaybackState, program: Program, token: str | None) -> Transition:
-    """Note that a stream began: the enqueued track taking over, or the current one resuming."""
+def started(
+    state: PlaybackState, program: Program, token: str | None, at: str | None = None,
+) -> Transition:
+    """Note that a stream began: the enqueued track taking over, or the current one resuming.
+
+    A PlaybackStarted of a paused track stamped at or before the pause (`at` against
+    `paused_at`, both ISO text) is a late delivery from before the stop: the run stays paused.
+    """
     if not state.has_run or not matches(state, program):
         return nothing(state)
     if token is not None and token == state.enqueued_token:
         return Transition(_advance_to_enqueued(state))
     if token == state.token and state.activity is not Activity.PLAYING:
+        if state.paused_at is not None and (at is None or at <= state.paused_at):
+            return nothing(state)
         return Transition(replace(state, activity=Activity.PLAYING))
     return nothing(state)
 
@@ -343,7 +379,8 @@ def finished(state: PlaybackState, program: Program, token: str | None) -> Trans
 
 
 def stopped(
-    state: PlaybackState, program: Program, token: str | None, offset_ms: int | None
+    state: PlaybackState, program: Program, token: str | None, offset_ms: int | None,
+    at: str | None = None,
 ) -> Transition:
     """Save where the stream stopped, so resume continues from there."""
     if not state.has_run or not matches(state, program):
@@ -353,11 +390,13 @@ def stopped(
     elif token != state.token:
         return nothing(state)
     offset = _clamp(program, state.index, offset_ms, state.offset_ms)
-    return Transition(replace(state, activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None))
+    return Transition(replace(state, activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None,
+                              paused_at=_later(state.paused_at, at)))
 
 
 def failed(
-    state: PlaybackState, program: Program, token: str | None, offset_ms: int | None = None
+    state: PlaybackState, program: Program, token: str | None, offset_ms: int | None = None,
+    at: str | None = None,
 ) -> Transition:
     """Pause at the failed track, so "resume" tries it again rather than looping on errors."""
     if not state.has_run or not matches(state, program):
@@ -365,7 +404,39 @@ def failed(
     if token not in (state.token, state.enqueued_token) or token is None:
         return nothing(state)
     offset = _clamp(program, state.index, offset_ms, state.offset_ms) if token == state.token else 0
-    return Transition(replace(state, activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None))
+    return Transition(replace(state, activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None,
+                              paused_at=_later(state.paused_at, at)))
+
+
+def _later(a: str | None, b: str | None) -> str | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def catch_up(state: PlaybackState, program: Program | None, token: str | None) -> PlaybackState:
+    """Return the state an event's token proves, when it is newer than the stored state.
+
+    Tokens are only ever issued with a sequence number above the state they were issued
+    from; one above the stored state's means the save that followed it was lost (storage
+    was down). The track it names is then the one playing, every earlier track of the run is
+    taken as done (except those the stored state knows were skipped), and the caller goes on
+    from there with the usual event rules. Any other token, stale or foreign, leaves the state
+    as it is, so the stale-token rules stay as strict as before.
+    """
+    parsed = Token.parse(token)
+    if (
+        parsed is None or program is None or parsed.routine_id != program.routine_id
+        or not 0 <= parsed.index <= program.last or parsed.seq <= state.seq
+        or token in (state.token, state.enqueued_token)
+    ):
+        return state
+    same_run = parsed.run_id == state.run_id
+    skipped = state.skipped if same_run else frozenset()
+    return PlaybackState(
+        routine_id=program.routine_id, run_id=parsed.run_id, index=parsed.index, offset_ms=0,
+        activity=Activity.PLAYING, token=token, enqueued_token=None, seq=parsed.seq,
+        completed=((state.completed if same_run else frozenset()) | frozenset(range(parsed.index))) - skipped,
+        skipped=skipped, started_at=state.started_at if same_run else None,
+    )
 
 
 def check_invariants(state: PlaybackState, program: Program) -> list[str]:

@@ -126,7 +126,7 @@ def db_path(app_settings: Settings) -> Path:
 @pytest.fixture
 def impatient_server(app_settings: Settings, db_path: Path) -> Iterator[ThreadServer]:
     """Serve the skill with a store that gives up on a locked database after 0.2 s."""
-    adapter = SQLiteAdapter(db_path, merge=progress.merge_documents, busy_timeout=0.2)
+    adapter = SQLiteAdapter(db_path, busy_timeout=0.2, retry_budget=0.5)
     with ThreadServer(create_app(app_settings, adapter=adapter)) as server:
         yield server
 
@@ -149,29 +149,42 @@ def test_a_write_locked_database_still_starts_playback_answers_progress_and_reco
         reply = ask(url, alexa.audio_event("PlaybackNearlyFinished", token, user=user))
         assert "outputSpeech" not in reply["response"]
 
-    doc = SQLiteAdapter(db_path).get(user)
-    assert completed_runs(doc) == 1 and len(doc["runs"]) == 1, "the locked start wrote nothing"
+    doc = SQLiteAdapter(db_path).get(user)  # reading replays the journal
+    assert completed_runs(doc) == 1 and len(doc["runs"]) == 2, "the locked start was journaled, then replayed"
     assert_valid(doc, app_settings)
-    assert "one session" in said(ask(url, alexa.intent("ProgressIntent", {"period": None}, user=user))).lower()
+    assert "two sessions" in said(ask(url, alexa.intent("ProgressIntent", {"period": None}, user=user))).lower()
     token = start(url, user)
     queued = play_of(ask(url, alexa.audio_event("PlaybackNearlyFinished", token, user=user)))
     assert queued["playBehavior"] == "ENQUEUE", "state is saved again once the lock is gone"
 
 
-def test_starting_a_routine_while_the_database_is_write_locked_apologises(impatient_server, db_path):
+def test_starting_a_routine_while_the_database_is_write_locked_is_journaled_and_counted_after(
+    impatient_server, db_path
+):
     url, user = impatient_server.url, "amzn1.ask.account.LOCKED-START"
     ask(url, alexa.launch(user=user))
     with write_lock(db_path):
         reply = ask(url, alexa.intent("StartRoutineIntent", {"routine": CALVES}, user=user))
+        assert SQLiteAdapter(db_path).journal.pending(), "the refused save waits in the journal"
+    assert play_of(reply) is not None
+    assert speech.STORAGE_DOWN not in said(reply), "nothing was lost, so there is nothing to apologise for"
+    reply = ask(url, alexa.intent("ProgressIntent", {"period": None}, user=user))
+    assert "one session" in said(reply).lower(), said(reply)
+    assert not SQLiteAdapter(db_path).journal.pending()
+
+
+def test_a_full_journal_and_a_locked_database_get_the_apology(app_settings, db_path):
+    adapter = SQLiteAdapter(db_path, busy_timeout=0.1, retry_budget=0, journal_bytes=64)
+    with ThreadServer(create_app(app_settings, adapter=adapter)) as server:
+        url, user = server.url, "amzn1.ask.account.LOCKED-FULL"
+        with write_lock(db_path):
+            reply = ask(url, alexa.intent("StartRoutineIntent", {"routine": CALVES}, user=user))
     assert play_of(reply) is not None
     assert speech.STORAGE_DOWN in said(reply)
     assert said(reply).index("calves routine") < said(reply).index(speech.STORAGE_DOWN), (
         "the greeting comes first, then the apology")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a PlaybackFinished of the last track whose save fails is still answered 200; Alexa "
-    "does not resend it, so the completed run stays 'in progress' and is later counted abandoned."))
 def test_a_run_finished_while_the_database_is_write_locked_is_still_counted(impatient_server, db_path):
     url, user = impatient_server.url, "amzn1.ask.account.LOCKED-FINISH"
     token = start(url, user)
@@ -563,7 +576,7 @@ def test_sigkill_in_the_middle_of_writes_loses_and_doubles_no_completed_run(app_
 
     assert [listener.errors for listener in listeners] == [[]] * len(listeners)
     assert server.kills == 2, "the kills came too late to land mid-run"
-    adapter = SQLiteAdapter(db_path, merge=progress.merge_documents)
+    adapter = SQLiteAdapter(db_path)
     for listener in listeners:
         doc = adapter.get(listener.user)
         assert completed_runs(doc) == listener.finished_with_200 == listener.runs, (listener.user, doc["runs"])
@@ -573,3 +586,69 @@ def test_sigkill_in_the_middle_of_writes_loses_and_doubles_no_completed_run(app_
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     print(f"SIGKILL: {sent} replies, {server.kills} kills, {sum(x.retries for x in listeners)} transport "
           f"retries, {sum(x.stalls for x in listeners)} lost enqueues recovered by 'repeat'")
+
+
+# --- a nearly full and a full disk under the SQLite store -----------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """Mount a real 4 MB tmpfs (a disk that can fill up) for the data folder."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"mounting a tmpfs needs root and a kernel that allows it: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Fill the disk with one file, then give back `leave` bytes; return the file."""
+    filler = disk / "filler"
+    with open(filler, "ab") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    os.truncate(filler, max(0, filler.stat().st_size - leave))
+    return filler
+
+
+def test_a_nearly_full_disk_keeps_taking_writes_and_a_full_one_journals_until_there_is_room(
+    app_settings, small_disk
+):
+    settings = app_settings.with_(data_dir=small_disk / "data")
+    db_path = settings.data_dir / SQLITE_FILE_NAME
+    adapter = SQLiteAdapter(db_path, retry_budget=0.2)
+    with ThreadServer(create_app(settings, adapter=adapter)) as server:
+        url, user = server.url, "amzn1.ask.account.SMALL-DISK"
+        assert play_through(url, user, start(url, user)) == 15  # the WAL reaches its working size
+        filler = fill(small_disk, leave=48 * 1024)
+        for _ in range(3):
+            assert play_through(url, user, start(url, user)) == 15
+        assert not adapter.journal.pending(), "48 KB free was enough for every write"
+        assert completed_runs(SQLiteAdapter(db_path).get(user)) == 4
+
+        fill(small_disk, leave=0)
+        starts = 0
+        while not adapter.journal.pending():  # no byte free: the WAL and free pages still take a lot
+            assert starts < 400, "400 starts fitted on a disk with no byte free"
+            start(url, user)
+            starts += 1
+        assert play_through(url, user, start(url, user)) == 15, "playback never waits for the disk"
+        reply = ask(url, alexa.intent("ProgressIntent", {"period": None}, user=user))
+        assert speech.ERROR not in said(reply) and speech.STORAGE_DOWN not in said(reply)
+        assert adapter.journal.pending(), "the saves the full disk refused wait in the reserved journal"
+        filler.unlink()
+        reply = ask(url, alexa.intent("ProgressIntent", {"period": None}, user=user))
+        assert "five sessions" in said(reply).lower(), said(reply)
+    assert not adapter.journal.pending()
+    doc = SQLiteAdapter(db_path).get(user)
+    assert completed_runs(doc) == 5 and len(doc["runs"]) == 4 + starts + 1
+    print(f"disk full: {starts} starts were written with no byte free before the journal took over")

@@ -161,7 +161,7 @@ def rig(rendered_audio: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     settings = Settings(audio_dir=rendered_audio, data_dir=tmp_path_factory.mktemp("fuzz-data"),
                         public_url="https://coach.example.test", verify=False)
     coach = build_coach(settings)
-    adapter = SQLiteAdapter(settings.data_dir / SQLITE_FILE_NAME, merge=progress.merge_documents)
+    adapter = SQLiteAdapter(settings.data_dir / SQLITE_FILE_NAME)
     app = create_app(settings, coach=coach, adapter=adapter)
     trap = CrashTrap()
     logger = logging.getLogger("trigger_coach")

@@ -87,3 +87,18 @@ def test_a_run_late_on_sunday_local_time_counts_in_that_week(app_settings):
         alexa.speech_of(this_week)
     assert "one session" in alexa.speech_of(last_week), alexa.speech_of(last_week)
     assert "UTC" not in alexa.speech_of(last_week)
+
+
+def test_an_unknown_progress_period_gets_the_this_week_answer_and_is_logged_short(app_settings, caplog):
+    odd = "next-century-" + "x" * 500
+    with ThreadServer(create_app(app_settings)) as server:
+        alexa.complete_run(server.url, "calves", USER)
+        _, known = alexa.post(server.url, alexa.intent("ProgressIntent", {"period": ("this week", "this_week")},
+                                                       user=USER))
+        with caplog.at_level("INFO", logger="trigger_coach.alexa"):
+            status, unknown = alexa.post(server.url, alexa.intent("ProgressIntent", {"period": ("whenever", odd)},
+                                                                  user=USER))
+    assert status == 200
+    assert alexa.speech_of(unknown) == alexa.speech_of(known) and "one session" in alexa.speech_of(unknown)
+    logged = [r.getMessage() for r in caplog.records if "Unknown progress period" in r.getMessage()]
+    assert logged and all(len(message) < 120 and odd not in message for message in logged)

@@ -1,7 +1,13 @@
-"""Check both storage adapters against real stores: a SQLite file and a dynalite server."""
+"""Check both storage adapters against real stores: a SQLite file and a dynalite server.
+
+The profile document (a generic JSON document per user), the device, run and month records
+with their merge rules, the first-touch split of old documents, the SQLite journal, schema
+and full-disk behaviour, and the DynamoDB layout.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -12,31 +18,29 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
-from ask_sdk_core.attributes_manager import AttributesManager
-from ask_sdk_model import Context, RequestEnvelope
-from ask_sdk_model.interfaces.audioplayer import PlaybackStoppedRequest
-from ask_sdk_model.interfaces.system import SystemState
-from ask_sdk_model.user import User
 
+from skill.core import progress
+from skill.core.player import Activity, PlaybackState
 from skill.storage import (
-    SCHEMA_VERSION,
     SQLITE_FILE_NAME,
     CorruptRecordError,
-    DynamoAdapter,
-    SQLiteAdapter,
     StorageError,
     StorageUnavailableError,
     make_adapter,
 )
+from skill.storage.dynamodb import DynamoAdapter
+from skill.storage.records import Changes, RunWrite
+from skill.storage.sqlite import SCHEMA_VERSION, SQLiteAdapter
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401  (the session fixture)
 
 Adapter = SQLiteAdapter | DynamoAdapter
@@ -61,26 +65,6 @@ NESTED_DOC = {
 
 def increment(doc: dict) -> dict:
     return {**doc, "count": doc.get("count", 0) + 1}
-
-
-def union_of_events(stored: dict | None, incoming: dict) -> dict:
-    events = set((stored or {}).get("events", [])) | set(incoming.get("events", []))
-    return {**(stored or {}), **incoming, "events": sorted(events)}
-
-
-def envelope_for(user_id: str) -> RequestEnvelope:
-    """Build an AudioPlayer event envelope: no session, only context.System.user."""
-    return RequestEnvelope(
-        version="1.0",
-        context=Context(system=SystemState(user=User(user_id=user_id))),
-        request=PlaybackStoppedRequest(
-            request_id="amzn1.echo-api.request.test",
-            timestamp=datetime(2025, 1, 1),
-            locale="en-US",
-            token="neck|0|run-1",
-            offset_in_milliseconds=1234,
-        ),
-    )
 
 
 def assert_same_json(actual: Any, expected: Any, where: str = "$") -> None:
@@ -122,7 +106,7 @@ class Store:
     table_name: str
     endpoint_url: str | None
 
-    def open(self, merge: Callable | None = None, *, stress: bool = False, **options: Any) -> Adapter:
+    def open(self, *, stress: bool = False, **options: Any) -> Adapter:
         """Open another adapter (its own connections) on the same store.
 
         ``stress`` is for tests that pile many writers onto one user, far beyond what one
@@ -130,13 +114,12 @@ class Store:
         lost updates, not the retry bound (which has its own test).
         """
         if self.kind == "sqlite":
-            return SQLiteAdapter(self.data_dir / SQLITE_FILE_NAME, merge=merge, **options)
+            return SQLiteAdapter(self.data_dir / SQLITE_FILE_NAME, **options)
         if stress:
             options.setdefault("max_attempts", 100)
         return DynamoAdapter(
             self.table_name,
             endpoint_url=self.endpoint_url,
-            merge=merge,
             create_table=True,
             **options,
         )
@@ -152,7 +135,8 @@ class Store:
             return self.raw_record(user_id)
         self._client().put_item(
             TableName=self.table_name,
-            Item={"id": {"S": user_id}, "attributes": {"S": "not a map"}, "rev": {"N": "1"}},
+            Item={"id": {"S": user_id}, "sk": {"S": "profile"}, "attributes": {"S": "not a map"},
+                  "rev": {"N": "1"}},
         )
         return self.raw_record(user_id)
 
@@ -162,10 +146,17 @@ class Store:
                 return conn.execute("SELECT doc, rev FROM users WHERE user_id = ?", (user_id,)).fetchone()
         item = (
             self._client()
-            .get_item(TableName=self.table_name, Key={"id": {"S": user_id}}, ConsistentRead=True)
+            .get_item(TableName=self.table_name, Key={"id": {"S": user_id}, "sk": {"S": "profile"}},
+                      ConsistentRead=True)
             .get("Item")
         )
         return None if item is None else {k: v for k, v in item.items() if k != "updated_at"}
+
+    def items(self, user_id: str) -> list[dict[str, Any]]:
+        """Return every raw DynamoDB item of the user."""
+        return self._client().query(
+            TableName=self.table_name, KeyConditionExpression="id = :u",
+            ExpressionAttributeValues={":u": {"S": user_id}}, ConsistentRead=True)["Items"]
 
     def _client(self) -> Any:
         return boto3.session.Session(
@@ -211,7 +202,9 @@ def test_integral_floats_come_back_equal_in_value(store: Store) -> None:
 def test_a_user_with_no_document_reads_as_an_empty_dict(store: Store) -> None:
     adapter = store.open()
     assert adapter.get("nobody") == {}
-    assert adapter.get_attributes(envelope_for("nobody")) == {}
+    assert adapter.profile("nobody") == {}
+    snapshot = adapter.load("nobody", "device-1")
+    assert (snapshot.profile, snapshot.devices) == ({}, {})
 
 
 def test_delete_removes_only_that_users_document_and_repeating_it_is_harmless(
@@ -225,62 +218,6 @@ def test_delete_removes_only_that_users_document_and_repeating_it_is_harmless(
     assert adapter.get("user-a") == {}
     assert adapter.get("user-b") == {"track": 2}
     assert store.raw_record("user-a") is None
-
-
-def test_request_envelopes_read_save_and_delete_the_document_of_their_user(store: Store) -> None:
-    adapter = store.open()
-    adapter.save_attributes(envelope_for("amzn1.ask.account.A"), {"track": 1, "offset": 0.5})
-    adapter.save_attributes(envelope_for("amzn1.ask.account.B"), {"track": 7})
-    assert adapter.get_attributes(envelope_for("amzn1.ask.account.A")) == {
-        "track": 1,
-        "offset": 0.5,
-    }
-    assert adapter.get("amzn1.ask.account.B") == {"track": 7}
-    adapter.delete_attributes(envelope_for("amzn1.ask.account.A"))
-    assert adapter.get_attributes(envelope_for("amzn1.ask.account.A")) == {}
-    assert adapter.get("amzn1.ask.account.B") == {"track": 7}
-
-
-def test_the_sdk_attributes_manager_loads_and_saves_through_the_adapter(store: Store) -> None:
-    adapter = store.open()
-    adapter.update("amzn1.ask.account.A", lambda _: {"track": 2, "ratio": 0.25})
-    manager = AttributesManager(envelope_for("amzn1.ask.account.A"), persistence_adapter=adapter)
-    attributes = manager.persistent_attributes
-    assert_plain_json(attributes)
-    assert attributes == {"track": 2, "ratio": 0.25}
-    attributes["track"] = 3
-    manager.save_persistent_attributes()
-    assert adapter.get("amzn1.ask.account.A") == {"track": 3, "ratio": 0.25}
-
-
-def test_an_envelope_without_a_user_id_is_refused_with_a_sentence(store: Store) -> None:
-    adapter = store.open()
-    with pytest.raises(ValueError, match="user id must be a non-empty string"):
-        adapter.get_attributes(envelope_for(""))
-
-
-def test_save_replaces_the_stored_document_when_no_merge_is_given(store: Store) -> None:
-    adapter = store.open()
-    adapter.save_attributes(envelope_for("user-a"), {"track": 1, "offset": 10})
-    adapter.save_attributes(envelope_for("user-a"), {"track": 2})
-    assert adapter.get("user-a") == {"track": 2}
-
-
-def test_the_merge_function_receives_the_stored_document_or_none(store: Store) -> None:
-    calls: list[tuple[dict | None, dict]] = []
-
-    def recording_merge(stored: dict | None, incoming: dict) -> dict:
-        calls.append((stored, incoming))
-        return union_of_events(stored, incoming)
-
-    adapter = store.open(merge=recording_merge)
-    adapter.save_attributes(envelope_for("user-a"), {"events": ["started"]})
-    adapter.save_attributes(envelope_for("user-a"), {"events": ["paused"]})
-    assert calls == [
-        (None, {"events": ["started"]}),
-        ({"events": ["started"]}, {"events": ["paused"]}),
-    ]
-    assert adapter.get("user-a") == {"events": ["paused", "started"]}
 
 
 def test_update_passes_an_empty_dict_for_a_new_user_and_returns_what_it_wrote(
@@ -312,24 +249,6 @@ def test_many_threads_incrementing_one_user_lose_no_update(store: Store) -> None
         worker.join()
     assert errors == []
     assert adapter.get("busy-user") == {"count": threads * per_thread}
-
-
-def test_concurrent_envelope_saves_are_all_merged_into_the_stored_document(store: Store) -> None:
-    adapter = store.open(merge=union_of_events, stress=True)
-    threads, per_thread = 6, 15
-
-    def work(worker: int) -> None:
-        for n in range(per_thread):
-            adapter.save_attributes(envelope_for("busy-user"), {"events": [f"{worker}-{n}"]})
-
-    workers = [threading.Thread(target=work, args=(w,)) for w in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    events = adapter.get("busy-user")["events"]
-    assert len(events) == threads * per_thread
-    assert set(events) == {f"{w}-{n}" for w in range(threads) for n in range(per_thread)}
 
 
 def test_two_adapters_on_one_store_in_threads_lose_no_update(store: Store) -> None:
@@ -396,9 +315,7 @@ def test_a_corrupt_record_raises_on_read_and_is_never_overwritten(
     with pytest.raises(CorruptRecordError):
         adapter.update("broken-user", lambda _: {"track": 2})
     with pytest.raises(CorruptRecordError):
-        adapter.save_attributes(envelope_for("broken-user"), {"track": 2})
-    with pytest.raises(CorruptRecordError):
-        adapter.get_attributes(envelope_for("broken-user"))
+        adapter.load("broken-user", "device-1")
     assert store.raw_record("broken-user") == raw
 
     assert adapter.get("healthy-user") == {"track": 1}
@@ -425,30 +342,30 @@ def test_documents_that_are_not_plain_json_are_refused_before_anything_is_writte
     with pytest.raises((TypeError, ValueError), match=complaint):
         adapter.update("user-a", lambda _: document)
     with pytest.raises((TypeError, ValueError), match=complaint):
-        adapter.save_attributes(envelope_for("user-a"), document)
+        adapter.save(
+            "user-a", Changes("device-1", datetime.now(UTC), devices={"device-1": document}))
     assert adapter.get("user-a") == {"track": 1}
-
-
-def test_a_merge_that_returns_no_dict_is_refused_with_a_sentence(store: Store) -> None:
-    adapter = store.open(merge=lambda stored, incoming: None)
-    with pytest.raises(TypeError, match="must be a dict, got NoneType"):
-        adapter.save_attributes(envelope_for("user-a"), {"track": 1})
-    assert adapter.get("user-a") == {}
 
 
 def test_no_decimal_ever_comes_out_of_any_read_path(store: Store) -> None:
     adapter = store.open()
     written = adapter.update("user-a", lambda _: NESTED_DOC)
-    adapter.save_attributes(envelope_for("user-b"), {"offset": 1.5, "list": [0.25, 3]})
+    adapter.update("user-b", lambda _: {"offset": 1.5, "list": [0.25, 3]})
+    adapter.save("user-b", Changes("device-1", datetime.now(UTC), devices={"device-1": {"seq": 2, "x": 0.5}},
+                                   runs=[RunWrite(run_record("r1"), "device-1")]))
+    snapshot = adapter.load("user-b", "device-1")
     for value in (
         written,
         adapter.get("user-a"),
-        adapter.get_attributes(envelope_for("user-b")),
         adapter.update("user-b", lambda doc: doc),
-        AttributesManager(envelope_for("user-b"), adapter).persistent_attributes,
+        snapshot.profile,
+        snapshot.devices,
+        adapter.runs_since("user-b", "", 0),
+        adapter.get("user-b"),
     ):
         assert_plain_json(value)
-    assert adapter.get("user-b") == {"offset": 1.5, "list": [0.25, 3]}
+    whole = adapter.get("user-b")
+    assert (whole["offset"], whole["list"], whole["playback"]) == (1.5, [0.25, 3], {"seq": 2, "x": 0.5})
 
 
 # --- SQLite -----------------------------------------------------------------------------------
@@ -475,8 +392,8 @@ def test_migrating_an_empty_file_creates_schema_version_1_and_reopening_changes_
         return versions, columns, cookie
 
     versions, columns, cookie = schema()
-    assert SCHEMA_VERSION == 1
-    assert versions == [(1,)]
+    assert SCHEMA_VERSION == 2
+    assert versions == [(1,), (2,)]
     assert [(name, kind, notnull, pk) for _, name, kind, notnull, _, pk in columns] == [
         ("user_id", "TEXT", 0, 1),
         ("doc", "TEXT", 1, 0),
@@ -492,8 +409,8 @@ def test_a_database_from_a_newer_schema_is_refused_untouched(tmp_path: Path) -> 
     path = tmp_path / "db.sqlite3"
     SQLiteAdapter(path)
     with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO schema_version VALUES (2, 'later')")
-    with pytest.raises(StorageUnavailableError, match="schema version 2, newer than the 1"):
+        conn.execute("INSERT INTO schema_version VALUES (3, 'later')")
+    with pytest.raises(StorageUnavailableError, match="schema version 3, newer than the 2"):
         SQLiteAdapter(path)
 
 
@@ -553,7 +470,7 @@ def test_a_database_locked_past_the_busy_timeout_raises_and_writes_nothing(tmp_p
         with pytest.raises(StorageUnavailableError, match=r"stayed locked .* 0\.05 s"):
             adapter.update("user-a", increment)
         with pytest.raises(StorageUnavailableError, match="locked"):
-            adapter.save_attributes(envelope_for("user-a"), {"count": 9})
+            adapter.delete("user-a")
         assert time.monotonic() - started < 2
         assert adapter.get("user-a") == {"count": 1}  # WAL readers do not wait for writers
     finally:
@@ -563,24 +480,6 @@ def test_a_database_locked_past_the_busy_timeout_raises_and_writes_nothing(tmp_p
 
 
 # --- DynamoDB ---------------------------------------------------------------------------------
-
-
-def test_items_written_by_the_stock_sdk_adapter_are_read_and_updated(dynamo_store: Store) -> None:
-    adapter = dynamo_store.open()
-    # skill.storage imported the SDK adapter module already (it needs a region to import).
-    from ask_sdk_dynamodb.adapter import DynamoDbAdapter
-
-    stock = DynamoDbAdapter(
-        dynamo_store.table_name,
-        dynamodb_resource=boto3.session.Session(
-            aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
-        ).resource("dynamodb", endpoint_url=dynamo_store.endpoint_url),
-    )
-    stock.save_attributes(envelope_for("old-user"), {"track": Decimal(4), "ratio": Decimal("0.5")})
-    assert_same_json(adapter.get_attributes(envelope_for("old-user")), {"track": 4, "ratio": 0.5})
-    assert adapter.update("old-user", increment) == {"track": 4, "ratio": 0.5, "count": 1}
-    assert adapter.update("old-user", increment)["count"] == 2
-    assert stock.get_attributes(envelope_for("old-user"))["count"] == Decimal(2)
 
 
 def test_a_conflicting_write_makes_dynamodb_reread_and_remerge(dynamo_store: Store) -> None:
@@ -634,6 +533,8 @@ def test_a_missing_dynamodb_table_raises_storage_unavailable_naming_it(
         adapter.get("user-a")
     with pytest.raises(StorageUnavailableError, match="create_table=True"):
         adapter.update("user-a", increment)
+    with pytest.raises(StorageUnavailableError, match="sort key 'sk'"):
+        adapter.load("user-a", "device-1")
 
 
 def test_an_invalid_table_name_is_refused_when_creating_it(dynalite_endpoint: str) -> None:  # noqa: F811
@@ -649,7 +550,7 @@ def test_an_unreachable_dynamodb_raises_storage_unavailable() -> None:
     with pytest.raises(StorageUnavailableError, match="is unreachable"):
         adapter.get("user-a")
     with pytest.raises(StorageUnavailableError, match="is unreachable"):
-        adapter.save_attributes(envelope_for("user-a"), {"track": 1})
+        adapter.save("user-a", Changes("device-1", datetime.now(UTC), profile={"track": 1}))
 
 
 # --- the factory ------------------------------------------------------------------------------
@@ -660,23 +561,6 @@ def test_make_adapter_puts_the_sqlite_file_in_the_data_dir(tmp_path: Path) -> No
     assert isinstance(adapter, SQLiteAdapter)
     adapter.update("user-a", increment)
     assert (tmp_path / "var" / "trigger-coach.sqlite3").is_file()
-
-
-def test_make_adapter_builds_a_dynamodb_adapter_that_creates_a_local_table(
-    dynalite_endpoint: str,  # noqa: F811
-    tmp_path: Path,
-) -> None:
-    adapter = make_adapter(
-        "dynamodb",
-        data_dir=tmp_path,
-        table_name=f"trigger-coach-{uuid.uuid4().hex[:12]}",
-        endpoint_url=dynalite_endpoint,
-        merge=union_of_events,
-    )
-    assert isinstance(adapter, DynamoAdapter)
-    adapter.save_attributes(envelope_for("user-a"), {"events": ["a"]})
-    adapter.save_attributes(envelope_for("user-a"), {"events": ["b"]})
-    assert adapter.get("user-a") == {"events": ["a", "b"]}
 
 
 def test_make_adapter_rejects_an_unknown_kind_naming_the_valid_ones(tmp_path: Path) -> None:
@@ -690,3 +574,309 @@ def test_every_storage_error_is_an_sdk_persistence_exception() -> None:
     assert issubclass(StorageUnavailableError, StorageError)
     assert issubclass(CorruptRecordError, StorageError)
     assert issubclass(StorageError, PersistenceException)
+
+
+# --- the records: devices, runs, months, the split of old documents ---------------------------
+
+NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
+
+
+def run_record(run_id: str, started: datetime = NOW, outcome: str = "in_progress", tracks: int = 0,
+               seconds: int = 0) -> dict:
+    stamp = progress._iso(started)
+    return progress.RunRecord(
+        run_id=run_id, routine_id="calves", area="calves", started_at=stamp, updated_at=stamp,
+        ended_at=None if outcome == "in_progress" else stamp, seconds_guided=seconds,
+        tracks_completed=tracks, tracks_skipped=0, track_count=15, outcome=outcome,
+    ).to_dict()
+
+
+def device(run_id: str | None, seq: int, activity: str = "playing") -> dict:
+    token = f"calves|{run_id}|0|{seq}" if run_id else None
+    state = PlaybackState(routine_id="calves" if run_id else None, run_id=run_id, activity=Activity(activity),
+                          token=token, seq=seq) if run_id else PlaybackState(seq=seq)
+    return state.to_dict()
+
+
+def start_changes(device_id: str, run_id: str, seq: int, moment: datetime = NOW) -> Changes:
+    return Changes(device_id, moment, devices={device_id: device(run_id, seq)},
+                   runs=[RunWrite(run_record(run_id, moment), device_id)], started=True)
+
+
+def runs_by_id(adapter: Adapter, user: str = "user-a") -> dict[str, dict]:
+    return {r["run_id"]: r for r in adapter.runs_since(user, "", 0)}
+
+
+def test_each_device_keeps_its_own_playback_record_and_an_older_write_never_rolls_it_back(store: Store) -> None:
+    adapter = store.open()
+    for name, seq in (("kitchen", 5), ("bedroom", 9), ("office", 2), ("hall", 7)):
+        adapter.save("user-a", Changes(name, NOW, devices={name: device(f"run-{name}", seq)}))
+    adapter.save("user-a", Changes("kitchen", NOW, devices={"kitchen": device("stale-run", 4)}))
+    devices = store.open().load("user-a", "kitchen").devices
+    assert {name: (d["run_id"], d["seq"]) for name, d in devices.items()} == {
+        "kitchen": ("run-kitchen", 5), "bedroom": ("run-bedroom", 9), "office": ("run-office", 2),
+        "hall": ("run-hall", 7)}
+    adapter.save("user-a", Changes("kitchen", NOW, devices={"kitchen": device("run-kitchen", 5, "paused")}))
+    assert adapter.load("user-a", "kitchen").devices["kitchen"]["activity"] == "paused", "an equal seq is newer"
+
+
+def test_a_run_record_is_joined_with_the_stored_copy_and_written_only_when_it_changed(store: Store) -> None:
+    adapter = store.open()
+    adapter.save("user-a", Changes("d1", NOW, runs=[RunWrite(run_record("r1", tracks=4, seconds=200), "d1")]))
+    adapter.save("user-a", Changes("d1", NOW, runs=[RunWrite(run_record("r1", tracks=2, seconds=300), "d1")]))
+    joined = runs_by_id(adapter)["r1"]
+    assert (joined["tracks_completed"], joined["seconds_guided"]) == (4, 300)
+
+    def version() -> Any:
+        if store.kind == "sqlite":
+            with closing(sqlite3.connect(store.data_dir / SQLITE_FILE_NAME)) as db:
+                return db.execute("SELECT updated_at FROM runs WHERE run_id = 'r1'").fetchone()
+        return [i["rev"] for i in store.items("user-a") if i["sk"]["S"].startswith("run#")]
+
+    before = version()
+    time.sleep(0.01)
+    adapter.save("user-a", Changes("d1", NOW, runs=[RunWrite(run_record("r1", tracks=3, seconds=100), "d1")]))
+    assert version() == before, "a write that changes nothing is not written"
+    done = run_record("r1", outcome="completed", tracks=15, seconds=540)
+    adapter.save("user-a", Changes("d1", NOW, runs=[RunWrite(done, "d1")]))
+    assert runs_by_id(adapter)["r1"]["outcome"] == "completed"
+
+
+def test_a_start_ends_every_other_in_progress_run_of_that_device_and_only_of_that_device(store: Store) -> None:
+    adapter = store.open()
+    adapter.save("user-a", start_changes("kitchen", "old-1", 10))
+    adapter.save("user-a", Changes("kitchen", NOW, runs=[RunWrite(run_record("old-2"), "kitchen")]))
+    adapter.save("user-a", start_changes("bedroom", "elsewhere", 11))
+    adapter.save("user-a", start_changes("kitchen", "new", 20, NOW + timedelta(minutes=1)))
+    outcomes = {run_id: r["outcome"] for run_id, r in runs_by_id(adapter).items()}
+    assert outcomes == {"old-1": "stopped_early", "old-2": "stopped_early", "elsewhere": "in_progress",
+                        "new": "in_progress"}
+
+
+def test_thirty_simultaneous_start_pairs_on_one_device_leave_no_orphan_run(store: Store) -> None:
+    adapter = store.open(stress=True)
+    other = store.open(stress=True)
+    errors: list[BaseException] = []
+    for pair in range(30):
+        moment = NOW + timedelta(minutes=pair)
+        gate = threading.Barrier(2)
+
+        def begin(a: Adapter, run_id: str, seq: int, moment: datetime = moment, gate: threading.Barrier = gate) -> None:
+            try:
+                gate.wait()
+                a.save("user-a", start_changes("echo", run_id, seq, moment))
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=begin, args=(a, f"p{pair}-{n}", 1000 + pair * 2 + n))
+                   for n, a in enumerate((adapter, other))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    current = adapter.load("user-a", "echo").devices["echo"]["run_id"]
+    still_open = sorted(run_id for run_id, r in runs_by_id(adapter).items() if r["outcome"] == "in_progress")
+    assert still_open == [current], "every run but the device's own was ended"
+    assert len(runs_by_id(adapter)) == 60
+
+
+def test_runs_since_reads_only_the_window_and_a_forget_hides_older_epochs(store: Store) -> None:
+    adapter = store.open()
+    for day in range(10):
+        moment = NOW - timedelta(days=day)
+        adapter.save("user-a", Changes("d", moment, runs=[RunWrite(run_record(f"r{day}", moment, "completed"), "d")]))
+    since = progress._iso(NOW - timedelta(days=3, hours=1))
+    assert sorted(r["run_id"] for r in adapter.runs_since("user-a", since, 0)) == ["r0", "r1", "r2", "r3"]
+    adapter.update("user-a", lambda doc: {**doc, "epoch": 1, "layout": progress.LAYOUT})
+    adapter.save("user-a", Changes("d", NOW, epoch=0, runs=[RunWrite(run_record("late", NOW, "completed"), "d")]))
+    assert adapter.runs_since("user-a", "", 1) == []
+    adapter.delete_history("user-a", 1)
+    assert adapter.runs_since("user-a", "", 0) == []
+
+
+def legacy_document(days: int = 100) -> dict:
+    """Return an old whole-history document: daily runs, two folded months, a paused run."""
+    runs = {}
+    for day in range(days, 0, -1):
+        moment = NOW - timedelta(days=day, hours=day % 5)
+        outcome = ("completed", "stopped_early", "completed", "abandoned")[day % 4]
+        record = run_record(f"legacy-{day}", moment, outcome, 15 if outcome == "completed" else 3,
+                            540 if outcome == "completed" else 20 + day)
+        runs[record["run_id"]] = record
+    paused = run_record("paused-run", NOW - timedelta(hours=1), tracks=4, seconds=200)
+    runs["paused-run"] = paused
+    playback = PlaybackState(routine_id="calves", run_id="paused-run", index=4, offset_ms=5000,
+                             activity=Activity.PAUSED, token="calves|paused-run|4|9", seq=9,
+                             completed=frozenset(range(4))).to_dict()
+    totals = {"2025-01": {"sessions": 9, "seconds": 4860, "completed": 8, "stopped_early": 1, "abandoned": 0,
+                          "areas": {"calves": 9}},
+              "2025-02": {"sessions": 3, "seconds": 1000, "completed": 3, "stopped_early": 0, "abandoned": 0,
+                          "areas": {"neck": 3}}}
+    return {"v": 1, "epoch": 0, "playback": playback, "last_routine": "calves", "briefed_epoch": 0,
+            "runs": runs, "totals": totals}
+
+
+def put_legacy(store: Store, user_id: str, doc: dict) -> Adapter:
+    """Store an old document where the previous version kept it; return an adapter that migrates it."""
+    if store.kind == "sqlite":
+        adapter = store.open()
+        with closing(sqlite3.connect(store.data_dir / SQLITE_FILE_NAME)) as db, db:
+            db.execute("INSERT INTO users (user_id, doc, rev, updated_at) VALUES (?, ?, 3, 'then')",
+                       (user_id, json.dumps(doc)))
+        return adapter
+    legacy = f"{store.table_name}-old"
+    client = store._client()
+    client.create_table(TableName=legacy, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
+    while client.describe_table(TableName=legacy)["Table"]["TableStatus"] != "ACTIVE":
+        time.sleep(0.05)
+    from boto3.dynamodb.types import TypeSerializer
+
+    from skill.storage.dynamodb import _to_dynamo
+
+    client.put_item(TableName=legacy, Item={"id": {"S": user_id},
+                                            "attributes": TypeSerializer().serialize(_to_dynamo(doc, "$", user_id))})
+    return store.open(legacy_table=legacy)
+
+
+def test_an_old_document_is_split_on_first_touch_and_summarises_exactly_as_before(store: Store) -> None:
+    doc = legacy_document()
+    adapter = put_legacy(store, "old-user", doc)
+    snapshot = adapter.load("old-user", "kitchen")
+    assert snapshot.profile == {"v": 1, "epoch": 0, "last_routine": "calves", "briefed_epoch": 0,
+                                "layout": progress.LAYOUT}
+    assert snapshot.devices["kitchen"]["run_id"] == "paused-run"
+    now = NOW.astimezone(ZoneInfo("America/New_York"))
+    view = {"v": 1, "epoch": 0, "runs": {r["run_id"]: r for r in adapter.runs_since("old-user", "", 0)},
+            "totals": adapter.months("old-user", 0)}
+    assert view["runs"] == doc["runs"] and view["totals"] == doc["totals"]
+    windowed = {"v": 1, "epoch": 0, "totals": adapter.months("old-user", 0), "runs": {
+        r["run_id"]: r for r in adapter.runs_since("old-user", progress.window_start(now), 0)}}
+    assert len(windowed["runs"]) < len(doc["runs"]), "the window reads less than everything"
+    for period in progress.PERIODS:
+        before = progress.summarize(doc, now, period, True)
+        assert progress.summarize(view, now, period, True) == before
+        assert progress.summarize(windowed, now, period, True, playing=frozenset({"paused-run"})) == before
+    again = store.open(**({"legacy_table": adapter.legacy_table} if store.kind == "dynamodb" else {}))
+    assert again.load("old-user", "bedroom").devices == snapshot.devices, "splitting twice changes nothing"
+    assert_plain_json(adapter.get("old-user"))
+
+
+def test_a_document_that_cannot_be_split_is_reported_and_left_as_it_was(store: Store) -> None:
+    doc = {**legacy_document(3), "playback": {"activity": "dancing"}}
+    adapter = put_legacy(store, "odd-user", doc)
+    with pytest.raises(CorruptRecordError, match="odd-user"):
+        adapter.load("odd-user", "kitchen")
+    assert adapter.runs_since("odd-user", "", 0) == []
+
+
+# --- SQLite: journal, full disk, WAL ----------------------------------------------------------
+
+
+def test_a_save_the_locked_database_refuses_is_journaled_and_the_next_read_replays_it(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    adapter = SQLiteAdapter(path, busy_timeout=0.05, retry_budget=0.2)
+    adapter.save("user-a", start_changes("d", "r1", 5))
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        done = Changes("d", NOW, devices={"d": device("r1", 6, "finished")},
+                       runs=[RunWrite(run_record("r1", outcome="completed", tracks=15, seconds=540), "d")])
+        assert adapter.save("user-a", done) == "journaled"
+        assert adapter.journal.pending()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    reopened = SQLiteAdapter(path)  # another process would see the same journal
+    assert reopened.load("user-a", "d").devices["d"]["activity"] == "finished"
+    assert runs_by_id(reopened)["r1"]["outcome"] == "completed"
+    assert not adapter.journal.pending()
+    assert reopened.replay() == 0
+
+
+def test_a_journal_line_torn_by_a_crash_is_ignored_and_the_rest_replayed(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    adapter = SQLiteAdapter(path)
+    entry = {"user_id": "user-a", "changes": start_changes("d", "r1", 5).to_json()}
+    torn = json.dumps(entry).encode() + b"\n" + json.dumps(entry).encode()[:40]
+    os.pwrite(os.open(adapter.journal.path, os.O_RDWR), torn, 0)
+    assert adapter.replay() == 1
+    assert list(runs_by_id(adapter)) == ["r1"]
+    assert adapter.journal.append(entry) and adapter.replay() == 1, "the torn tail was cleared"
+
+
+def test_the_journal_is_reserved_up_front_and_says_when_it_is_full(tmp_path: Path) -> None:
+    adapter = SQLiteAdapter(tmp_path / "db.sqlite3", journal_bytes=4096)
+    assert adapter.journal.path.stat().st_size == 4096, "the space is taken while there is some"
+    entry = {"user_id": "user-a", "changes": start_changes("d", "r1", 5).to_json()}
+    written = 0
+    while adapter.journal.append(entry):
+        written += 1
+    assert written >= 3 and adapter.journal.path.stat().st_size == 4096
+
+
+def test_a_full_database_checkpoints_journals_and_loses_nothing_once_there_is_room(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    adapter = SQLiteAdapter(path, retry_budget=0)
+    adapter.save("user-a", start_changes("d", "r0", 1))
+    conn = adapter._connection()  # the "disk": SQLite's own page limit makes every write fail with SQLITE_FULL
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+    big = [RunWrite(run_record(f"r{n}", NOW + timedelta(minutes=n)), "d") for n in range(1, 60)]
+    assert adapter.save("user-a", Changes("d", NOW, runs=big)) == "journaled"
+    conn.execute("PRAGMA max_page_count = 1000000")
+    assert len(runs_by_id(adapter)) == 60
+
+
+def test_the_wal_stays_kilobytes_small_however_many_writes_there_are(tmp_path: Path) -> None:
+    from skill.storage.sqlite import WAL_LIMIT
+
+    path = tmp_path / "db.sqlite3"
+    adapter = SQLiteAdapter(path)
+    for n in range(400):
+        adapter.save("user-a", Changes("d", NOW, devices={"d": device("r", n)},
+                                       runs=[RunWrite(run_record(f"r{n}", NOW + timedelta(seconds=n)), "d")]))
+    wal = path.with_name(path.name + "-wal")
+    assert wal.stat().st_size <= WAL_LIMIT + 32 * 4096, wal.stat().st_size
+
+
+# --- DynamoDB layout ---------------------------------------------------------------------------
+
+
+def test_dynamodb_keeps_one_item_per_record_under_the_users_partition(dynamo_store: Store) -> None:
+    adapter = dynamo_store.open()
+    adapter.update("user-a", lambda _: {"epoch": 0, "layout": progress.LAYOUT})
+    adapter.save("user-a", start_changes("echo-1", "r1", 5))
+    adapter.put_months("user-a", {"2025-01": {"sessions": 1}}, 0)
+    keys = sorted(item["sk"]["S"] for item in dynamo_store.items("user-a"))
+    assert keys == ["device#echo-1", "month#2025-01", "profile", f"run#{progress._iso(NOW)}#r1"]
+    item = next(i for i in dynamo_store.items("user-a") if i["sk"]["S"].startswith("run#"))
+    assert (item["run_id"], item["device"], item["open"]) == ({"S": "r1"}, {"S": "echo-1"}, {"BOOL": True})
+    adapter.delete("user-a")
+    assert dynamo_store.items("user-a") == []
+
+
+def test_months_older_than_the_kept_history_fold_into_month_records_one_per_call(store: Store) -> None:
+    adapter = store.open()
+    adapter.update("user-a", lambda _: {"epoch": 0, "layout": progress.LAYOUT})
+    now = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+    old = [run_record(f"old-{n}", datetime(2025, 6, 2 + n, 8, 0, tzinfo=UTC), "completed", 15, 540) for n in range(3)]
+    older = [run_record("older", datetime(2025, 5, 20, 8, 0, tzinfo=UTC), "stopped_early", 3, 100)]
+    recent = [run_record("recent", datetime(2026, 11, 17, 8, 0, tzinfo=UTC), "completed", 15, 540)]
+    adapter.save("user-a", Changes("d", now, runs=[RunWrite(r, "d") for r in old + older + recent]))
+    whole = adapter.get("user-a")
+    before = [progress.summarize(whole, now, p, True) for p in progress.PERIODS]
+
+    def bucket(runs: list[dict]) -> dict:
+        return progress.fold_month(runs, now)
+
+    cutoff = progress.fold_before(now)
+    assert adapter.fold("user-a", cutoff, 0, bucket) == "2025-05"
+    assert adapter.fold("user-a", cutoff, 0, bucket) == "2025-06"
+    assert adapter.fold("user-a", cutoff, 0, bucket) is None
+    assert sorted(runs_by_id(adapter)) == ["recent"]
+    months = adapter.months("user-a", 0)
+    assert (months["2025-06"]["sessions"], months["2025-05"]["sessions"]) == (3, 1)
+    assert [progress.summarize(adapter.get("user-a"), now, p, True) for p in progress.PERIODS] == before

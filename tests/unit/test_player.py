@@ -250,3 +250,54 @@ def test_pause_then_resume_returns_the_same_track_and_offset(program, steps, off
     assert resumed.play is not None
     assert resumed.play.index == state.index and resumed.play.token == state.token
     assert resumed.play.offset_ms == min(offset, program.track_ms[state.index])
+
+
+# --- tokens carry the way forward; late events ------------------------------------------
+
+def test_a_start_continues_the_sequence_from_the_floor_so_a_later_runs_tokens_compare_higher():
+    first = player.start(PlaybackState(), PROGRAM, "run1", floor=1_000).state
+    assert Token.parse(first.token).seq == 1_001
+    second = player.start(PlaybackState(), PROGRAM, "run2", floor=2_000, at="2026-12-01T10:00:00Z").state
+    assert Token.parse(second.token).seq > Token.parse(first.token).seq
+    assert second.started_at == "2026-12-01T10:00:00Z"
+    again = player.start(second, PROGRAM, "run3", floor=0).state
+    assert Token.parse(again.token).seq == second.seq + 1, "the sequence never goes back"
+
+
+def test_a_token_newer_than_the_stored_state_is_caught_up_and_the_next_track_follows():
+    stored = started_run()  # every save after this one failed
+    s = stored
+    for _ in range(2):  # what the device was really sent: tracks 1 and 2 enqueued in turn
+        s = player.nearly_finished(s, PROGRAM, s.token).state
+        s = player.started(s, PROGRAM, s.enqueued_token).state
+    caught = player.catch_up(stored, PROGRAM, s.token)
+    assert (caught.index, caught.token, caught.activity) == (2, s.token, Activity.PLAYING)
+    assert caught.completed == {0, 1}
+    t = player.nearly_finished(caught, PROGRAM, s.token)
+    assert t.play is not None and t.play.index == 3 and t.play.expected_previous_token == s.token
+    assert player.check_invariants(t.state, PROGRAM) == []
+
+
+def test_catching_up_keeps_stale_tokens_stale_and_ignores_other_routines():
+    s = player.nearly_finished(started_run(), PROGRAM, started_run().token).state
+    older = str(Token("upper-back", "run1", 0, 0))
+    assert player.catch_up(s, PROGRAM, older) == s
+    assert player.catch_up(s, PROGRAM, s.token) == s
+    assert player.catch_up(s, PROGRAM, s.enqueued_token) == s
+    assert player.catch_up(s, Program("calves", (1_000,)), str(Token("upper-back", "x", 0, 99))) == s
+    other_run = player.catch_up(s, Program("calves", (1_000,)), str(Token("calves", "x", 0, 99)))
+    assert (other_run.routine_id, other_run.run_id, other_run.completed) == ("calves", "x", frozenset())
+    assert player.catch_up(s, PROGRAM, str(Token("upper-back", "run1", 9, 99))) == s, "no such track"
+    assert player.catch_up(s, PROGRAM, "garbage") == s
+
+
+def test_a_playback_started_stamped_before_the_stop_leaves_the_run_paused():
+    s = started_run()
+    paused = player.stopped(s, PROGRAM, s.token, 5_000, at="2026-12-01T10:00:05Z").state
+    assert paused.paused_at == "2026-12-01T10:00:05Z"
+    late = player.started(paused, PROGRAM, s.token, at="2026-12-01T10:00:01Z")
+    assert late.state == paused
+    same_second = player.started(paused, PROGRAM, s.token, at="2026-12-01T10:00:05Z")
+    assert same_second.state == paused
+    later = player.started(paused, PROGRAM, s.token, at="2026-12-01T10:00:09Z")
+    assert later.state.activity is Activity.PLAYING

@@ -713,3 +713,81 @@ def test_an_outcome_passed_to_record_run_closes_the_run():
     state = player.start(PlaybackState(), PROGRAM, "run1").state
     rec = progress.record_run(None, state, PROGRAM, AREA, at(0), Outcome.COMPLETED)
     assert (rec.outcome, rec.ended_at) == ("completed", "2025-03-03T09:00:00Z")
+
+
+# --- records on their own: devices, closing, the split, windowed summaries ----------------
+
+def test_a_device_record_is_replaced_only_by_one_at_least_as_new():
+    old, new = {"seq": 5, "activity": "playing"}, {"seq": 6, "activity": "paused"}
+    assert progress.join_devices(None, old) is old
+    assert progress.join_devices(old, new) is new
+    assert progress.join_devices(new, old) is new
+    assert progress.join_devices(new, {**new, "offset_ms": 9})["offset_ms"] == 9
+
+
+def test_closing_a_left_behind_run_stops_it_early_or_abandons_it_back_when_it_was_left():
+    recent = record("r1", MONDAY, outcome="in_progress", ended_at=None)
+    closed = progress.close_run(recent, MONDAY + timedelta(minutes=10))
+    assert (closed["outcome"], closed["ended_at"]) == ("stopped_early", progress._iso(MONDAY + timedelta(minutes=10)))
+    stale = progress.close_run(recent, MONDAY + timedelta(days=2))
+    assert (stale["outcome"], stale["ended_at"]) == ("abandoned", recent["updated_at"])
+    assert progress.close_run({"broken": True}, MONDAY) == {"broken": True}
+
+
+def test_an_old_document_splits_into_a_profile_and_records_and_an_unreadable_one_refuses():
+    doc = {**document(record("r1", MONDAY)), "last_routine": "upper-back", "briefed_epoch": 0,
+           "playback": PlaybackState().to_dict(), "totals": {"2024-01": {"sessions": 1}}}
+    profile, playback, runs, months = progress.split_profile(doc)
+    assert profile == {"v": 1, "epoch": 0, "last_routine": "upper-back", "briefed_epoch": 0, "layout": 2}
+    assert progress.is_split_profile(profile) and not progress.is_split_profile(doc)
+    assert (playback, list(runs), list(months)) == (PlaybackState().to_dict(), ["r1"], ["2024-01"])
+    with pytest.raises(ValueError, match="activity"):
+        progress.split_profile({**doc, "playback": {"activity": "dancing"}})
+    with pytest.raises(ValueError, match="version 99"):
+        progress.split_profile({**doc, "v": 99})
+
+
+def test_a_later_writer_of_the_profile_wins_but_cannot_undo_a_forget():
+    stored = {"epoch": 2, "last_routine": None}
+    assert progress.join_profiles(stored, {"epoch": 1, "last_routine": "calves"}) == stored
+    assert progress.join_profiles(stored, {"epoch": 2, "last_routine": "calves"})["last_routine"] == "calves"
+    assert progress.join_profiles(None, {"epoch": 0}) == {"epoch": 0}
+
+
+def test_a_run_in_progress_that_no_device_plays_is_never_called_under_way():
+    now = at(30)
+    doc = document(record("played", at(0), outcome="in_progress", ended_at=None, updated_at=progress._iso(at(20))),
+                   record("orphan", at(1), outcome="in_progress", ended_at=None, updated_at=progress._iso(at(20))))
+    trusting = progress.summarize(doc, now, "this_week", True)
+    assert trusting.in_progress == 2
+    knowing = progress.summarize(doc, now, "this_week", True, playing=frozenset({"played"}))
+    assert (knowing.in_progress, knowing.abandoned, knowing.sessions) == (1, 1, 2)
+
+
+def test_two_runs_under_way_are_said_in_correct_english():
+    summary = Summary(period="this_week", tz_known=True, first_time=False, sessions=3, seconds=900, completed=1,
+                      stopped_early=0, abandoned=0, in_progress=2, areas=("calves",), days_active=1,
+                      streak_days=1, previous_sessions=0, previous_seconds=0)
+    assert "two are still under way" in speech.progress_summary(summary)
+    assert "two is" not in speech.progress_summary(summary)
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"])
+def test_the_summary_window_covers_the_whole_of_last_month_at_the_end_of_the_longest_pair(zone):
+    now = datetime(2027, 1, 31, 23, 59, tzinfo=ZoneInfo(zone))  # December and January: 62 days
+    start = datetime.fromisoformat(progress.window_start(now))
+    assert start <= datetime(2026, 12, 1, tzinfo=ZoneInfo(zone))
+
+
+def test_only_months_wholly_older_than_the_kept_history_may_fold():
+    now = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # 400 days back: 2025-10-14
+    assert progress.fold_before(now) == "2025-10-01T00:00:00Z"
+    month_end = datetime(2026, 12, 5, tzinfo=UTC)  # 400 days back: 2025-10-31, the month not over
+    assert progress.fold_before(month_end) == "2025-10-01T00:00:00Z"
+    assert progress.fold_before(datetime(2026, 12, 6, tzinfo=UTC)) == "2025-11-01T00:00:00Z"
+
+
+def test_a_folded_month_counts_its_sessions_like_the_summary_does():
+    runs = [record("a", MONDAY), record("b", MONDAY, outcome="stopped_early", seconds_guided=10), {"junk": 1}]
+    bucket = progress.fold_month(runs, MONDAY + timedelta(days=500))
+    assert (bucket["sessions"], bucket["completed"], bucket["areas"]) == (1, 1, {AREA: 1})

@@ -1,0 +1,528 @@
+"""Keep users' records in one DynamoDB table: partition key the user, sort key the record.
+
+Items (`id` = userId, `sk` = what it is), each ``{attributes: record, rev: N, updated_at}``:
+
+- ``profile``: the profile document;
+- ``device#<deviceId>``: that device's playback record;
+- ``run#<started_at>#<runId>``: one run (plus ``run_id``, ``device``, ``epoch``, ``open``),
+  so a summary reads its window with one range query on the sort key;
+- ``month#<YYYY-MM>``: a folded month (plus ``epoch``).
+
+Every write is read, merge (the injected `Rules`), then a put on condition that the item's
+revision is still the one read; a lost race re-reads and re-merges. The merges are
+idempotent, so a whole save that failed part-way (throttled, unreachable) is simply run again,
+with full jitter, until `SAVE_BUDGET` seconds are used; Alexa waits 8 s for the whole reply.
+A small event writes its device item and, when its run changed, that run's item: a few
+hundred bytes, at any history length. No Decimal ever leaves this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, DecimalException
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from skill.storage import CorruptRecordError, StorageError, StorageUnavailableError
+from skill.storage.records import (
+    Changes,
+    Document,
+    Rules,
+    RunWrite,
+    Snapshot,
+    progress_rules,
+    require_document,
+    require_user_id,
+    run_key,
+    whole_view,
+)
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+logger = logging.getLogger("trigger_coach.storage")
+
+_CONFLICT = "ConditionalCheckFailedException"
+_BACKOFF_BASE, _BACKOFF_CAP = 0.02, 0.25  # seconds; tuned with 8 writers on one user
+SAVE_BUDGET = 5.0  # seconds a save that ends a run may keep retrying; the reply is due within 8 s
+QUICK_BUDGET = 0.5  # any other save: playback goes on from the token whatever happens
+OPEN_RUNS_LOOKBACK = timedelta(days=2)  # older in-progress runs are counted abandoned anyway
+PROFILE = "profile"
+
+
+class _Conflict(Exception):
+    """Signal that a conditional put lost the race to another writer."""
+
+
+def _is_loopback(endpoint_url: str) -> bool:
+    return urlsplit(endpoint_url).hostname in ("localhost", "127.0.0.1", "::1")
+
+
+def _to_dynamo(value: Any, where: str, user_id: str) -> Any:
+    """Return ``value`` with numbers as Decimals for boto3, checked against DynamoDB limits."""
+    from boto3.dynamodb.types import DYNAMODB_CONTEXT
+
+    if isinstance(value, dict):
+        return {key: _to_dynamo(item, f"{where}.{key}", user_id) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_to_dynamo(item, f"{where}[{i}]", user_id) for i, item in enumerate(value)]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e38:
+            # It reads back as an int, which must equal the float exactly, not its short repr.
+            value = int(value)
+        # repr() is the shortest text that reads back as the same float.
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        try:
+            return DYNAMODB_CONTEXT.create_decimal(number)
+        except DecimalException:
+            raise ValueError(
+                f"The number {value!r} at {where} in the document of user {user_id!r} does not "
+                "fit DynamoDB (38 significant digits, magnitudes 1e-130 to 1e126); round or "
+                "scale it, or store it as a string."
+            ) from None
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    """Return ``value`` with DynamoDB's Decimals turned back into ints and floats."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _from_dynamo(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(item) for item in value]
+    if value is None or isinstance(value, str | bool):
+        return value
+    raise ValueError(f"found a DynamoDB {type(value).__name__}, which is not a JSON type")
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class DynamoAdapter:
+    """Persist users' records in one DynamoDB table; see the module docstring."""
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        rules: Rules | None = None,
+        create_table: bool = False,
+        max_attempts: int = 16,
+        save_budget: float = SAVE_BUDGET,
+        quick_budget: float = QUICK_BUDGET,
+        legacy_table: str | None = None,
+    ) -> None:
+        import boto3
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+        from botocore.config import Config
+
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}.")
+        self.table_name = table_name
+        self.endpoint_url = endpoint_url
+        self.max_attempts = max_attempts
+        self.save_budget = save_budget
+        self.quick_budget = quick_budget
+        self.legacy_table = legacy_table
+        self.rules = rules or progress_rules()
+        self._serializer, self._deserializer = TypeSerializer(), TypeDeserializer()
+
+        session = boto3.session.Session(region_name=region)
+        if endpoint_url and _is_loopback(endpoint_url) and session.get_credentials() is None:
+            # Local DynamoDB-compatible servers (dynalite, DynamoDB Local) accept any key, but
+            # botocore still needs one to sign requests.
+            session = boto3.session.Session(
+                aws_access_key_id="local", aws_secret_access_key="local", region_name=region
+            )
+        # Fail over to StorageUnavailableError well before Alexa's 8 s rather than hang on an
+        # unreachable endpoint; our own save loop retries within its budget.
+        config = Config(
+            connect_timeout=1,
+            read_timeout=2,
+            retries={"mode": "standard", "total_max_attempts": 2},
+            max_pool_connections=32,
+        )
+        # A plain client: thread-safe, unlike boto3 resources.
+        self._client: BaseClient = session.client("dynamodb", endpoint_url=endpoint_url, config=config)
+        if create_table:
+            self._create_table()
+
+    # Reading.
+
+    def load(self, user_id: str, device_id: str) -> Snapshot:
+        """Return the user's profile and device records, splitting an old document first.
+
+        An old whole-history document (a profile not of the split layout, or the user's item
+        in ``legacy_table``) is split into records on this first touch; its playback state
+        goes to ``device_id``.
+        """
+        require_user_id(user_id)
+        profile, _ = self._read(user_id, PROFILE)
+        if profile is None and self.legacy_table:
+            profile = self._legacy(user_id)
+        if profile is not None and not self.rules.is_split(profile):
+            profile = self._split(user_id, device_id, profile)
+        devices = {item["sk"]["S"][len("device#"):]: doc for item, doc in self._query(user_id, "device#", "device$")}
+        return Snapshot(profile or {}, devices)
+
+    def runs_since(self, user_id: str, since: str, epoch: int) -> list[Document]:
+        """Return the user's run records of this epoch that started at or after ``since``."""
+        require_user_id(user_id)
+        by_id: dict[str, Document] = {}
+        for item, doc in self._query(user_id, f"run#{since}", "run$"):
+            if self._number(item, "epoch") != epoch:
+                continue
+            run_id = doc.get("run_id")
+            by_id[run_id] = self.rules.run(by_id[run_id], doc) if run_id in by_id else doc
+        return list(by_id.values())
+
+    def months(self, user_id: str, epoch: int) -> dict[str, Document]:
+        """Return the user's folded months of this epoch, by month."""
+        return {
+            item["sk"]["S"][len("month#"):]: doc for item, doc in self._query(user_id, "month#", "month$")
+            if self._number(item, "epoch") == epoch
+        }
+
+    def profile(self, user_id: str) -> Document:
+        """Return the stored profile document of ``user_id``, or {} when there is none."""
+        require_user_id(user_id)
+        return self._read(user_id, PROFILE)[0] or {}
+
+    def get(self, user_id: str) -> Document:
+        """Return all of a user's records as one document (see `records.whole_view`); for tools and tests."""
+        profile = self.profile(user_id)
+        if profile and not self.rules.is_split(profile):
+            return profile
+        epoch = profile.get("epoch", 0) if isinstance(profile.get("epoch", 0), int) else 0
+        devices = {item["sk"]["S"][len("device#"):]: doc for item, doc in self._query(user_id, "device#", "device$")}
+        return whole_view(profile, devices, self.runs_since(user_id, "", epoch), self.months(user_id, epoch),
+                          self.rules)
+
+    # Writing.
+
+    def save(self, user_id: str, changes: Changes) -> str:
+        """Write one request's changes, retrying with jitter within a budget; return "saved".
+
+        A save that ends a run (Alexa does not resend events) retries for ``save_budget``
+        seconds, any other for ``quick_budget``.
+
+        Raise StorageUnavailableError once the budget is used up: some items may have been
+        written, which is harmless, as every write is an idempotent merge.
+        """
+        require_user_id(user_id)
+        ends_run = any(not self.rules.is_open(write.record) for write in changes.runs)
+        deadline = time.monotonic() + (self.save_budget if ends_run else self.quick_budget)
+        attempt = 0
+        while True:
+            try:
+                self._write(user_id, changes)
+                return "saved"
+            except StorageUnavailableError as error:
+                attempt += 1
+                pause = random.uniform(0, min(1.0, 0.05 * 2**attempt))
+                if time.monotonic() + pause >= deadline:
+                    raise
+                logger.warning("Retrying the save of user %r (attempt %d): %s", user_id, attempt + 1, error)
+                time.sleep(pause)
+
+    def update(self, user_id: str, fn: Callable[[Document], Document]) -> Document:
+        """Apply ``fn`` to the stored profile ({} if none) atomically and return the result.
+
+        ``fn`` may run more than once when other writers interfere, so it must be pure.
+        """
+        require_user_id(user_id)
+        return self._merge_item(user_id, PROFILE, lambda stored: fn({} if stored is None else stored))
+
+    def put_months(self, user_id: str, months: dict[str, Document], epoch: int) -> None:
+        """Join folded months into storage (a month already stored is kept whole)."""
+        for month, bucket in months.items():
+            self._merge_item(user_id, f"month#{month}", lambda stored, b=bucket: b if stored is None
+                             else self.rules.month(stored, b), extra={"epoch": {"N": str(epoch)}})
+
+    def fold(self, user_id: str, before: str, epoch: int, bucket: Callable[[list[Document]], Document]) -> str | None:
+        """Fold the oldest month of runs started before ``before`` into a month record.
+
+        One month per call: the month record is written first, then that month's run items
+        are deleted; cut short in between, the next call finds the month stored (kept whole)
+        and finishes deleting. Return the month folded, or None when nothing is that old.
+        """
+        page = self._call(
+            f"read the oldest run of user {user_id!r}", self._client.query, TableName=self.table_name,
+            KeyConditionExpression="id = :id AND sk BETWEEN :low AND :high", ConsistentRead=True, Limit=1,
+            ExpressionAttributeValues={":id": {"S": user_id}, ":low": {"S": "run#"}, ":high": {"S": f"run#{before}"}},
+        )
+        if not page.get("Items"):
+            return None
+        month = page["Items"][0]["sk"]["S"][len("run#"):][:7]
+        items = self._query(user_id, f"run#{month}-", f"run#{month}-\uffff")
+        runs = [doc for item, doc in items if self._number(item, "epoch") == epoch]
+        self.put_months(user_id, {month: bucket(runs)}, epoch)
+        for item, _ in items:
+            self._delete_item(user_id, item["sk"]["S"])
+        return month
+
+    def delete_history(self, user_id: str, before_epoch: int) -> None:
+        """Delete the runs and months of epochs before ``before_epoch`` (after a forget)."""
+        for low, high in (("run#", "run$"), ("month#", "month$")):
+            for item, _ in self._query(user_id, low, high):
+                if self._number(item, "epoch") < before_epoch:
+                    self._delete_item(user_id, item["sk"]["S"])
+
+    def delete(self, user_id: str) -> None:
+        """Delete every record of ``user_id``; deleting a missing one does nothing."""
+        require_user_id(user_id)
+        for item, _ in self._query(user_id, "0", "~", decode=False):
+            self._delete_item(user_id, item["sk"]["S"])
+
+    # Internals: the save.
+
+    def _write(self, user_id: str, changes: Changes) -> None:
+        if changes.profile is not None:
+            self._merge_item(user_id, PROFILE, lambda stored: self.rules.profile(stored, changes.profile))
+        for device_id, incoming in changes.devices.items():
+            doc = {**incoming, "updated_at": _stamp()}
+            self._merge_item(user_id, f"device#{device_id}", lambda stored, d=doc: self.rules.device(stored, d))
+        for write in changes.runs:
+            self._put_run(user_id, write, changes.epoch)
+        if changes.started:
+            self._close_others(user_id, changes.device_id, changes.now, changes.epoch)
+
+    def _put_run(self, user_id: str, write: RunWrite, epoch: int) -> None:
+        record = require_document(write.record, user_id)
+        extra = {"run_id": {"S": str(record.get("run_id"))}, "epoch": {"N": str(epoch)},
+                 "open": {"BOOL": False}}
+        if write.device_id:
+            extra["device"] = {"S": write.device_id}
+
+        def merge(stored: Document | None, item: dict[str, Any]) -> Document | None:
+            if stored is not None:
+                stored_epoch = self._number(item, "epoch")
+                if stored_epoch > epoch:
+                    return None  # begun before "forget my history": it stays forgotten
+                if stored_epoch == epoch:
+                    return self.rules.run(stored, record)
+            return record
+
+        def finish(doc: Document, item: dict[str, Any]) -> dict[str, Any]:
+            out = {**extra, "open": {"BOOL": self.rules.is_open(doc)}}
+            if "device" in item:
+                out["device"] = item["device"]  # the device that started it keeps it
+            return out
+
+        self._merge_item(user_id, run_key(record), merge, with_item=True, extra_of=finish)
+
+    def _close_others(self, user_id: str, device_id: str, moment: datetime, epoch: int) -> None:
+        """End every in-progress run of the device except the one its record now plays."""
+        current = (self._read(user_id, f"device#{device_id}")[0] or {}).get("run_id")
+        since = (moment - OPEN_RUNS_LOOKBACK).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for item, doc in self._query(user_id, f"run#{since}", "run$"):
+            if (item.get("device", {}).get("S") != device_id or not item.get("open", {}).get("BOOL")
+                    or doc.get("run_id") == current):
+                continue
+            closed = self.rules.close_run(doc, moment)
+            self._put_run(user_id, RunWrite(closed, device_id), self._number(item, "epoch") or epoch)
+
+    def _merge_item(
+        self, user_id: str, sk: str, merge: Callable[..., Document | None], *, with_item: bool = False,
+        extra: dict[str, Any] | None = None,
+        extra_of: Callable[[Document, dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> Document:
+        """Read one item, merge, and put it on condition nobody wrote it meanwhile."""
+        for attempt in range(self.max_attempts):
+            stored, item = self._read(user_id, sk)
+            new = merge(stored, item or {}) if with_item else merge(stored)
+            if new is None or new == stored:
+                return stored if new is None else new  # nothing changed: write nothing
+            require_document(new, user_id)
+            rev = int(item["rev"]["N"]) if item and "rev" in item else 0
+            body = {
+                "id": {"S": user_id}, "sk": {"S": sk},
+                "attributes": self._serializer.serialize(_to_dynamo(new, "$", user_id)),
+                "rev": {"N": str(rev + 1)}, "updated_at": {"S": _stamp()},
+                **(extra or {}), **(extra_of(new, item or {}) if extra_of else {}),
+            }
+            condition = (
+                {"ConditionExpression": "attribute_not_exists(sk)"} if item is None else
+                {"ConditionExpression": "#rev = :rev", "ExpressionAttributeNames": {"#rev": "rev"},
+                 "ExpressionAttributeValues": {":rev": {"N": str(rev)}}} if "rev" in item else
+                {"ConditionExpression": "attribute_not_exists(#rev)", "ExpressionAttributeNames": {"#rev": "rev"}}
+            )
+            try:
+                self._call(f"save the record {sk!r} of user {user_id!r}", self._client.put_item,
+                           TableName=self.table_name, Item=body, **condition)
+                return new
+            except _Conflict:
+                logger.debug("Write conflict on %s/%s, attempt %d.", user_id, sk, attempt + 1)
+                # Full jitter keeps competing writers from retrying in lockstep.
+                time.sleep(random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)))
+        logger.warning("Gave up saving %s/%s after %d conflicts.", user_id, sk, self.max_attempts)
+        raise StorageUnavailableError(
+            f"Could not save the document of user {user_id!r} in DynamoDB table "
+            f"{self.table_name!r}: other writers changed it {self.max_attempts} times in a row. "
+            "Nothing was written by this call; retry it, or raise max_attempts if the user's "
+            "document is this busy on purpose."
+        )
+
+    # Internals: migration.
+
+    def _legacy(self, user_id: str) -> Document | None:
+        """Return the user's document from the old one-item-per-user table, if any."""
+        response = self._call(f"read the old document of user {user_id!r}", self._client.get_item,
+                              TableName=self.legacy_table, Key={"id": {"S": user_id}}, ConsistentRead=True)
+        item = response.get("Item")
+        if item is None:
+            return None
+        return self._decode(user_id, item)
+
+    def _split(self, user_id: str, device_id: str, doc: Document) -> Document:
+        """Split an old whole-history document into records; the profile is written last.
+
+        Each record is an idempotent merge, so two requests splitting at once, or a split cut
+        short, leave the same records as one split that ran to its end.
+        """
+        try:
+            profile, playback, runs, months = self.rules.split(doc)
+        except ValueError as error:
+            logger.error("Cannot split the document of user %r: %s", user_id, error)
+            raise CorruptRecordError(user_id, str(error)) from None
+        epoch = profile.get("epoch", 0)
+        playing = playback.get("run_id") if playback else None
+        for run in runs.values():
+            if isinstance(run, dict) and isinstance(run.get("run_id"), str) and isinstance(run.get("started_at"), str):
+                self._put_run(user_id, RunWrite(run, device_id if run["run_id"] == playing else None), epoch)
+        self.put_months(user_id, months, epoch)
+        if playback:
+            doc_ = {**playback, "updated_at": _stamp()}
+            self._merge_item(user_id, f"device#{device_id}", lambda stored: self.rules.device(stored, doc_))
+        self._merge_item(user_id, PROFILE, lambda stored: stored if stored and self.rules.is_split(stored)
+                         else profile)
+        logger.info("Split the document of user %r into %d run and %d month records.", user_id, len(runs),
+                    len(months))
+        return profile
+
+    # Internals: items.
+
+    def _decode(self, user_id: str, item: dict[str, Any]) -> Document:
+        try:
+            attributes = item.get("attributes")
+            if attributes is None or "M" not in attributes:
+                raise ValueError("its 'attributes' attribute is missing or not a map")
+            doc = _from_dynamo(self._deserializer.deserialize(attributes))
+            rev = item.get("rev")
+            if rev is not None and "N" not in rev:
+                raise ValueError("its 'rev' attribute is not a number")
+        except ValueError as error:
+            logger.error("Unreadable document for user %r: %s", user_id, error)
+            raise CorruptRecordError(user_id, str(error)) from error
+        return doc
+
+    @staticmethod
+    def _number(item: dict[str, Any], name: str) -> int:
+        value = item.get(name, {}).get("N")
+        return int(value) if value is not None else 0
+
+    def _read(self, user_id: str, sk: str) -> tuple[Document | None, dict[str, Any] | None]:
+        response = self._call(f"read the document of user {user_id!r}", self._client.get_item,
+                              TableName=self.table_name, Key={"id": {"S": user_id}, "sk": {"S": sk}},
+                              ConsistentRead=True)
+        item = response.get("Item")
+        return (None, None) if item is None else (self._decode(user_id, item), item)
+
+    def _query(self, user_id: str, low: str, high: str, *, decode: bool = True) -> list[tuple[dict, Any]]:
+        """Return the user's items whose sort key lies in [low, high], with their records."""
+        out: list[tuple[dict, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page = self._call(
+                f"read the records of user {user_id!r}", self._client.query, TableName=self.table_name,
+                KeyConditionExpression="id = :id AND sk BETWEEN :low AND :high", ConsistentRead=True,
+                ExpressionAttributeValues={":id": {"S": user_id}, ":low": {"S": low}, ":high": {"S": high}},
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            out += [(item, self._decode(user_id, item) if decode else None) for item in page.get("Items", [])]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return out
+
+    def _delete_item(self, user_id: str, sk: str) -> None:
+        self._call(f"delete the records of user {user_id!r}", self._client.delete_item,
+                   TableName=self.table_name, Key={"id": {"S": user_id}, "sk": {"S": sk}})
+
+    def _call(self, action: str, operation: Callable[..., dict], **kwargs: Any) -> dict:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return operation(**kwargs)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            message = error.response.get("Error", {}).get("Message", "")
+            if code == _CONFLICT:
+                raise _Conflict from error
+            if code == "ResourceNotFoundException":
+                raise StorageUnavailableError(
+                    f"Could not {action}: DynamoDB table {kwargs.get('TableName', self.table_name)!r} does "
+                    f"not exist{self._at()} or is still being created. Create it with partition key 'id' "
+                    "and sort key 'sk' (both strings), or pass create_table=True."
+                ) from error
+            if code == "ValidationException":
+                raise StorageError(
+                    f"DynamoDB refused to {action} in table {self.table_name!r}: {message} "
+                    "Keep records under 400 KB and within DynamoDB's limits."
+                ) from error
+            raise StorageUnavailableError(
+                f"DynamoDB refused to {action} in table {self.table_name!r} ({code}: "
+                f"{message}); check the credentials, their permissions and the throughput."
+            ) from error
+        except BotoCoreError as error:
+            raise StorageUnavailableError(
+                f"Could not {action}: DynamoDB{self._at()} is unreachable ({error}); check "
+                "endpoint_url, the network and the AWS credentials."
+            ) from error
+
+    def _create_table(self, timeout: float = 30.0) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._client.create_table(
+                TableName=self.table_name,
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
+                                      {"AttributeName": "sk", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ResourceInUseException":
+                raise StorageUnavailableError(
+                    f"Could not create DynamoDB table {self.table_name!r}{self._at()} ({error}); check "
+                    "the table name (3-255 characters), the endpoint and the credentials."
+                ) from error
+        except BotoCoreError as error:
+            raise StorageUnavailableError(
+                f"Could not create DynamoDB table {self.table_name!r}: DynamoDB{self._at()} is unreachable "
+                f"({error}); check endpoint_url and the network."
+            ) from error
+        # boto3's table_exists waiter polls every 20 s; new tables are usually ready in under 1 s.
+        deadline = time.monotonic() + timeout
+        pause = 0.02
+        while True:
+            table = self._call("describe the table", self._client.describe_table, TableName=self.table_name)["Table"]
+            if table["TableStatus"] == "ACTIVE":
+                return
+            if time.monotonic() > deadline:
+                raise StorageUnavailableError(
+                    f"DynamoDB table {self.table_name!r}{self._at()} was still "
+                    f"{table['TableStatus']} after {timeout:g} s; wait and retry."
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    def _at(self) -> str:
+        return f" at {self.endpoint_url}" if self.endpoint_url else ""

@@ -1,0 +1,631 @@
+"""Keep users' records in one SQLite file (WAL mode), safe across threads and processes.
+
+Tables: `users` (the profile document of each user), `devices` (one playback record per
+user and device), `runs` (one record per run, indexed by user and start) and `months`
+(folded months). A save is one transaction under SQLite's write lock (`BEGIN IMMEDIATE`):
+every record it touches is read, merged with the injected `Rules` and written, so writers
+queue up instead of overwriting each other, and a run record is written only if the merge
+changed it.
+
+Nothing lost: a save the database refuses (locked past the busy timeout, disk full) goes
+into a journal, a file of `JOURNAL_BYTES` reserved when the adapter opens, so appending to
+it needs no new disk space. The next request replays it before it reads; the merge rules are
+idempotent, so replaying twice, or after the save went through after all, changes nothing.
+The WAL is checkpointed every `WAL_PAGES` pages and truncated to `WAL_LIMIT` bytes, so a
+nearly full disk keeps taking writes with kilobytes free; on "disk full" the adapter
+checkpoints and tries once more before it journals.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from skill.storage import JOURNAL_FILE_NAME, CorruptRecordError, StorageUnavailableError
+from skill.storage.records import (
+    Changes,
+    Document,
+    Rules,
+    RunWrite,
+    Snapshot,
+    progress_rules,
+    require_document,
+    require_user_id,
+    whole_view,
+)
+
+logger = logging.getLogger("trigger_coach.storage")
+T = TypeVar("T")
+
+JOURNAL_BYTES = 256 * 1024  # a few hundred failed saves; reserved up front
+RETRY_BUDGET = 2.0  # seconds a save that ends a run keeps retrying before it is journaled
+WAL_PAGES = 16  # checkpoint after this many pages (64 KB with 4 KB pages)
+WAL_LIMIT = 64 * 1024  # and truncate the WAL back to this size
+
+# Forward migrations: entry N-1 brings the schema to version N. Never edit a released entry;
+# append a new one.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE users ("
+        " user_id TEXT PRIMARY KEY,"
+        " doc TEXT NOT NULL,"
+        " rev INTEGER NOT NULL,"
+        " updated_at TEXT NOT NULL)",
+    ),
+    (
+        "CREATE TABLE devices ("
+        " user_id TEXT NOT NULL, device_id TEXT NOT NULL, doc TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL, PRIMARY KEY (user_id, device_id)) WITHOUT ROWID",
+        "CREATE TABLE runs ("
+        " user_id TEXT NOT NULL, run_id TEXT NOT NULL, started_at TEXT NOT NULL,"
+        " device_id TEXT, epoch INTEGER NOT NULL, open INTEGER NOT NULL, doc TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL, PRIMARY KEY (user_id, run_id))",
+        "CREATE INDEX runs_by_start ON runs (user_id, epoch, started_at)",
+        "CREATE INDEX runs_open ON runs (user_id, device_id) WHERE open = 1",
+        "CREATE TABLE months ("
+        " user_id TEXT NOT NULL, month TEXT NOT NULL, epoch INTEGER NOT NULL, doc TEXT NOT NULL,"
+        " PRIMARY KEY (user_id, month)) WITHOUT ROWID",
+    ),
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+_UPSERT_USER = (
+    "INSERT INTO users (user_id, doc, rev, updated_at) VALUES (?, ?, 1, ?) "
+    "ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc, rev = users.rev + 1, updated_at = excluded.updated_at"
+)
+_UPSERT_DEVICE = (
+    "INSERT INTO devices (user_id, device_id, doc, updated_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (user_id, device_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at"
+)
+_UPSERT_RUN = (
+    "INSERT INTO runs (user_id, run_id, started_at, device_id, epoch, open, doc, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, run_id) DO UPDATE SET "
+    "started_at = excluded.started_at, device_id = COALESCE(runs.device_id, excluded.device_id), "
+    "epoch = excluded.epoch, open = excluded.open, doc = excluded.doc, updated_at = excluded.updated_at"
+)
+_UPSERT_MONTH = (
+    "INSERT INTO months (user_id, month, epoch, doc) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (user_id, month) DO UPDATE SET epoch = excluded.epoch, doc = excluded.doc"
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _encode(doc: Document) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _decode(user_id: str, text: object) -> Document:
+    try:
+        if not isinstance(text, str):
+            raise ValueError(f"expected JSON text, found {type(text).__name__}")
+        doc = json.loads(text, parse_constant=_reject_constant)
+        if not isinstance(doc, dict):
+            raise ValueError(f"expected a JSON object, found {type(doc).__name__}")
+    except ValueError as error:
+        logger.error("Unreadable document for user %r: %s", user_id, error)
+        raise CorruptRecordError(user_id, str(error)) from error
+    return doc
+
+
+class Journal:
+    """Keep failed saves in a preallocated append-only file until the database takes them.
+
+    The file is `size` bytes of zeros, reserved when it is opened; entries are JSON lines
+    written over the zeros from the front and synced to disk, so an append needs no new disk
+    space. A line torn by a crash (no newline) is ignored. An advisory lock on the file keeps
+    processes sharing it from overwriting each other's entries.
+    """
+
+    def __init__(self, path: Path, size: int = JOURNAL_BYTES) -> None:
+        self.path, self.size = path, size
+        self._lock = threading.Lock()
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(self._fd).st_size < size:
+            os.posix_fallocate(self._fd, 0, size)
+
+    def pending(self) -> bool:
+        """Return whether any entry waits to be replayed (one read of one byte)."""
+        return os.pread(self._fd, 1, 0) not in (b"", b"\0")
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._lock:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _used(self) -> bytes:
+        data = os.pread(self._fd, self.size, 0)
+        end = data.find(b"\0")
+        data = data if end < 0 else data[:end]
+        return data[: data.rfind(b"\n") + 1]  # drop a torn last line
+
+    def append(self, entry: Document) -> bool:
+        """Add one entry durably; return False if the reserved space is used up."""
+        line = (json.dumps(entry, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
+        with self._locked():
+            used = self._used()
+            if len(used) + len(line) > self.size:
+                return False
+            os.pwrite(self._fd, line, len(used))
+            os.fsync(self._fd)
+        return True
+
+    def replay(self, apply: Callable[[Document], None]) -> int:
+        """Apply every entry in order, then clear them; return how many were applied.
+
+        An entry that fails stops the replay and everything stays for the next try (the
+        rules are idempotent, so entries applied before it are harmless to apply again).
+        """
+        with self._locked():
+            used = self._used()
+            entries = []
+            for line in used.splitlines():
+                try:
+                    entries.append(json.loads(line))
+                except ValueError:
+                    logger.error("Skipping an unreadable journal line in %s: %r", self.path, line[:120])
+            for entry in entries:
+                apply(entry)
+            whole = os.pread(self._fd, self.size, 0).find(b"\0")
+            os.pwrite(self._fd, b"\0" * (self.size if whole < 0 else whole), 0)
+            os.fsync(self._fd)
+        return len(entries)
+
+    def close(self) -> None:
+        """Close the file."""
+        os.close(self._fd)
+
+
+class SQLiteAdapter:
+    """Persist users' records in one SQLite file; see the module docstring.
+
+    Each thread uses its own connection, opened on first use. ``synchronous=NORMAL`` keeps
+    every commit atomic; a power cut may forget the last commits, never half of one.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        rules: Rules | None = None,
+        *,
+        busy_timeout: float = 5.0,
+        journal_path: str | os.PathLike[str] | None = None,
+        journal_bytes: int = JOURNAL_BYTES,
+        retry_budget: float = RETRY_BUDGET,
+    ) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self.retry_budget = retry_budget
+        self.rules = rules or progress_rules()
+        self._local = threading.local()
+        self._migrate()
+        journal = Path(journal_path) if journal_path else self.path.with_name(JOURNAL_FILE_NAME)
+        with self._errors("open the journal"):
+            self.journal = Journal(journal, journal_bytes)
+
+    # Reading.
+
+    def load(self, user_id: str, device_id: str) -> Snapshot:
+        """Return the user's profile and device records, splitting an old document first.
+
+        A profile in the old whole-history format is split into records on this first touch
+        (its playback state goes to ``device_id``, the device the user is using now).
+        """
+        require_user_id(user_id)
+        self.replay()
+        with self._errors(f"read the records of user {user_id!r}"):
+            conn = self._connection()
+            row = conn.execute("SELECT doc FROM users WHERE user_id = ?", (user_id,)).fetchone()
+            profile = {} if row is None else _decode(user_id, row[0])
+            if row is not None and not self.rules.is_split(profile):
+                profile = self._split(user_id, device_id)
+            devices = {
+                device: _decode(user_id, doc)
+                for device, doc in conn.execute("SELECT device_id, doc FROM devices WHERE user_id = ?", (user_id,))
+            }
+        return Snapshot(profile, devices)
+
+    def runs_since(self, user_id: str, since: str, epoch: int) -> list[Document]:
+        """Return the user's run records of this epoch that started at or after ``since``."""
+        require_user_id(user_id)
+        self.replay()
+        with self._errors(f"read the runs of user {user_id!r}"):
+            rows = self._connection().execute(
+                "SELECT doc FROM runs WHERE user_id = ? AND epoch = ? AND started_at >= ? ORDER BY started_at",
+                (user_id, epoch, since),
+            ).fetchall()
+        return [_decode(user_id, doc) for (doc,) in rows]
+
+    def months(self, user_id: str, epoch: int) -> dict[str, Document]:
+        """Return the user's folded months of this epoch, by month."""
+        with self._errors(f"read the months of user {user_id!r}"):
+            rows = self._connection().execute(
+                "SELECT month, doc FROM months WHERE user_id = ? AND epoch = ?", (user_id, epoch)).fetchall()
+        return {month: _decode(user_id, doc) for month, doc in rows}
+
+    def profile(self, user_id: str) -> Document:
+        """Return the stored profile document of ``user_id``, or {} when there is none."""
+        require_user_id(user_id)
+        with self._errors(f"read the document of user {user_id!r}"):
+            row = self._connection().execute("SELECT doc FROM users WHERE user_id = ?", (user_id,)).fetchone()
+        return {} if row is None else _decode(user_id, row[0])
+
+    def get(self, user_id: str) -> Document:
+        """Return all of a user's records as one document (see `records.whole_view`); for tools and tests."""
+        profile = self.profile(user_id)
+        if profile and not self.rules.is_split(profile):
+            return profile  # not split yet: it is the old whole document
+        epoch = profile.get("epoch", 0) if isinstance(profile.get("epoch", 0), int) else 0
+        with self._errors(f"read the records of user {user_id!r}"):
+            conn = self._connection()
+            devices = {d: _decode(user_id, doc) for d, doc in conn.execute(
+                "SELECT device_id, doc FROM devices WHERE user_id = ?", (user_id,))}
+        return whole_view(profile, devices, self.runs_since(user_id, "", epoch), self.months(user_id, epoch),
+                          self.rules)
+
+    # Writing.
+
+    def save(self, user_id: str, changes: Changes) -> str:
+        """Write one request's changes in one transaction; return "saved" or "journaled".
+
+        When the database refuses the write, a save that ends a run is retried, with jitter,
+        for up to ``retry_budget`` seconds (Alexa does not resend events; its 8 s cover it);
+        then the changes go into the journal (replayed by the next request) and "journaled" is
+        returned. Only if the journal is full as well does it raise StorageUnavailableError.
+        """
+        require_user_id(user_id)
+        ends_run = any(not self.rules.is_open(write.record) for write in changes.runs)
+        deadline = time.monotonic() + (self.retry_budget if ends_run else 0.0)
+        attempt = 0
+        while True:
+            try:
+                self._write(user_id, changes)
+                return "saved"
+            except StorageUnavailableError as error:
+                attempt += 1
+                pause = random.uniform(0.02, min(0.5, 0.05 * 2**attempt))
+                if time.monotonic() + pause < deadline:
+                    logger.warning("Retrying the save of user %r, which ends a run: %s", user_id, error)
+                    time.sleep(pause)
+                    continue
+                failure = error
+                break
+        if self.journal.append({"user_id": user_id, "changes": changes.to_json()}):
+            logger.warning("Saved the changes of user %r to the journal %s: %s", user_id, self.journal.path, failure)
+            return "journaled"
+        raise failure
+
+    def replay(self) -> int:
+        """Write the journaled saves into the database, if there are any; return how many."""
+        if not self.journal.pending():
+            return 0
+
+        def apply(entry: Document) -> None:
+            try:
+                user_id, changes = str(entry["user_id"]), Changes.from_json(entry["changes"])
+            except (KeyError, TypeError, ValueError) as error:
+                logger.error("Dropping an unreadable journal entry in %s: %s", self.journal.path, error)
+                return
+            self._write(user_id, changes)
+
+        try:
+            count = self.journal.replay(apply)
+        except StorageUnavailableError as error:
+            logger.warning("The journal %s waits for the database: %s", self.journal.path, error)
+            return 0
+        logger.info("Replayed %d journaled save(s) from %s.", count, self.journal.path)
+        return count
+
+    def update(self, user_id: str, fn: Callable[[Document], Document]) -> Document:
+        """Apply ``fn`` to the stored profile ({} if none) atomically and return the result."""
+        require_user_id(user_id)
+        def work(conn: sqlite3.Connection) -> Document:
+            row = conn.execute("SELECT doc FROM users WHERE user_id = ?", (user_id,)).fetchone()
+            doc = require_document(fn({} if row is None else _decode(user_id, row[0])), user_id)
+            conn.execute(_UPSERT_USER, (user_id, _encode(doc), _now()))
+            return doc
+
+        return self._atomic(f"save the document of user {user_id!r}", work)
+
+    def put_months(self, user_id: str, months: dict[str, Document], epoch: int) -> None:
+        """Join folded months into storage (a month already stored is kept whole)."""
+        self._atomic(f"save the months of user {user_id!r}",
+                     lambda conn: self._put_months(conn, user_id, months, epoch))
+
+    def fold(self, user_id: str, before: str, epoch: int, bucket: Callable[[list[Document]], Document]) -> str | None:
+        """Fold the oldest month of runs started before ``before`` into a month record.
+
+        One month per call, in one transaction: the runs of that month are replaced by
+        ``bucket(runs)`` (a month already stored is kept whole: it counted them already).
+        Return the month folded, or None when nothing is that old. Costs one indexed lookup
+        when there is nothing to fold.
+        """
+        def work(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT started_at FROM runs WHERE user_id = ? AND epoch = ? AND started_at < ? "
+                "ORDER BY started_at LIMIT 1", (user_id, epoch, before)).fetchone()
+            if row is None:
+                return None
+            month = row[0][:7]
+            low, high = f"{month}-", f"{month}-\uffff"
+            runs = [_decode(user_id, doc) for (doc,) in conn.execute(
+                "SELECT doc FROM runs WHERE user_id = ? AND epoch = ? AND started_at >= ? AND started_at < ?",
+                (user_id, epoch, low, high))]
+            self._put_months(conn, user_id, {month: bucket(runs)}, epoch)
+            conn.execute("DELETE FROM runs WHERE user_id = ? AND epoch = ? AND started_at >= ? AND started_at < ?",
+                         (user_id, epoch, low, high))
+            return month
+
+        with self._errors(f"read the oldest run of user {user_id!r}"):
+            old = self._connection().execute(
+                "SELECT 1 FROM runs WHERE user_id = ? AND epoch = ? AND started_at < ? LIMIT 1",
+                (user_id, epoch, before)).fetchone()
+        if old is None:
+            return None  # the common case, decided without the write lock
+        return self._atomic(f"fold the history of user {user_id!r}", work)
+
+    def delete_history(self, user_id: str, before_epoch: int) -> None:
+        """Delete the runs and months of epochs before ``before_epoch`` (after a forget)."""
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM runs WHERE user_id = ? AND epoch < ?", (user_id, before_epoch))
+            conn.execute("DELETE FROM months WHERE user_id = ? AND epoch < ?", (user_id, before_epoch))
+
+        self._atomic(f"forget the history of user {user_id!r}", work)
+
+    def delete(self, user_id: str) -> None:
+        """Delete every record of ``user_id``; deleting a missing one does nothing."""
+        require_user_id(user_id)
+        def work(conn: sqlite3.Connection) -> None:
+            for table in ("users", "devices", "runs", "months"):
+                conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # fixed table names
+
+        self._atomic(f"delete the document of user {user_id!r}", work)
+
+    # Internals.
+
+    def _write(self, user_id: str, changes: Changes) -> None:
+        rules, now = self.rules, _now()
+
+        def work(conn: sqlite3.Connection) -> None:
+            if changes.profile is not None:
+                row = conn.execute("SELECT doc FROM users WHERE user_id = ?", (user_id,)).fetchone()
+                stored = None if row is None else _decode(user_id, row[0])
+                doc = require_document(rules.profile(stored, changes.profile), user_id)
+                if doc != stored:
+                    conn.execute(_UPSERT_USER, (user_id, _encode(doc), now))
+            for device_id, incoming in changes.devices.items():
+                self._put_device(conn, user_id, device_id, incoming, now)
+            for write in changes.runs:
+                self._put_run(conn, user_id, write, changes.epoch, now)
+            if changes.started:
+                self._close_others(conn, user_id, changes.device_id, changes.now, now)
+
+        self._atomic(f"save the records of user {user_id!r}", work)
+
+    def _put_device(self, conn: sqlite3.Connection, user_id: str, device_id: str, incoming: Document,
+                    now: str) -> None:
+        row = conn.execute("SELECT doc FROM devices WHERE user_id = ? AND device_id = ?",
+                           (user_id, device_id)).fetchone()
+        stored = None if row is None else _decode(user_id, row[0])
+        keep = self.rules.device(stored, {**incoming, "updated_at": now})
+        if keep is not stored:
+            conn.execute(_UPSERT_DEVICE, (user_id, device_id, _encode(require_document(keep, user_id)), now))
+
+    def _put_run(self, conn: sqlite3.Connection, user_id: str, write: RunWrite, epoch: int, now: str) -> None:
+        record = require_document(write.record, user_id)
+        row = conn.execute("SELECT doc, epoch FROM runs WHERE user_id = ? AND run_id = ?",
+                           (user_id, record.get("run_id"))).fetchone()
+        if row is not None and row[1] > epoch:
+            return  # begun before "forget my history": it stays forgotten
+        stored = None if row is None or row[1] < epoch else _decode(user_id, row[0])
+        joined = record if stored is None else require_document(self.rules.run(stored, record), user_id)
+        if joined == stored:
+            return  # a record is written only when its run changed
+        conn.execute(_UPSERT_RUN, (
+            user_id, joined["run_id"], str(joined.get("started_at")), write.device_id, epoch,
+            int(self.rules.is_open(joined)), _encode(joined), now,
+        ))
+
+    def _close_others(self, conn: sqlite3.Connection, user_id: str, device_id: str, moment: datetime,
+                      now: str) -> None:
+        """End every in-progress run of the device except the one its record now plays."""
+        row = conn.execute("SELECT doc FROM devices WHERE user_id = ? AND device_id = ?",
+                           (user_id, device_id)).fetchone()
+        current = None if row is None else _decode(user_id, row[0]).get("run_id")
+        rows = conn.execute(
+            "SELECT run_id, doc FROM runs WHERE user_id = ? AND device_id = ? AND open = 1 AND run_id IS NOT ?",
+            (user_id, device_id, current)).fetchall()
+        for run_id, doc in rows:
+            closed = self.rules.close_run(_decode(user_id, doc), moment)
+            conn.execute("UPDATE runs SET doc = ?, open = ?, updated_at = ? WHERE user_id = ? AND run_id = ?",
+                         (_encode(closed), int(self.rules.is_open(closed)), now, user_id, run_id))
+
+    def _put_months(self, conn: sqlite3.Connection, user_id: str, months: dict[str, Document], epoch: int) -> None:
+        for month, bucket in months.items():
+            row = conn.execute("SELECT doc, epoch FROM months WHERE user_id = ? AND month = ?",
+                               (user_id, month)).fetchone()
+            stored = None if row is None or row[1] != epoch else _decode(user_id, row[0])
+            doc = bucket if stored is None else self.rules.month(stored, bucket)
+            if doc != stored:
+                conn.execute(_UPSERT_MONTH, (user_id, month, epoch, _encode(require_document(doc, user_id))))
+
+    def _split(self, user_id: str, device_id: str) -> Document:
+        """Split an old whole-history document into records, in one transaction."""
+        def work(conn: sqlite3.Connection) -> tuple[Document, int, int]:
+            row = conn.execute("SELECT doc FROM users WHERE user_id = ?", (user_id,)).fetchone()
+            doc = _decode(user_id, row[0])
+            if self.rules.is_split(doc):
+                return doc, 0, 0  # another request split it meanwhile
+            try:
+                profile, playback, runs, months = self.rules.split(doc)
+            except ValueError as error:
+                logger.error("Cannot split the document of user %r: %s", user_id, error)
+                raise CorruptRecordError(user_id, str(error)) from None
+            epoch = profile.get("epoch", 0)
+            now = _now()
+            playing = playback.get("run_id") if playback else None
+            for run in runs.values():
+                if isinstance(run, dict) and isinstance(run.get("run_id"), str):
+                    owner = device_id if run["run_id"] == playing else None
+                    self._put_run(conn, user_id, RunWrite(run, owner), epoch, now)
+            self._put_months(conn, user_id, months, epoch)
+            if playback:
+                self._put_device(conn, user_id, device_id, playback, now)
+            conn.execute(_UPSERT_USER, (user_id, _encode(require_document(profile, user_id)), now))
+            return profile, len(runs), len(months)
+
+        profile, runs, months = self._atomic(f"split the document of user {user_id!r}", work)
+        if runs or months:
+            logger.info("Split the document of user %r into %d run and %d month records.", user_id, runs, months)
+        return profile
+
+    def _atomic(self, action: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` in one write transaction; on a full disk, checkpoint and run it once more."""
+        for attempt in (1, 2):
+            try:
+                with self._errors(action):
+                    conn = self._connection()
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        result = work(conn)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                        raise
+                return result
+            except _DiskFull:
+                if attempt == 2:
+                    raise StorageUnavailableError(
+                        f"Could not {action}: the disk of SQLite database '{self.path}' is full. "
+                        "Nothing was written; free some disk space.") from None
+                self._checkpoint()
+        raise AssertionError("unreachable")
+
+    def _checkpoint(self) -> None:
+        """Fold the WAL back into the database and truncate it, to free its disk space."""
+        try:
+            self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as error:
+            logger.warning("Could not checkpoint %s: %s", self.path, error)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        # A connection must not cross a fork; a child process opens its own.
+        if conn is None or self._local.pid != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
+            conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def _forget_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise
+        except sqlite3.Error as error:
+            code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+            if code == sqlite3.SQLITE_FULL:
+                raise _DiskFull from error
+            # A connection that failed may be in a bad state; the next call opens a fresh one.
+            self._forget_connection()
+            raise StorageUnavailableError(self._explain(error, action)) from error
+        except OSError as error:
+            raise StorageUnavailableError(
+                f"Could not {action} in SQLite database '{self.path}' ({error}); "
+                "check that its directory exists and is writable."
+            ) from error
+
+    def _explain(self, error: sqlite3.Error, action: str) -> str:
+        code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return (
+                f"Could not {action}: SQLite database '{self.path}' stayed locked by another "
+                f"writer for more than {self.busy_timeout:g} s. Nothing was written; retry, "
+                "or raise busy_timeout if this happens under normal load."
+            )
+        return (
+            f"Could not {action} in SQLite database '{self.path}' ({error}). Nothing was "
+            "written; check that the file is a SQLite database and that its directory exists, "
+            "is writable and has free space."
+        )
+
+    def _migrate(self) -> None:
+        with self._errors("open the database"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connection()
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                logger.warning(
+                    "SQLite database %s runs in journal mode %r, not WAL; readers will wait for writers.",
+                    self.path, mode,
+                )
+            if self._schema_version(conn) == SCHEMA_VERSION:
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Re-read under the write lock: another process may have migrated meanwhile.
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
+                current = self._schema_version(conn)
+                for version in range(current + 1, SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS[version - 1]:
+                        conn.execute(statement)
+                    conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, _now()))
+                    logger.info("Migrated %s to schema version %d.", self.path, version)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _schema_version(self, conn: sqlite3.Connection) -> int:
+        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
+        if exists is None:
+            return 0
+        version = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StorageUnavailableError(
+                f"SQLite database '{self.path}' has schema version {version}, newer than the "
+                f"{SCHEMA_VERSION} this Trigger Coach knows; upgrade Trigger Coach or point it "
+                "at another file."
+            )
+        return version
+
+
+class _DiskFull(Exception):
+    """Signal that SQLite reported a full disk (the caller checkpoints and retries once)."""
+
+
+__all__ = ["JOURNAL_BYTES", "SCHEMA_VERSION", "Journal", "SQLiteAdapter"]
