@@ -193,6 +193,7 @@ def sqlite_bytes(days: int) -> list[int]:
 
 def dynamodb_bytes(days: int) -> list[int] | None:
     from skill.web import create_app
+
     from tests.integration.dynalite_server import DynaliteError, DynaliteServer
     from tests.integration.dynamo_faults import faulty_dynamodb
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from skill.web import create_app
 
 from skill import speech
 from skill.alexa.builder import build_coach
@@ -31,7 +32,6 @@ from skill.storage import SQLITE_FILE_NAME
 from skill.storage.dynamodb import DynamoAdapter
 from skill.storage.records import Changes
 from skill.storage.sqlite import SQLiteAdapter
-from skill.web import create_app
 from tests import alexa
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401  (the session fixture)
 from tests.integration.dynamo_faults import WriteFaults, faulty_dynamodb
