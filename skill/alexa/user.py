@@ -15,6 +15,7 @@ retried (longer when it would end a run) and on SQLite journaled for the next re
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -143,11 +144,29 @@ def _user_id(handler_input: HandlerInput) -> str | None:
     return getattr(getattr(system, "user", None), "user_id", None)
 
 
+MAX_DEVICE_KEY = 512  # real device ids are a few hundred characters; DynamoDB sort keys cap at 1 KB
+
+
 def _device_id(handler_input: HandlerInput) -> str:
+    """Return the key of this device's playback record.
+
+    An id that storage cannot hold as it is (a lone surrogate SQLite and DynamoDB refuse to
+    encode, or one too long for a DynamoDB sort key) is keyed by its SHA-256 instead, so the
+    device still gets a record of its own and playback still works.
+    """
     context = handler_input.request_envelope.context
     device = getattr(getattr(context, "system", None), "device", None)
     device_id = getattr(device, "device_id", None)
-    return device_id if isinstance(device_id, str) and device_id else NO_DEVICE
+    if not isinstance(device_id, str) or not device_id:
+        return NO_DEVICE
+    try:
+        device_id.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        if len(device_id) <= MAX_DEVICE_KEY:
+            return device_id
+    return "sha256-" + hashlib.sha256(device_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def commit(

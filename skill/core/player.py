@@ -17,7 +17,9 @@ newer than the stored state (a save was lost: continue from the token) from a st
 (ignore it), so playback never depends on a save succeeding.
 
 `paused_at` (the request timestamp of the pause, ISO text) orders a late PlaybackStarted:
-one stamped at or before the pause is from the stream that was stopped and changes nothing.
+one stamped before the pause is from the stream that was stopped and changes nothing. One
+stamped in the same second resumes: Alexa's timestamps have whole seconds, and a device that
+was interrupted by a spoken answer resumes by itself, often within that second.
 """
 
 from __future__ import annotations
@@ -351,7 +353,7 @@ def started(
 ) -> Transition:
     """Note that a stream began: the enqueued track taking over, or the current one resuming.
 
-    A PlaybackStarted of a paused track stamped at or before the pause (`at` against
+    A PlaybackStarted of a paused track stamped before the pause (`at` against
     `paused_at`, both ISO text) is a late delivery from before the stop: the run stays paused.
     """
     if not state.has_run or not matches(state, program):
@@ -359,7 +361,7 @@ def started(
     if token is not None and token == state.enqueued_token:
         return Transition(_advance_to_enqueued(state))
     if token == state.token and state.activity is not Activity.PLAYING:
-        if state.paused_at is not None and (at is None or at <= state.paused_at):
+        if state.paused_at is not None and (at is None or at < state.paused_at):
             return nothing(state)
         return Transition(replace(state, activity=Activity.PLAYING))
     return nothing(state)

@@ -345,7 +345,7 @@ def alexa_could_send(envelope: Any, size: int) -> bool:
         return False
     if not _is_text(user):  # JSON can spell a lone surrogate; Alexa's UTF-8 cannot
         return False
-    if not isinstance(obj(system, "device", "deviceId"), str):
+    if not isinstance(obj(system, "device", "deviceId"), str) or not _is_text(obj(system, "device", "deviceId")):
         return False
     if not isinstance(obj(system, "application", "applicationId"), str):
         return False

@@ -109,3 +109,20 @@ def test_a_multi_range_audio_request_gets_the_whole_track_instead_of_416(server,
     request = urllib.request.Request(f"{server.url}/audio/{track.name}", headers={"Range": "bytes=0-1,5-9"})
     with urllib.request.urlopen(request, timeout=10) as reply:
         assert reply.status == 200 and reply.read() == track.read_bytes()
+
+
+@pytest.mark.parametrize("device", ["dev-\ud800", "d" * 5_000], ids=["lone-surrogate", "5000-characters"])
+def test_a_device_whose_id_storage_cannot_hold_still_plays_and_keeps_its_own_record(app_settings, device):
+    from skill.alexa.builder import build_adapter
+
+    user = f"amzn1.ask.account.ODD-DEVICE-{len(device)}"
+    with ThreadServer(create_app(app_settings)) as server:
+        start = alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")}, user=user, device=device)
+        status, reply = alexa.post(server.url, json.dumps(start).encode())
+        assert status == 200, reply
+        token = alexa.play_of(reply)["audioItem"]["stream"]["token"]
+        nearly = alexa.audio_event("PlaybackNearlyFinished", token, user=user, device=device)
+        status, reply = alexa.post(server.url, json.dumps(nearly).encode())
+        assert status == 200 and alexa.play_of(reply)["playBehavior"] == "ENQUEUE", reply
+    stored = build_adapter(app_settings).get(user)
+    assert stored["playback"]["token"] == token, stored  # saved under a key storage can hold
