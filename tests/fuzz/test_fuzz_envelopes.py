@@ -354,7 +354,7 @@ def alexa_could_send(envelope: Any, size: int) -> bool:
                                       and isinstance(session.get("attributes", {}), dict)
                                       and isinstance(obj(session, "sessionId"), str)):
         return False
-    if "session" in envelope and session is not None and not isinstance(session, dict):
+    if "session" in envelope and not isinstance(session, dict):  # Alexa omits it; it never sends null
         return False
     player = obj(envelope, "context", "AudioPlayer")
     if player is not None and not (isinstance(player, dict) and whole(player.get("offsetInMilliseconds", 0))

@@ -156,7 +156,7 @@ def test_a_routine_renders_with_polly_and_its_manifest_names_the_voice(polly_end
     settings = Settings(audio_dir=tmp_path, voice="polly:Matthew", polly_endpoint=polly_endpoint)
     routine = routine_from_json({
         "id": "polly-test", "title": "Polly test", "name": "polly test", "synonyms": ["a", "b"],
-        "area": "neck", "equipment": ["tennis ball"], "minutes": 5, "intro": "x" * 20,
+        "area": "neck", "equipment": ["tennis ball"], "minutes": 5, "intro": "A short test intro.",
         "safety": {"spoken": "x" * 20, "notes": ["n"] * 5},
         "steps": [{"kind": "position", "say": "Sit tall."},
                   {"kind": "rest", "say": "Rest a moment.", "seconds": 5}],
@@ -166,7 +166,8 @@ def test_a_routine_renders_with_polly_and_its_manifest_names_the_voice(polly_end
     assert load_manifest("polly-test", settings) == manifest
     assert [t.kind for t in manifest.tracks] == ["position", "rest"]
     texts = {r["Text"] for r in PollyStandIn.requests}
-    assert "<speak>Sit tall.</speak>" in texts and "<speak>That's the whole routine.</speak>" in texts
+    assert {"<speak>A short test intro.</speak>", "<speak>Sit tall.</speak>"} <= texts  # the intro opens track 1
+    assert "<speak>That's the whole routine.</speak>" in texts
 
 
 def test_an_unreachable_polly_is_a_sentence(monkeypatch):
