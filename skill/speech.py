@@ -260,7 +260,8 @@ _PERIOD_WORDS = {  # period: (this period, the one before, still under way)
     "this_month": ("this month", "last month", True),
 }
 _NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-_PLURAL_AREAS = {"glutes", "hips", "hamstrings", "calves", "feet"}
+_PLURAL_AREAS = {"glutes", "hips", "hamstrings", "calves", "feet",
+                 "shoulder tops", "forearms", "thighs", "hip flexors", "shins", "sides"}
 
 
 def _number(n: int) -> str:
