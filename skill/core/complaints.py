@@ -83,8 +83,14 @@ class ComplaintBook:
         return max(hits, key=lambda h: (h[0], h[1]))[2] if hits else None
 
     def examples(self, count: int = 4) -> list[str]:
-        """Return the first phrase of the first few complaints, to say what the coach knows."""
-        return [c.phrases[0] for c in self.complaints[:count]]
+        """Return a few complaints' first phrases, spread over the file, each offering a different routine."""
+        firsts: dict[str, str] = {}
+        for complaint in self.complaints:
+            firsts.setdefault(complaint.routines[0], complaint.phrases[0])
+        phrases = list(firsts.values())
+        if len(phrases) <= count:
+            return phrases
+        return [phrases[i * len(phrases) // count] for i in range(count)]
 
 
 def phrase_key(phrase: str) -> str:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from skill.alexa import intents
+from skill.alexa.model import build_model
+from skill.cli import main
 from skill.content.complaints import complaints_path, load_complaints
 from skill.core.complaints import EMERGENCY, PROMPT, Complaint, RedFlag, offers, phrase_key
 from skill.core.routines import ROUTINES_DIR, load_library
@@ -165,3 +169,51 @@ def test_a_missing_or_malformed_file_is_a_problem_not_an_exception(tmp_path):
 def test_the_complaints_files_are_not_read_as_routines():
     assert not any(Path(r.source).name.startswith("complaints") for r in LIBRARY.routines)
     assert (ROUTINES_DIR / "complaints.schema.json").is_file()
+
+
+# --- the interaction model and the closing-note list ------------------------------------------
+
+def utterances(intent, slot_values):
+    """Yield every utterance an intent's samples make with these slot values."""
+    for sample in intent.samples:
+        for value in slot_values:
+            yield re.sub(r"\{\w+\}", value, sample).lower()
+
+
+def matcher(intent, slot_keys):
+    """Return a test of whether an utterance fits one of the intent's samples with a known slot value."""
+    patterns = [re.compile("^" + re.sub(r"\\\{\w+\\\}", "(.+)", re.escape(s.lower())) + "$")
+                for s in intent.samples]
+
+    def fits(utterance: str) -> bool:
+        return any((m := p.match(utterance)) and phrase_key(m.group(1)) in slot_keys for p in patterns)
+    return fits
+
+
+def test_no_complaint_utterance_starts_a_routine_and_no_routine_utterance_is_a_complaint():
+    book, _ = load_complaints(complaints_path(), LIBRARY.routines)
+    complaint_phrases = [p for e in (*book.complaints, *book.red_flags) for p in e.phrases]
+    routine_phrases = [p for r in LIBRARY.routines for p in r.spoken_names]
+    is_start = matcher(intents.START_ROUTINE, {phrase_key(p) for p in routine_phrases})
+    is_complaint = matcher(intents.COMPLAINT_INTENT, {phrase_key(p) for p in complaint_phrases})
+    assert [u for u in utterances(intents.COMPLAINT_INTENT, complaint_phrases) if is_start(u)] == []
+    assert [u for u in utterances(intents.START_ROUTINE, routine_phrases) if is_complaint(u)] == []
+
+
+def test_the_model_has_a_complaint_slot_value_for_every_complaint_and_red_flag():
+    book, _ = load_complaints(complaints_path(), LIBRARY.routines)
+    types = build_model(LIBRARY, book)["interactionModel"]["languageModel"]["types"]
+    values = {v["id"]: v["name"] for v in next(t for t in types if t["name"] == intents.COMPLAINT.type)["values"]}
+    for entry in (*book.complaints, *book.red_flags):
+        assert [values[entry.id]["value"], *values[entry.id]["synonyms"]] == list(entry.phrases)
+    assert len(values) == len(book.complaints) + len(book.red_flags)
+
+
+def test_the_complaints_command_lists_every_phrase_with_its_routines(capsys):
+    book, _ = load_complaints(complaints_path(), LIBRARY.routines)
+    assert main(["complaints"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    phrases = [p for c in book.complaints for p in c.phrases]
+    assert len(lines) == len(phrases) + len(book.red_flags)
+    assert lines[0] == '- "my head aches": Neck and base of skull → Top of the shoulder → Upper back'
+    assert any(line.startswith("- red flag (chest pain or pressure; call emergency services") for line in lines)
