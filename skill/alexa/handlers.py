@@ -463,7 +463,8 @@ def answer_red_flag(handler_input: HandlerInput, coach: Coach, flag: RedFlag) ->
     say = speech.red_flag(flag.about, emergency=flag.urgency == EMERGENCY)
     state = user_of(handler_input).state
     routine, program = _run(coach, state)
-    if state.activity is Activity.PLAYING and program is not None and routine is not None:
+    playing = state.activity is Activity.PLAYING or _audio_was_playing(handler_input)
+    if playing and state.has_run and program is not None and routine is not None:
         transition = player.pause(state, program, _context_offset(handler_input, state))
         return respond(handler_input, coach, transition, program, routine, say)
     return _tell(handler_input, say)

@@ -113,10 +113,14 @@ def test_a_red_flag_advises_medical_help_starts_nothing_and_changes_nothing_stor
     assert stored(app_settings) == before
 
 
-def test_a_red_flag_said_while_a_routine_plays_pauses_it(server, app_settings):
+@pytest.mark.parametrize("stopped_first", [False, True], ids=["playing", "after-playback-stopped"])
+def test_a_red_flag_said_while_a_routine_plays_stops_it_rather_than_letting_it_carry_on(
+        server, app_settings, stopped_first):
     reply = ask(server, alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")}, user=USER))
     token = play_of(reply)["audioItem"]["stream"]["token"]
     ask(server, alexa.audio_event("PlaybackStarted", token, user=USER))
+    if stopped_first:  # a speaker reports the stop before the intent said over the audio
+        ask(server, alexa.audio_event("PlaybackStopped", token, 5_000, user=USER))
     reply = complaint(server, "chest pain", "chest-pain", audio_player={
         "token": token, "offsetInMilliseconds": 5_000, "playerActivity": "PLAYING"})
     assert "call emergency services" in said(reply)
