@@ -505,6 +505,31 @@ dialogue("ask for safety tips: before the first routine, then again while it pla
   assert.match(speech(reply), /Aim for five or six/);
 });
 
+// --- issue 12: the six new areas, reached by what people say for them ------------------------
+
+dialogue("each new area starts its own routine from the words people use for it", async (echo) => {
+  const said = [
+    ["start the top of my shoulder routine", "top of my shoulder", "top-of-shoulder"],
+    ["massage my traps", "traps", "top-of-shoulder"],
+    ["roll my forearms", "forearms", "forearms"],
+    ["roll out my quads", "quads", "front-of-thigh"],
+    ["start the front of my thigh routine", "front of my thigh", "front-of-thigh"],
+    ["let's work on my hip flexors", "hip flexors", "hip-flexors"],
+    ["roll my shins", "shins", "shins"],
+    ["roll out my lats", "lats", "sides-of-back"],
+    ["start the side of my back routine", "side of my back", "sides-of-back"],
+  ];
+  for (const [utterance, value, id] of said) {
+    const { reply, sent } = await echo.say(utterance);
+    assert.equal(kinds(sent)[0], "StartRoutineIntent", utterance);
+    const slot = sent[0].request.request.intent.slots.routine;
+    assert.equal(slot.value, value, utterance);
+    assert.equal(slot.resolutions.resolutionsPerAuthority[0].values[0].value.id, id, utterance);
+    // Only two routines are rendered for the tests: the others say so, and never start a stream.
+    assert.match(speech(reply), /routine\. It takes about \d+ minutes|isn't ready yet/, utterance);
+  }
+});
+
 // --- from what hurts to what helps (issue 12: complaints and red flags) ---------------------------
 
 // What people say, the routine offered first (its title as spoken) and the complaint it resolves to.
