@@ -152,6 +152,16 @@ def test_long_or_odd_complaint_text_gets_a_helpful_answer_and_is_scanned_for_red
     assert "I didn't catch what's bothering you." in said(reply)
 
 
+def test_what_helps_with_a_routines_own_words_offers_that_routine(server):
+    # "stiff neck" is a synonym of the neck routine, so it is no complaint phrase; Alexa still
+    # fills the complaint slot with it from "what helps a stiff neck".
+    reply = complaint(server, "a stiff neck")
+    assert said(reply).endswith("Shall I start your neck and base of skull routine?</speak>")
+    assert reply["sessionAttributes"]["pending"] == "start:neck-and-skull"
+    reply = answer(server, "AMAZON.YesIntent", complaint(server, "my calves"))
+    assert play_of(reply)["audioItem"]["stream"]["token"].startswith("calves|")
+
+
 def test_a_long_sentence_around_a_complaint_still_reaches_it(server):
     reply = complaint(server, "I keep getting calf cramps at night after running")
     assert "Shall I start your calves routine?" in said(reply)
