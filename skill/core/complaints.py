@@ -94,8 +94,9 @@ class ComplaintBook:
 
 
 def phrase_key(phrase: str) -> str:
-    """Fold a spoken phrase to lower-case words without leading fillers ("a", "my", "the")."""
-    words = re.findall(r"[a-z0-9']+", phrase.lower().replace("-", " "))
+    """Fold a spoken phrase to lower-case words without apostrophes or leading fillers ("a", "my", "the")."""
+    folded = re.sub(r"['\u2019]", "", phrase.lower()).replace("-", " ")  # "can't" and "cant" alike
+    words = re.findall(r"[a-z0-9]+", folded)
     while words and words[0] in _FILLERS:
         words = words[1:]
     return " ".join(words)

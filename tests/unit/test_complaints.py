@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skill.alexa import intents
 from skill.alexa.model import build_model
@@ -101,6 +103,7 @@ def test_an_exact_phrase_beats_a_longer_one_inside_and_nothing_known_matches_not
 def test_phrases_fold_fillers_case_and_hyphens():
     assert phrase_key("My  Lower-Back pain") == "lower back pain"
     assert phrase_key("a really bad headache") == "headache"
+    assert phrase_key("I can’t breathe") == phrase_key("i cant breathe") == "i cant breathe"
 
 
 def test_offers_keep_the_files_order_and_skip_routines_the_library_lacks():
@@ -217,3 +220,24 @@ def test_the_complaints_command_lists_every_phrase_with_its_routines(capsys):
     assert len(lines) == len(phrases) + len(book.red_flags)
     assert lines[0] == '- "my head aches": Neck and base of skull → Top of the shoulder → Upper back'
     assert any(line.startswith("- red flag (chest pain or pressure; call emergency services") for line in lines)
+
+
+# --- anything can be heard ----------------------------------------------------------------------
+
+BOOK, _ = load_complaints(complaints_path(), LIBRARY.routines)
+RED_FLAG_PHRASES = [p for f in BOOK.red_flags for p in f.phrases]
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=st.text(max_size=80), flag=st.sampled_from(RED_FLAG_PHRASES), after=st.text(max_size=80),
+       resolved=st.one_of(st.none(), st.sampled_from([c.id for c in BOOK.complaints]), st.text(max_size=20)))
+def test_a_red_flag_phrase_between_any_other_words_is_always_a_red_flag(before, flag, after, resolved):
+    found = BOOK.match(f"{before} {flag} {after}", resolved)
+    assert isinstance(found, RedFlag), (before, flag, after, found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(heard=st.one_of(st.none(), st.text(max_size=400)), resolved=st.one_of(st.none(), st.text(max_size=40)))
+def test_matching_any_text_returns_a_known_entry_or_nothing_and_never_raises(heard, resolved):
+    found = BOOK.match(heard, resolved)
+    assert found is None or found in (*BOOK.complaints, *BOOK.red_flags)
