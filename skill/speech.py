@@ -227,7 +227,8 @@ HELP_EXAMPLES = (
     "To hear them all, say: what routines do you have. "
     "And for how hard to press, say: safety tips."
 )
-HELP_START = f"I guide you through short self-massage routines, hands-free. {HELP_EXAMPLES}"
+HELP_COMPLAINTS = "You can also tell me what hurts, like: my head aches."
+HELP_START = f"I guide you through short self-massage routines, hands-free. {HELP_EXAMPLES} {HELP_COMPLAINTS}"
 HELP_PLAYING = (
     "While a routine plays, you can say: Alexa, pause. "
     "Or: Alexa, next. "

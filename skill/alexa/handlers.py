@@ -470,13 +470,6 @@ def answer_red_flag(handler_input: HandlerInput, coach: Coach, flag: RedFlag) ->
     return _tell(handler_input, say)
 
 
-def _routine_named(coach: Coach, heard: str | None) -> Routine | None:
-    """Return the routine whose name or synonym is exactly what was heard, fillers aside."""
-    wanted = phrase_key(heard or "")
-    return next((r for r in coach.catalog.library.routines
-                 if wanted and wanted in map(phrase_key, (r.id, *r.spoken_names))), None)
-
-
 class ComplaintHandler(AbstractRequestHandler):
     """Handle "what helps a headache" and "my head aches": explain, then offer a routine; red flags stop."""
 
@@ -492,7 +485,7 @@ class ComplaintHandler(AbstractRequestHandler):
         if isinstance(found, RedFlag):
             return answer_red_flag(handler_input, self.coach, found)
         if found is None:
-            routine = _routine_named(self.coach, heard)
+            routine = self.coach.catalog.library.find(phrase_key(heard)) if heard else None
             if routine is not None:  # "what helps my calves", "what helps a stiff neck" (a routine synonym)
                 return _ask(handler_input, "", speech.complaint_offer(routine.title), f"start:{routine.id}")
             said = heard if heard and len(heard) <= MAX_HEARD else None

@@ -241,3 +241,10 @@ def test_a_red_flag_phrase_between_any_other_words_is_always_a_red_flag(before, 
 def test_matching_any_text_returns_a_known_entry_or_nothing_and_never_raises(heard, resolved):
     found = BOOK.match(heard, resolved)
     assert found is None or found in (*BOOK.complaints, *BOOK.red_flags)
+
+
+def test_help_names_a_complaint_the_file_really_has():
+    from skill import speech
+
+    example = re.search(r"like: (.+)\.$", speech.HELP_COMPLAINTS).group(1)
+    assert isinstance(BOOK.match(example), Complaint) and speech.HELP_COMPLAINTS in speech.HELP_START
