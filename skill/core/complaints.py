@@ -189,6 +189,12 @@ def _complaints_not_read_as_red_flags(book: ComplaintBook) -> Iterator[Problem]:
 
 
 def _explanations(book: ComplaintBook) -> Iterator[Problem]:
+    for flag in book.red_flags:  # said back in the advice: "<about> can be a sign of ..."
+        claim = MEDICAL_CLAIMS.search(flag.about)
+        if claim:
+            yield Problem(book.source, _where(book, flag, "about"), "no-medical-claims",
+                          f"'{claim.group(0)}' in what red flag '{flag.id}' is about is a medical claim; "
+                          "name the sign as a person would notice it, e.g. 'a swollen, warm or red calf'.")
     for complaint in book.complaints:
         where = _where(book, complaint, "explanation")
         text = complaint.explanation

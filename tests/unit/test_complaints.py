@@ -152,6 +152,13 @@ def test_explanations_are_one_hedged_sentence_without_medical_claims(tmp_path, e
     assert rules(problems) == {rule}
 
 
+def test_what_a_red_flag_is_about_makes_no_medical_claim(tmp_path):
+    data = copy.deepcopy(SHIPPED)
+    data["red_flags"][0]["about"] = "a clot we can diagnose"
+    _, problems = book_of(data, tmp_path)
+    assert [(p.pointer, p.rule) for p in problems] == [("/red_flags/0/about", "no-medical-claims")]
+
+
 def test_a_red_flag_cannot_name_a_routine_and_a_short_file_fails_its_schema(tmp_path):
     data = copy.deepcopy(SHIPPED)
     data["red_flags"][0]["routines"] = ["chest"]
