@@ -1,4 +1,4 @@
-"""Run Trigger Coach from the command line: validate, preview, render, model, serve.
+"""Run Trigger Coach from the command line: validate, preview, render, model, complaints, serve.
 
 Each sub-command's docstring is its --help text. Core errors become one-line messages
 on stderr and a non-zero exit, never a traceback.
@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skill import config
+from skill.content.complaints import complaints_path, load_complaints
+from skill.core.complaints import EMERGENCY, ComplaintBook, offers
 from skill.core.routines import Library, Routine, load_library
 from skill.core.timeline import WORDS_PER_SECOND, Track, estimated_minutes, expand
 
@@ -39,6 +41,17 @@ def _library(settings: config.Settings) -> Library:
     return library
 
 
+def _complaints(settings: config.Settings, library: Library) -> ComplaintBook:
+    """Return the checked complaints file of the routines folder, or raise with how to see its problems."""
+    book, problems = load_complaints(complaints_path(settings.routines_dir), library.routines)
+    if problems:
+        raise CliError(
+            f"{complaints_path(settings.routines_dir)} has {len(problems)} problem(s); "
+            f"run 'trigger-coach validate {settings.routines_dir}' to see them."
+        )
+    return book
+
+
 def _pick(library: Library, wanted: str) -> Routine:
     routine = library.get(wanted) or library.find(wanted)
     if routine is None:
@@ -52,15 +65,45 @@ def cmd_validate(args: argparse.Namespace, settings: config.Settings) -> int:
 
     Example: trigger-coach validate routines/
     """
-    library = load_library(args.paths or [settings.routines_dir])
-    for problem in library.problems:
+    paths = args.paths or [settings.routines_dir]
+    library = load_library(paths)
+    problems = list(library.problems)
+    books = []
+    for folder in (Path(p) for p in paths):  # a folder's complaints file, when it has one
+        if folder.is_dir() and (complaints_path(folder).exists() or folder == settings.routines_dir):
+            book, found = load_complaints(complaints_path(folder), library.routines)
+            books.append(book)
+            problems += found
+    for problem in problems:
         print(problem, file=sys.stderr)
-    if library.problems:
-        print(f"{len(library.problems)} problem(s) found.", file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         return 1
     steps = sum(len(r.steps) for r in library.routines)
     minutes = sum(estimated_minutes(expand(r)) for r in library.routines)
     print(f"OK: {len(library.routines)} routines, {steps} steps, about {minutes:.0f} minutes of guidance.")
+    for book in books:
+        print(f"OK: {len(book.complaints)} complaints and {len(book.red_flags)} red flags in {book.source}.")
+    return 0
+
+
+def cmd_complaints(args: argparse.Namespace, settings: config.Settings) -> int:
+    """List every complaint phrase with the routines it offers, then every red-flag phrase.
+
+    The list is Markdown, ready to paste into a note.
+    Example: trigger-coach complaints
+    """
+    library = _library(settings)
+    book = _complaints(settings, library)
+    available = [r.id for r in library.routines]
+    for complaint in book.complaints:
+        titles = " → ".join(library.get(r).title for r in offers(complaint, available))
+        for phrase in complaint.phrases:
+            print(f"- \"{phrase}\": {titles}")
+    for flag in book.red_flags:
+        advice = "call emergency services" if flag.urgency == EMERGENCY else "see a clinician promptly"
+        print(f"- red flag ({flag.about}; {advice}, nothing starts): "
+              + ", ".join(f'"{p}"' for p in flag.phrases))
     return 0
 
 
@@ -182,13 +225,14 @@ def cmd_model(args: argparse.Namespace, settings: config.Settings) -> int:
     from skill.alexa.model import check_model, write_model
 
     library = _library(settings)
+    complaints = _complaints(settings, library)
     if args.check:
-        drift = check_model(library)
+        drift = check_model(library, complaints)
         if drift:
             raise CliError(drift)
         print("The interaction model matches routines/.")
         return 0
-    path = write_model(library)
+    path = write_model(library, complaints)
     print(f"Wrote {path}.")
     return 0
 
@@ -201,7 +245,7 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
     from skill.hosting.web import serve
 
     settings = settings.with_(host=args.host or settings.host, port=args.port or settings.port)
-    _library(settings)  # the full check; the server itself loads routines without jsonschema
+    _complaints(settings, _library(settings))  # the full check; the server loads without jsonschema
     if not args.no_render:
         rc = cmd_render(argparse.Namespace(routines=[]), settings)
         if rc:
@@ -283,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", help="the AWS region (default: TRIGGER_COACH_AWS_REGION)")
     p.add_argument("--bundle", type=Path, default=DEFAULT_OUTPUT, help=f"the zip to deploy (default {DEFAULT_OUTPUT})")
     p.add_argument("--code-bucket", help="the bucket for the bundle (default: STACK-code-ACCOUNT-REGION, created)")
+    add("complaints", cmd_complaints)
     p = add("serve", cmd_serve)
     p.add_argument("--host")
     p.add_argument("--port", type=int)

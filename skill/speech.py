@@ -227,7 +227,8 @@ HELP_EXAMPLES = (
     "To hear them all, say: what routines do you have. "
     "And for how hard to press, say: safety tips."
 )
-HELP_START = f"I guide you through short self-massage routines, hands-free. {HELP_EXAMPLES}"
+HELP_COMPLAINTS = "You can also tell me what hurts, like: my head aches."
+HELP_START = f"I guide you through short self-massage routines, hands-free. {HELP_EXAMPLES} {HELP_COMPLAINTS}"
 HELP_PLAYING = (
     "While a routine plays, you can say: Alexa, pause. "
     "Or: Alexa, next. "
@@ -260,7 +261,8 @@ _PERIOD_WORDS = {  # period: (this period, the one before, still under way)
     "this_month": ("this month", "last month", True),
 }
 _NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-_PLURAL_AREAS = {"glutes", "hips", "hamstrings", "calves", "feet"}
+_PLURAL_AREAS = {"glutes", "hips", "hamstrings", "calves", "feet",
+                 "shoulder tops", "forearms", "thighs", "hip flexors", "shins", "sides"}
 
 
 def _number(n: int) -> str:
@@ -383,3 +385,54 @@ def progress_summary(summary: Summary) -> str:
     if not summary.tz_known:
         sentences.append(PROGRESS_TZ_UNKNOWN)
     return " ".join(sentences)
+
+
+# --- Complaints: "what helps a headache", red flags ----------------------------------------
+# The explanation of where a pain often comes from is the complaint's own sentence in
+# routines/complaints.json; these sentences wrap it. A red flag is answered plainly: what it
+# is, who to call, and that no routine starts. Locale-neutral: "emergency services", not 911.
+
+WHAT_HURTS = Question(
+    "What's bothering you, or which routine would you like?",
+    "What's bothering you, or which routine would you like? You can say: my head aches. "
+    "Or: start my upper back routine.",
+)
+WHICH_AREA = Question(
+    "You can say, for example: start my calves routine. Which area would you like to work on?",
+    "Which area would you like to work on? You can say calves, or ask what routines I have.",
+)
+COMPLAINT_NOTHING_LEFT = "Those are all the routines I'd suggest for that."
+COMPLAINT_NOT_AVAILABLE = "I don't have a routine for that in this library yet."
+
+
+def complaint_offer(title: str) -> Question:
+    """Offer the first routine for a complaint: "Shall I start your neck and base of skull routine?"."""
+    name = title.lower()
+    return _yes_no(f"Shall I start your {name} routine?", f"Shall I start your {name} routine?")
+
+
+def complaint_next_offer(title: str) -> Question:
+    """Offer another routine for the same complaint, after a no."""
+    name = title.lower()
+    return _yes_no(f"Another place to try for this is your {name}. Shall I start your {name} routine?",
+                   f"Shall I start your {name} routine instead?")
+
+
+def red_flag(about: str, emergency: bool) -> str:
+    """Advise medical help for a red flag and say plainly that nothing starts."""
+    what = _sentence(about)
+    if emergency:
+        return (f"{what} can be a sign of something that needs help right away. "
+                "Please call emergency services now, or ask someone near you to call. "
+                "I won't start a routine for this.")
+    return (f"{what} is something to have checked by a doctor or another clinician soon, "
+            "before any self-massage. Please see a clinician about it. "
+            "I won't start a routine for this.")
+
+
+def unknown_complaint(heard: str | None, examples: list[str]) -> str:
+    """Say honestly that we don't know this complaint, and what we can help with (the question follows)."""
+    known = f"You can tell me things like: {spoken_list(examples, 'or')}."
+    if heard:
+        return f"I don't know that one: {heard}. {known}"
+    return f"I didn't catch what's bothering you. {known}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from ask_sdk_core.skill_builder import CustomSkillBuilder
@@ -10,6 +11,7 @@ from skill.alexa.catalog import Catalog
 from skill.alexa.handlers import Coach, ErrorHandler, request_handlers
 from skill.alexa.user import AttachStoreInterceptor, SaveUserInterceptor
 from skill.config import Settings
+from skill.content.complaints import complaints_path, load_complaints
 from skill.core.routines import load_library
 from skill.storage import make_adapter
 from skill.timezone import TimeZoneResolver
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
     from ask_sdk_core.skill import CustomSkill
 
     from skill.alexa.user import Store
+
+
+log = logging.getLogger("trigger_coach.builder")
 
 
 class RoutineLibraryError(RuntimeError):
@@ -37,7 +42,11 @@ def build_coach(settings: Settings) -> Coach:
         raise RoutineLibraryError(
             f"The routines in {settings.routines_dir} have {len(library.problems)} problem(s), "
             f"for example:\n{first}\nRun 'trigger-coach validate' and fix them.")
-    return Coach(settings, Catalog(library, settings), TimeZoneResolver(settings.api_timeout))
+    complaints, problems = load_complaints(complaints_path(settings.routines_dir), library.routines, check=False)
+    for problem in problems:  # routines still play; only "what helps ..." answers that it doesn't know
+        log.warning("The complaints file cannot be used: %s", problem)
+    return Coach(settings, Catalog(library, settings), TimeZoneResolver(settings.api_timeout),
+                 complaints=complaints)
 
 
 def build_adapter(settings: Settings) -> Store:

@@ -11,7 +11,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -43,6 +43,7 @@ from skill.alexa.user import (
     user_of,
 )
 from skill.core import player, progress
+from skill.core.complaints import EMERGENCY, Complaint, ComplaintBook, RedFlag, offers, phrase_key
 from skill.core.player import Activity, PlaybackState, Program, Token, Transition
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class Coach:
     timezones: TimeZoneResolver
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     new_run_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12]
+    complaints: ComplaintBook = field(default_factory=ComplaintBook)
 
     def names(self) -> list[str]:
         """Return every routine's spoken name, in library order."""
@@ -300,14 +302,16 @@ class StartRoutineHandler(AbstractRequestHandler):
 _HEARD_NOISE = re.compile(r"[^\w' -]|_")
 
 
-def _slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None]:
-    """Return what was heard in a slot and the id entity resolution matched, if any."""
+def _slot(
+    handler_input: HandlerInput, name: str, max_heard: int = MAX_HEARD,
+) -> tuple[str | None, str | None]:
+    """Return what was heard in a slot (None past `max_heard` characters) and the id entity resolution matched."""
     intent = getattr(handler_input.request_envelope.request, "intent", None)
     slot = (getattr(intent, "slots", None) or {}).get(name)
     if slot is None:
         return None, None
     heard = " ".join(_HEARD_NOISE.sub(" ", slot.value).split()) if isinstance(slot.value, str) else None
-    if not heard or len(heard) > MAX_HEARD:  # nobody names a body part in 60 characters
+    if not heard or len(heard) > max_heard:  # nobody names a body part in 60 characters
         heard = None
     resolutions = getattr(getattr(slot, "resolutions", None), "resolutions_per_authority", None)
     for authority in resolutions or []:
@@ -344,6 +348,9 @@ class YesNoHandler(AbstractRequestHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         attrs = handler_input.attributes_manager.session_attributes
         pending = str(attrs.pop(PENDING, "") or "")
+        if pending.startswith(COMPLAINT_PENDING):
+            return answer_complaint_offer(handler_input, self.coach, pending,
+                                          yes=is_intent_name(intents.YES.name)(handler_input))
         if is_intent_name(intents.NO.name)(handler_input):
             if pending == "forget":
                 return _tell(handler_input, speech.FORGET_KEPT)
@@ -472,6 +479,76 @@ class FallbackHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         return _ask(handler_input, f"{speech.DID_NOT_CATCH} {speech.HELP_EXAMPLES}", speech.WHAT_NEXT)
+
+
+# --- complaints: "what helps a headache", red flags -------------------------------------------
+
+COMPLAINT_PENDING = "complaint:"  # + complaint id + ":" + which of its offers was asked
+MAX_COMPLAINT_HEARD = 400  # read this much for red flags; only MAX_HEARD is ever said back
+
+
+def offer_for_complaint(
+    handler_input: HandlerInput, coach: Coach, complaint: Complaint, index: int, lead: str,
+) -> Response:
+    """Offer the complaint's routine number `index` (in file order, skipping ones not in the library)."""
+    routes = offers(complaint, [r.id for r in coach.catalog.library.routines])
+    if index >= len(routes):
+        none = speech.COMPLAINT_NOTHING_LEFT if index else speech.COMPLAINT_NOT_AVAILABLE
+        return _ask(handler_input, f"{lead} {none}", speech.WHICH_AREA)
+    routine = coach.catalog.library.get(routes[index])
+    question = speech.complaint_offer(routine.title) if index == 0 else speech.complaint_next_offer(routine.title)
+    return _ask(handler_input, lead, question, f"{COMPLAINT_PENDING}{complaint.id}:{index}")
+
+
+def answer_complaint_offer(handler_input: HandlerInput, coach: Coach, pending: str, yes: bool) -> Response:
+    """Start the offered routine on yes; on no, offer the complaint's next routine or ask which area."""
+    complaint_id, _, index = pending.removeprefix(COMPLAINT_PENDING).rpartition(":")
+    complaint = coach.complaints.get(complaint_id)
+    if not isinstance(complaint, Complaint) or not index.isdigit():
+        return _ask(handler_input, "", speech.WHICH_ROUTINE)  # an answer to nothing we know
+    offered = int(index)
+    if not yes:
+        return offer_for_complaint(handler_input, coach, complaint, offered + 1, speech.OKAY)
+    routes = offers(complaint, [r.id for r in coach.catalog.library.routines])
+    if offered >= len(routes):
+        return _ask(handler_input, "", speech.WHICH_AREA)
+    return start_routine(handler_input, coach, coach.catalog.library.get(routes[offered]))
+
+
+def answer_red_flag(handler_input: HandlerInput, coach: Coach, flag: RedFlag) -> Response:
+    """Advise medical help and start nothing; a routine that was playing is paused, not carried on."""
+    say = speech.red_flag(flag.about, emergency=flag.urgency == EMERGENCY)
+    state = user_of(handler_input).state
+    routine, program = _run(coach, state)
+    playing = state.activity is Activity.PLAYING or _audio_was_playing(handler_input)
+    if playing and state.has_run and program is not None and routine is not None:
+        transition = player.pause(state, program, _context_offset(handler_input, state))
+        return respond(handler_input, coach, transition, program, routine, say)
+    return _tell(handler_input, say)
+
+
+class ComplaintHandler(AbstractRequestHandler):
+    """Handle "what helps a headache" and "my head aches": explain, then offer a routine; red flags stop."""
+
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name(intents.COMPLAINT_INTENT.name)(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        heard, resolved = _slot(handler_input, intents.COMPLAINT.name, max_heard=MAX_COMPLAINT_HEARD)
+        found = self.coach.complaints.match(heard, resolved)
+        if isinstance(found, RedFlag):
+            return answer_red_flag(handler_input, self.coach, found)
+        if found is None:
+            routine = self.coach.catalog.library.find(phrase_key(heard)) if heard else None
+            if routine is not None:  # "what helps my calves", "what helps a stiff neck" (a routine synonym)
+                return _ask(handler_input, "", speech.complaint_offer(routine.title), f"start:{routine.id}")
+            said = heard if heard and len(heard) <= MAX_HEARD else None
+            return _ask(handler_input, speech.unknown_complaint(said, self.coach.complaints.examples()),
+                        speech.WHAT_HURTS)
+        return offer_for_complaint(handler_input, self.coach, found, 0, found.explanation)
 
 
 # --- playback commands (intents and device buttons) ----------------------------------------
@@ -661,6 +738,7 @@ def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
         ForgetHistoryHandler(),
         HelpHandler(coach),
         SafetyTipsHandler(coach),
+        ComplaintHandler(coach),
         LoopShuffleHandler(),
         PlaybackCommandHandler(coach),
         AudioPlayerEventHandler(coach),

@@ -35,6 +35,7 @@ class Intent:
 
 ROUTINE = Slot("routine", "ROUTINE")  # values: the routine library (ids and spoken names)
 PERIOD = Slot("period", "PERIOD")  # values: PERIOD_VALUES below
+COMPLAINT = Slot("complaint", "COMPLAINT")  # values: routines/complaints.json phrases (and red flags)
 
 # Spoken values of the PERIOD slot, by the id `skill.core.progress.summarize` takes.
 PERIOD_VALUES = {
@@ -123,6 +124,43 @@ SAFETY_TIPS = Intent("SafetyTipsIntent", samples=(
     "how much pressure should I use",
     "what does out of ten mean",
 ))
+# --- complaints: "Alexa, ask trigger coach what helps a headache", "my head aches" ----------
+# Carrier phrases only; the complaint words are the COMPLAINT slot's values, which the
+# validator keeps apart from routine names, so no utterance means both a complaint and a routine.
+COMPLAINT_INTENT = Intent("ComplaintIntent", slots=(COMPLAINT,), samples=(
+    "what helps {complaint}",
+    "what helps a {complaint}",
+    "what helps my {complaint}",
+    "what helps with {complaint}",
+    "what helps with my {complaint}",
+    "what helps for {complaint}",
+    "what's good for {complaint}",
+    "what's good for a {complaint}",
+    "what's good for my {complaint}",
+    "what can I do for {complaint}",
+    "what can I do for a {complaint}",
+    "what can I do for my {complaint}",
+    "what can I do about {complaint}",
+    "what can I do about my {complaint}",
+    "what should I do for {complaint}",
+    "what should I do about my {complaint}",
+    "something for {complaint}",
+    "something for my {complaint}",
+    "help with {complaint}",
+    "help with my {complaint}",
+    "help me with my {complaint}",
+    "I have {complaint}",
+    "I have a {complaint}",
+    "I've got {complaint}",
+    "I've got a {complaint}",
+    "I get {complaint}",
+    "I keep getting {complaint}",
+    "I'm getting {complaint}",
+    "I suffer from {complaint}",
+    "I'm feeling {complaint}",
+    "my {complaint}",
+    "{complaint}",
+))
 
 PAUSE = Intent("AMAZON.PauseIntent")
 RESUME = Intent("AMAZON.ResumeIntent")
@@ -142,7 +180,8 @@ NAVIGATE_HOME = Intent("AMAZON.NavigateHomeIntent")
 YES = Intent("AMAZON.YesIntent")
 NO = Intent("AMAZON.NoIntent")
 
-CUSTOM = (START_ROUTINE, LIST_ROUTINES, PROGRESS, RESUME_ROUTINE, FORGET_HISTORY, SAFETY_TIPS)
+CUSTOM = (START_ROUTINE, LIST_ROUTINES, PROGRESS, RESUME_ROUTINE, FORGET_HISTORY, SAFETY_TIPS,
+          COMPLAINT_INTENT)
 BUILT_IN = (
     PAUSE, RESUME, NEXT, PREVIOUS, REPEAT, START_OVER, LOOP_ON, LOOP_OFF, SHUFFLE_ON,
     SHUFFLE_OFF, CANCEL, STOP, HELP, FALLBACK, NAVIGATE_HOME, YES, NO,

@@ -1,4 +1,4 @@
-"""Generate the en-US interaction model from skill.alexa.intents and the routines/ library.
+"""Generate the en-US interaction model from skill.alexa.intents, the routines/ library and its complaints file.
 
 `trigger-coach model` writes skill-package/interactionModels/custom/en-US.json and
 `trigger-coach model --check` (run by the test command) fails when the committed file and
@@ -13,6 +13,8 @@ from typing import Any
 
 from skill.alexa import intents
 from skill.config import PROJECT_ROOT
+from skill.content.complaints import complaints_path, load_complaints
+from skill.core.complaints import ComplaintBook
 from skill.core.routines import Library
 
 MODEL_PATH = PROJECT_ROOT / "skill-package" / "interactionModels" / "custom" / "en-US.json"
@@ -27,8 +29,21 @@ def routine_slot_values(library: Library) -> list[dict[str, Any]]:
     ]
 
 
-def build_model(library: Library) -> dict[str, Any]:
-    """Return the whole en-US interaction model for this routine library."""
+def complaint_slot_values(book: ComplaintBook) -> list[dict[str, Any]]:
+    """Return the COMPLAINT slot values: id = complaint or red-flag id, value = first phrase, synonyms."""
+    return [
+        {"id": e.id, "name": {"value": e.phrases[0], "synonyms": list(e.phrases[1:])}}
+        for e in (*book.complaints, *book.red_flags)
+    ]
+
+
+def _default_complaints(library: Library) -> ComplaintBook:
+    return load_complaints(complaints_path(), library.routines, check=False)[0]
+
+
+def build_model(library: Library, complaints: ComplaintBook | None = None) -> dict[str, Any]:
+    """Return the whole en-US interaction model for this routine library and complaints (default: routines/)."""
+    complaints = complaints if complaints is not None else _default_complaints(library)
     declared: list[dict[str, Any]] = []
     for intent in intents.ALL:
         entry: dict[str, Any] = {"name": intent.name}
@@ -47,29 +62,32 @@ def build_model(library: Library) -> dict[str, Any]:
                         {"id": pid, "name": {"value": names[0], "synonyms": names[1:]}}
                         for pid, names in intents.PERIOD_VALUES.items()
                     ]},
+                    {"name": intents.COMPLAINT.type, "values": complaint_slot_values(complaints)},
                 ],
             }
         }
     }
 
 
-def render_model(library: Library) -> str:
+def render_model(library: Library, complaints: ComplaintBook | None = None) -> str:
     """Return the model as the exact text committed to the repository."""
-    return json.dumps(build_model(library), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(build_model(library, complaints), indent=2, ensure_ascii=False) + "\n"
 
 
-def write_model(library: Library, path: Path = MODEL_PATH) -> Path:
+def write_model(library: Library, complaints: ComplaintBook | None = None, path: Path = MODEL_PATH) -> Path:
     """Write the generated model to the skill package."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_model(library), encoding="utf-8")
+    path.write_text(render_model(library, complaints), encoding="utf-8")
     return path
 
 
-def check_model(library: Library, path: Path = MODEL_PATH) -> str | None:
+def check_model(
+    library: Library, complaints: ComplaintBook | None = None, path: Path = MODEL_PATH,
+) -> str | None:
     """Return a sentence describing drift between the committed model and routines/, or None."""
     if not path.exists():
         return f"{path} is missing; run 'trigger-coach model' to generate it."
-    if path.read_text(encoding="utf-8") != render_model(library):
-        return (f"{path} does not match routines/ (slot values or samples changed); "
+    if path.read_text(encoding="utf-8") != render_model(library, complaints):
+        return (f"{path} does not match routines/ (slot values, complaints or samples changed); "
                 "run 'trigger-coach model' and commit the result.")
     return None

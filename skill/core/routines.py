@@ -23,6 +23,8 @@ from skill.core.steps import StepKind, settle_seconds
 
 ROUTINES_DIR = Path(__file__).resolve().parents[2] / "routines"
 SCHEMA_PATH = ROUTINES_DIR / "schema.json"
+# Files beside the routines that are not routines: their schema, and the complaints file (skill.content).
+NOT_ROUTINES = frozenset({"schema.json", "complaints.json", "complaints.schema.json"})
 
 HOLD_MIN_SECONDS = 20
 HOLD_MAX_SECONDS = 90
@@ -221,7 +223,7 @@ def routine_files(paths: Sequence[Path | str] | None = None) -> list[Path]:
     for raw in paths or [ROUTINES_DIR]:
         path = Path(raw)
         if path.is_dir():
-            files.extend(p for p in sorted(path.glob("*.json")) if p.name != SCHEMA_PATH.name)
+            files.extend(p for p in sorted(path.glob("*.json")) if p.name not in NOT_ROUTINES)
         else:
             files.append(path)
     return files

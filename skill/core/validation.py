@@ -70,10 +70,41 @@ AREA_SAFETY: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("the spine and the bony edges", (r"\b(not|off|away|below|stay|keep)\b",
                                           r"\b(bone|bony|ridge|spine)\b")),
     ),
+    # The six areas of issue 12 (CONTENT.md section 5.3).
+    "shoulder tops": (
+        ("the hollow above the collarbone", (r"\bhollow\b", r"\babove (your|the) collarbones?\b")),
+        ("the front and sides of the neck", (r"\bfront\b", r"\bsides?\b", r"\bneck\b")),
+    ),
+    "forearms": (
+        ("the inner elbow crease", (r"\bcrease\b", r"\belbows?\b")),
+        ("the palm side of the wrist", (r"\b(inside|palm side|pulse)\b", r"\bwrists?\b")),
+        ("the point of the elbow", (r"\b(point of (your|the) elbows?|funny bone)\b",)),
+    ),
+    "thighs": (
+        ("the kneecap", (r"\b(off|above|never|not|away)\b", r"\bkneecaps?\b")),
+        ("the groin crease", (r"\b(below|out of|away|off|before|not|never)\b", r"\bgroin\b")),
+    ),
+    "hip flexors": (
+        ("the groin crease", (r"\b(out of|away|off|not|never)\b", r"\bgroin\b")),
+        ("the belly", (r"\b(off|never|not|away|out)\b", r"\b(belly|tummy|stomach)\b")),
+        ("tingling or numbness down the leg or thigh",
+         (r"\b(tingl\w*|numb\w*|pins and needles)\b", r"\b(legs?|thighs?)\b")),
+    ),
+    "shins": (
+        ("the shin bone", (r"\b(never|not|off|outside|beside)\b", r"\bbone\b")),
+        ("a swollen, tight, burning or numb lower leg",
+         (r"\bswollen\b", r"\b(burning|deep ache)\b", r"\b(numb\w*|pins and needles)\b")),
+        ("pain in one small spot on the bone", (r"\b(one|small|single) (small )?spot\b",
+                                                r"\bbone\b")),
+    ),
+    "sides": (
+        ("the armpit hollow", (r"\b(out of|below|away|off|never|not)\b", r"\barmpits?\b")),
+        ("a lump under the arm", (r"\blumps?\b", r"\b(don't|do not|never|not|away)\b")),
+    ),
 }
 # Lying face up on a ball under the upper back, pushing through the feet lifts the hips
 # and loads the ball: "too strong" guidance there must not say so.
-FEET_LOAD_AREAS = ("upper back", "shoulder")
+FEET_LOAD_AREAS = ("upper back", "shoulder", "shoulder tops")
 LIGHTER = re.compile(r"too strong|ease off|less pressure|lighter|to ease|take (some )?weight off", re.I)
 FEET_OR_HIPS = re.compile(r"\b(feet|foot)\b|lift your hips", re.I)
 # Lying face up, turning the face toward a side lowers that side of the head onto its ball.

@@ -26,6 +26,8 @@
 //   "ask trigger coach how did I do this week" would only launch; we say the bare utterance.
 //   Alexa also hands "ask <invocation> for X" to the skill as the utterance X; virtual-alexa
 //   does not know that connecting word, so say() turns it into "ask <invocation> to X".
+//   The same goes for a question asked straight after the name ("ask trigger coach what
+//   helps a headache"): say() turns it into "ask trigger coach to what helps a headache".
 // - An intent said during playback is wrapped in PlaybackStopped before it and, when the reply
 //   has no AudioPlayer directive, PlaybackStarted after it. The intent's context.AudioPlayer
 //   was built before that PlaybackStopped, so it still says PLAYING.
@@ -165,7 +167,9 @@ class Echo {
 
   say(utterance) {
     const viaFor = /^ask trigger coach for (.+)$/i.exec(utterance);
-    const heard = viaFor ? `ask trigger coach to ${viaFor[1]}` : utterance;
+    const viaQuestion = /^ask trigger coach ((?:what|how|which|whether)\b.+)$/i.exec(utterance);
+    const carried = viaFor ? viaFor[1] : viaQuestion && viaQuestion[1];
+    const heard = carried ? `ask trigger coach to ${carried}` : utterance;
     return this.step(`saying "${utterance}"`, () => this.alexa.utter(heard));
   }
 
@@ -499,4 +503,129 @@ dialogue("ask for safety tips: before the first routine, then again while it pla
   ({ reply, sent } = await echo.say("how hard should I press"));
   assert.deepEqual(kinds(sent), ["AudioPlayer.PlaybackStopped", "SafetyTipsIntent", "AudioPlayer.PlaybackStarted"]);
   assert.match(speech(reply), /Aim for five or six/);
+});
+
+// --- issue 12: the six new areas, reached by what people say for them ------------------------
+
+dialogue("each new area starts its own routine from the words people use for it", async (echo) => {
+  const said = [
+    ["start the top of my shoulder routine", "top of my shoulder", "top-of-shoulder"],
+    ["massage my traps", "traps", "top-of-shoulder"],
+    ["roll my forearms", "forearms", "forearms"],
+    ["roll out my quads", "quads", "front-of-thigh"],
+    ["start the front of my thigh routine", "front of my thigh", "front-of-thigh"],
+    ["let's work on my hip flexors", "hip flexors", "hip-flexors"],
+    ["roll my shins", "shins", "shins"],
+    ["roll out my lats", "lats", "sides-of-back"],
+    ["start the side of my back routine", "side of my back", "sides-of-back"],
+  ];
+  for (const [utterance, value, id] of said) {
+    const { reply, sent } = await echo.say(utterance);
+    assert.equal(kinds(sent)[0], "StartRoutineIntent", utterance);
+    const slot = sent[0].request.request.intent.slots.routine;
+    assert.equal(slot.value, value, utterance);
+    assert.equal(slot.resolutions.resolutionsPerAuthority[0].values[0].value.id, id, utterance);
+    // Only two routines are rendered for the tests: the others say so, and never start a stream.
+    assert.match(speech(reply), /routine\. It takes about \d+ minutes|isn't ready yet/, utterance);
+  }
+});
+
+// --- from what hurts to what helps (issue 12: complaints and red flags) ---------------------------
+
+// What people say, the routine offered first (its title as spoken) and the complaint it resolves to.
+const COMPLAINTS = [
+  ["ask trigger coach what helps a headache", "neck and base of skull", "headache"],
+  ["my head aches", "neck and base of skull", "headache"],
+  ["I have sciatica", "glutes and piriformis", "sciatica"],
+  ["what can I do for heel pain in the morning", "calves", "heel-morning"],
+  ["I've got a knot on top of my shoulder", "top of the shoulder", "top-of-shoulder-knot"],
+  ["pain down the back of my leg", "hamstrings", "back-of-leg"],
+  ["what helps with low back after sitting", "lower back", "low-back-sitting"],
+  ["I have plantar fasciitis", "feet", "plantar-fasciitis"],
+  ["help with forearms from typing", "forearms", "forearms-typing"],
+  ["what's good for runner's knee", "front of the thigh", "runners-knee"],
+  ["I have shin splints", "shins", "shin-splints"],
+  ["tight hips", "outer hip", "tight-hips"],
+  ["pain between my shoulder blades", "upper back", "between-shoulder-blades"],
+];
+
+function resolvedId(sent, slot) {
+  const value = sent.request.request.intent.slots[slot];
+  const authority = value.resolutions && value.resolutions.resolutionsPerAuthority[0];
+  return authority && authority.values && authority.values[0].value.id;
+}
+
+dialogue("complaints by voice: each phrasing explains and offers its routine, nothing plays until yes", async (echo) => {
+  for (const [utterance, title, complaint] of COMPLAINTS) {
+    const { reply, sent } = await echo.say(utterance);
+    assert.deepEqual(kinds(sent), ["ComplaintIntent"], utterance);
+    assert.equal(resolvedId(sent[0], "complaint"), complaint, utterance);
+    assert.match(speech(reply), /\b(often|may|can)\b/, utterance);
+    assert.ok(speech(reply).endsWith(`Shall I start your ${title} routine?</speak>`), `${utterance}: ${speech(reply)}`);
+    assert.equal(reply.response.reprompt.outputSpeech.ssml,
+                 `<speak>Shall I start your ${title} routine? Say yes or no.</speak>`, utterance);
+    assert.equal(reply.response.shouldEndSession, false, utterance);
+    assert.equal(reply.sessionAttributes.pending, `complaint:${complaint}:0`, utterance);
+    assert.deepEqual(directiveTypes(reply), [], utterance);
+    assert.equal(echo.activity(), "IDLE", utterance);
+  }
+});
+
+dialogue("a complaint answered no offers the next routine; yes starts it with the safety briefing", async (echo) => {
+  let { reply, sent } = await echo.say("what can I do for heel pain in the morning");
+  assert.match(speech(reply), /Shall I start your calves routine\?<\/speak>$/);
+  ({ reply, sent } = await echo.say("no"));
+  assert.deepEqual(kinds(sent), ["AMAZON.NoIntent"]);
+  assert.match(speech(reply), /Shall I start your feet routine\?<\/speak>$/);
+  ({ reply, sent } = await echo.say("no"));
+  assert.match(speech(reply), /Which area would you like to work on\?<\/speak>$/);
+  assert.equal(reply.response.shouldEndSession, false);
+
+  ({ reply, sent } = await echo.say("I get calf cramps"));
+  assert.match(speech(reply), /Shall I start your calves routine\?<\/speak>$/);
+  ({ reply, sent } = await echo.say("yes"));
+  assert.deepEqual(kinds(sent), ["AMAZON.YesIntent", "AudioPlayer.PlaybackStarted"]);
+  const play = onlyPlay(reply);
+  assert.match(play.audioItem.stream.token, /^calves\|/);
+  await assertStream(play.audioItem.stream);
+  assert.match(speech(reply), BRIEFING, "the complaint path starts through the normal start");
+  assert.equal(echo.activity(), "PLAYING");
+});
+
+const RED_FLAGS = [
+  ["I have chest pain", /call emergency services now/],
+  ["worst headache of my life", /call emergency services now/],
+  ["pain after a fall", /see a clinician/],
+  ["my calf is swollen", /see a clinician/],
+  ["I've got numbness", /see a clinician/],
+];
+
+dialogue("red flags by voice advise medical help and start nothing", async (echo) => {
+  for (const [utterance, advice] of RED_FLAGS) {
+    const { reply, sent } = await echo.say(utterance);
+    assert.deepEqual(kinds(sent), ["ComplaintIntent"], utterance);
+    assert.match(speech(reply), advice, utterance);
+    assert.match(speech(reply), /I won't start a routine for this\.<\/speak>$/, utterance);
+    assert.deepEqual(directiveTypes(reply), [], utterance);
+    assert.equal(reply.response.shouldEndSession, true, utterance);
+    assert.equal(echo.activity(), "IDLE", utterance);
+  }
+  // "yes" afterwards has nothing pending: it asks, it does not start anything.
+  const { reply } = await echo.say("yes");
+  assert.deepEqual(directiveTypes(reply), []);
+  assert.equal(echo.activity(), "IDLE");
+});
+
+dialogue("a red flag said while a routine plays stops it", async (echo) => {
+  let { reply, sent } = await echo.say("start my calves routine");
+  const stream = onlyPlay(reply).audioItem.stream;
+  echo.player.playbackOffset(3_000);
+  ({ reply, sent } = await echo.say("I have chest pain"));
+  assert.deepEqual(kinds(sent), ["AudioPlayer.PlaybackStopped", "ComplaintIntent"]);
+  assert.match(speech(reply), /call emergency services now/);
+  assert.deepEqual(directiveTypes(reply), ["AudioPlayer.Stop"]);
+  assert.equal(echo.activity(), "STOPPED");
+  // The run is paused, not lost: resuming later picks it up.
+  ({ reply } = await echo.say("resume my routine"));
+  assert.equal(onlyPlay(reply).audioItem.stream.token, stream.token);
 });

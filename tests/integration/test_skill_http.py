@@ -393,6 +393,7 @@ def _questions() -> list[speech.Question]:
     found = [v for v in vars(speech).values() if isinstance(v, speech.Question)]
     for routine in load_library().routines:
         found += [speech.resume_offer(routine.title), speech.again_offer(routine.title)]
+        found += [speech.complaint_offer(routine.title), speech.complaint_next_offer(routine.title)]
     return found
 
 
@@ -442,6 +443,18 @@ def _walk(server) -> list[tuple[str, dict]]:
     say("progress, finished", alexa.intent("ProgressIntent", user=done))
     r = say("forget, finished", alexa.intent("ForgetHistoryIntent", user=done))
     say("yes to forget", alexa.intent("AMAZON.YesIntent", user=done, session_attributes=r["sessionAttributes"]))
+
+    # Complaints (issue 12): offers in turn, the end of the offers, stale answers, unknowns, red flags.
+    r = say("a complaint", alexa.intent("ComplaintIntent", {"complaint": ("headache", "headache")}, user=new))
+    for turn in ("second", "third", "none left"):
+        r = say(f"no to a complaint offer, {turn}",
+                alexa.intent("AMAZON.NoIntent", user=new, session_attributes=r.get("sessionAttributes")))
+    for pending in ("complaint:nope:0", "complaint:headache:9"):
+        say(f"yes to a stale complaint offer {pending}",
+            alexa.intent("AMAZON.YesIntent", user=new, session_attributes={"pending": pending}))
+    say("an unknown complaint", alexa.intent("ComplaintIntent", {"complaint": "wobbly elbows"}, user=new))
+    say("a routine synonym as a complaint", alexa.intent("ComplaintIntent", {"complaint": "a stiff neck"}, user=new))
+    say("a red flag", alexa.intent("ComplaintIntent", {"complaint": ("chest pain", "chest-pain")}, user=new))
     return replies
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from skill.core.routines import load_library
+from skill.core.routines import ROUTINES_DIR, Problem, load_library
 from skill.core.steps import KINDS, MIN_SETTLE_SECONDS, StepKind
+from skill.core.validation import AREA_SAFETY
 
 BREATH = {"in": 4, "out": 6}
 BASE = {
@@ -41,8 +42,8 @@ BASE = {
 }
 
 
-def problems(tmp_path: Path, change=None, **top: object) -> set[tuple[str, str]]:
-    """Write BASE with changes as a routine file; return its (rule, pointer) problems."""
+def found_problems(tmp_path: Path, change=None, **top: object) -> list[Problem]:
+    """Write BASE with changes as a routine file; return its problems, none from the schema."""
     data = copy.deepcopy(BASE) | top
     if change:
         change(data["steps"])
@@ -50,6 +51,12 @@ def problems(tmp_path: Path, change=None, **top: object) -> set[tuple[str, str]]
     path.write_text(json.dumps(data))
     found = load_library([path]).problems
     assert not [p for p in found if p.rule == "schema"], [str(p) for p in found]
+    return found
+
+
+def problems(tmp_path: Path, change=None, **top: object) -> set[tuple[str, str]]:
+    """Write BASE with changes as a routine file; return its (rule, pointer) problems."""
+    found = found_problems(tmp_path, change, **top)
     return {(p.rule, p.pointer) for p in found if p.rule != "declared-length"}
 
 
@@ -136,6 +143,16 @@ def test_danger_zones_count_only_when_they_are_spoken(tmp_path):
     ("hips", "Stop a hand's width above your knee."),
     ("feet", "Keep the ball off the inner ankle."),
     ("shoulder", "Stay below the bony ridge of your shoulder blade."),
+    ("shoulder tops", "Keep the ball out of the hollow above your collarbone, and off the front "
+                      "and sides of your neck."),
+    ("forearms", "Keep out of the crease of your elbow. Stop before the inside of your wrist. "
+                 "Keep your weight off the point of your elbow."),
+    ("thighs", "Stay above your kneecap. Keep the roller out of your groin."),
+    ("hip flexors", "Keep the roller off your belly and out of your groin. If you feel tingling "
+                    "down your leg, move it."),
+    ("shins", "Never roll on the bone. If your leg is swollen, with a burning ache or numbness, "
+              "stop. If one small spot on the bone hurts, skip this."),
+    ("sides", "Stay out of your armpit. Don't press on a lump."),
 ])
 def test_each_area_needs_its_own_danger_zones_spoken(tmp_path, area, warning):
     safety = {"spoken": "Stop if you feel sharp pain, numbness or tingling.", "notes": ["n" * 10] * 5}
@@ -147,12 +164,41 @@ def test_each_area_needs_its_own_danger_zones_spoken(tmp_path, area, warning):
     assert ("spoken-safety", "/steps") not in problems(tmp_path, caution, area=area, safety=safety)
 
 
+def test_every_area_the_schema_allows_has_danger_zones_that_must_be_spoken():
+    areas = json.loads((ROUTINES_DIR / "schema.json").read_text())["properties"]["area"]["enum"]
+    assert sorted(AREA_SAFETY) == sorted(areas)
+
+
+@pytest.mark.parametrize(("area", "half_warning", "missing"), [
+    ("shoulder tops", "Keep the ball off the front and sides of your neck.", "collarbone"),
+    ("forearms", "Keep out of the crease of your elbow and the point of your elbow.", "wrist"),
+    ("thighs", "Keep the roller out of your groin.", "kneecap"),
+    ("hip flexors", "Keep the roller out of your groin. Stop if you feel tingling down your leg.",
+     "belly"),
+    ("shins", "Never roll on the bone. If one small spot on the bone hurts, skip this.",
+     "swollen, tight, burning or numb"),
+    ("sides", "Stay out of your armpit.", "lump"),
+])
+def test_a_new_area_warning_that_leaves_one_danger_zone_unsaid_is_not_enough(
+        tmp_path, area, half_warning, missing):
+    safety = {"spoken": "Stop if you feel sharp pain.", "notes": ["n" * 10] * 5}
+
+    def caution(steps):
+        steps[1]["caution"] = half_warning
+
+    found = found_problems(tmp_path, caution, area=area, safety=safety)
+    unsaid = [p.message for p in found if p.rule == "spoken-safety"]
+    assert len(unsaid) == 1, unsaid
+    assert missing in unsaid[0]
+
+
 def test_upper_back_too_strong_guidance_never_sends_weight_into_the_feet(tmp_path):
     def feet(steps):
         steps[2]["say"] = "Rest on the ball. If it feels too strong, put more weight into your feet."
 
     assert ("lighter-load", "/steps/2/say") in problems(tmp_path, feet)
     assert ("lighter-load", "/steps/2/say") in problems(tmp_path, feet, area="shoulder")
+    assert ("lighter-load", "/steps/2/say") in problems(tmp_path, feet, area="shoulder tops")
     assert problems(tmp_path, feet, area="glutes", safety={
         "spoken": "Stay out of the inner crease, and stop if tingling runs down your leg.",
         "notes": ["n" * 10] * 5}) == set()  # on the buttock, the feet do take weight off

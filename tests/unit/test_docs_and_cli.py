@@ -15,6 +15,7 @@ from skill.core.steps import KINDS
 from skill.core.timeline import expand
 
 README = (PROJECT_ROOT / "README.md").read_text()
+COMPLAINTS = json.loads((ROUTINES_DIR / "complaints.json").read_text())
 
 
 def settings_table() -> str:
@@ -104,8 +105,10 @@ def test_slot_values_carry_every_routine_id_name_and_synonym():
 
 def test_validate_prints_a_one_line_summary_for_the_shipped_routines(capsys):
     assert main(["validate", str(ROUTINES_DIR)]) == 0
-    out = capsys.readouterr().out.strip()
-    assert re.fullmatch(r"OK: \d+ routines, \d+ steps, about \d+ minutes of guidance\.", out)
+    routines, complaints = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"OK: \d+ routines, \d+ steps, about \d+ minutes of guidance\.", routines)
+    assert complaints == f"OK: {len(COMPLAINTS['complaints'])} complaints and {len(COMPLAINTS['red_flags'])} " \
+                         f"red flags in {ROUTINES_DIR / 'complaints.json'}."
 
 
 def test_validate_reports_every_problem_with_file_and_pointer_and_exits_non_zero(tmp_path, capsys):

@@ -25,6 +25,7 @@ def questions() -> list[speech.Question]:
     found = [v for v in vars(speech).values() if isinstance(v, speech.Question)]
     for routine in LIBRARY.routines:
         found += [speech.resume_offer(routine.title), speech.again_offer(routine.title)]
+        found += [speech.complaint_offer(routine.title), speech.complaint_next_offer(routine.title)]
     return found
 
 
@@ -183,6 +184,19 @@ def test_a_rest_nudge_inside_a_longer_streak_tells_both_in_one_sentence():
     assert "You've done a routine five days in a row, and worked on your calves on three days running." in said
 
 
+@pytest.mark.parametrize("area", ["shoulder tops", "forearms", "thighs", "hip flexors", "shins",
+                                  "sides"])
+def test_a_rest_nudge_for_a_new_area_speaks_of_it_as_they(area):
+    said = speech.progress_summary(summary(nudge=Nudge("rest", area, 3)))
+    assert f"You've worked on your {area} three days in a row." in said
+    assert "If they are sore or bruised" in said and "give them a rest" in said, said
+
+
+def test_a_rest_nudge_for_one_area_speaks_of_it_as_it():
+    said = speech.progress_summary(summary(nudge=Nudge("rest", "upper back", 3)))
+    assert "If it is sore or bruised" in said and "give it a rest" in said, said
+
+
 def test_a_streak_without_a_rest_nudge_is_still_said():
     said = speech.progress_summary(summary(streak_days=4, nudge=Nudge("revisit", "feet", 20)))
     assert "You've done a routine four days in a row." in said
@@ -208,3 +222,21 @@ def test_the_briefed_mark_survives_merges_and_checks_and_forgetting_moves_the_ep
     forgotten = progress.merge_documents(merged, progress.forget(merged))
     assert forgotten["epoch"] == 1 and forgotten.get(_BRIEFED) != forgotten["epoch"], (
         "after 'forget my history' the mark belongs to an older epoch, so the briefing comes back")
+
+
+# --- complaints and red flags ----------------------------------------------------------------
+
+def test_red_flag_advice_is_plain_locale_neutral_and_starts_nothing():
+    emergency = speech.red_flag("chest pain or pressure", emergency=True)
+    prompt = speech.red_flag("numbness, tingling or weakness", emergency=False)
+    assert emergency.startswith("Chest pain or pressure ") and "call emergency services now" in emergency
+    assert "see a clinician" in prompt and "emergency" not in prompt
+    for text in (emergency, prompt):
+        assert text.endswith("I won't start a routine for this.")
+        assert not re.search(r"\b(911|999|112|A&E|ER)\b", text) and not MEDICAL_CLAIMS.search(text)
+
+
+def test_an_unknown_complaint_says_so_and_names_what_the_coach_knows():
+    said = speech.unknown_complaint("wobbly elbows", ["my head aches", "sciatica"])
+    assert said == "I don't know that one: wobbly elbows. You can tell me things like: my head aches or sciatica."
+    assert speech.unknown_complaint(None, ["sciatica"]).startswith("I didn't catch what's bothering you.")
