@@ -27,6 +27,12 @@ def routine_slot_values(library: Library) -> list[dict[str, Any]]:
     ]
 
 
+def spoken_values(values: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
+    """Return slot values from {id: (spoken value, synonyms...)}."""
+    return [{"id": vid, "name": {"value": names[0], "synonyms": list(names[1:])}}
+            for vid, names in values.items()]
+
+
 def build_model(library: Library) -> dict[str, Any]:
     """Return the whole en-US interaction model for this routine library."""
     declared: list[dict[str, Any]] = []
@@ -43,10 +49,8 @@ def build_model(library: Library) -> dict[str, Any]:
                 "intents": declared,
                 "types": [
                     {"name": intents.ROUTINE.type, "values": routine_slot_values(library)},
-                    {"name": intents.PERIOD.type, "values": [
-                        {"id": pid, "name": {"value": names[0], "synonyms": names[1:]}}
-                        for pid, names in intents.PERIOD_VALUES.items()
-                    ]},
+                    {"name": intents.PERIOD.type, "values": spoken_values(intents.PERIOD_VALUES)},
+                    {"name": intents.FEELING.type, "values": spoken_values(intents.FEELING_VALUES)},
                 ],
             }
         }
