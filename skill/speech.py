@@ -443,8 +443,9 @@ def instead_offer(title: str) -> Question:
 def resting_offer(area: str, title: str) -> Question:
     """Offer another area at launch, because the last one was sore."""
     them, _ = _it(area)
+    was = "were" if area in _PLURAL_AREAS else "was"
     offer = instead_offer(title)
-    return Question(f"You told me your {area} was sore, so let's give {them} a rest. {offer.ask}",
+    return Question(f"You told me your {area} {was} sore, so let's give {them} a rest. {offer.ask}",
                     offer.reprompt, yes_no=True)
 
 

@@ -407,10 +407,11 @@ def ask_check_in(
 
 
 def _another_routine(coach: Coach, avoid: frozenset[str]) -> Routine | None:
-    """Return a routine for an area not in `avoid`: a featured one first, else any."""
+    """Return a routine whose audio is ready for an area not in `avoid`: a featured one first."""
     library = coach.catalog.library
     featured = [r for r in (library.get(i) for i in FEATURED) if r is not None]
-    candidates = [(r.id, r.area) for r in [*featured, *library.routines]]
+    candidates = [(r.id, r.area) for r in [*featured, *library.routines]
+                  if coach.catalog.program(r.id) is not None]
     return library.get(feelings.another_area(candidates, avoid) or "")
 
 
@@ -459,8 +460,9 @@ class FeelingHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         if is_intent_name(intents.FEELING_ANSWER.name)(handler_input):
             return True
-        open_ = CHECK_IN in handler_input.attributes_manager.session_attributes
-        return open_ and any(is_intent_name(n)(handler_input) for n in self.ANSWERS)
+        return (any(is_intent_name(n)(handler_input) for n in self.ANSWERS)
+                and handler_input.request_envelope.session is not None
+                and CHECK_IN in handler_input.attributes_manager.session_attributes)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         attrs = handler_input.attributes_manager.session_attributes
