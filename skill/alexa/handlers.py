@@ -468,6 +468,8 @@ class FeelingHandler(AbstractRequestHandler):
         attrs = handler_input.attributes_manager.session_attributes
         asked = attrs.pop(CHECK_IN, None)
         area = asked.get("area") if isinstance(asked, dict) else None
+        if not isinstance(area, str) or area not in {r.area for r in self.coach.catalog.library.routines}:
+            area = None  # only ever an area of ours is spoken back
         if is_intent_name(intents.YES.name)(handler_input) and isinstance(area, str):
             attrs[CHECK_IN] = asked  # a yes says nothing about how it felt: ask again
             return _ask(handler_input, "", speech.feeling_question(area))

@@ -200,3 +200,23 @@ def test_a_third_day_running_gets_the_rest_advice_and_the_routine_still_starts(r
     assert alexa.play_of(third) is not None, "the advice never blocks the start"
     other = rig.ask(alexa.intent("StartRoutineIntent", {"routine": ("upper back", "upper-back")}, user=user))
     assert "days in a row" not in said(other)
+
+
+@pytest.mark.parametrize("attrs", [
+    {"check_in": ["not", "a", "run"]},
+    {"check_in": {"run_id": 5, "area": {"x": 1}}},
+    {"check_in": {"run_id": "nope", "area": "<speak>the moon</speak>"}},
+    {"check_in": "yes"},
+])
+@pytest.mark.parametrize("name", ["AMAZON.YesIntent", "AMAZON.NoIntent", "AMAZON.NextIntent", "FeelingIntent"])
+def test_a_garbled_check_in_in_the_session_gets_a_helpful_answer_and_stores_nothing(app_settings, attrs, name):
+    user = "amzn1.ask.account.FEEL-GARBLED"
+    with ThreadServer(create_app(app_settings)) as server:
+        alexa.complete_run(server.url, "calves", user)
+        before = SQLiteAdapter(app_settings.data_dir / SQLITE_FILE_NAME).get(user)
+        slots = {"feeling": ("sore", "sore")} if name == "FeelingIntent" else None
+        status, reply = alexa.post(server.url + "/", alexa.intent(name, slots, user=user, session_attributes=attrs))
+        assert status == 200, reply
+        text = said(reply)
+        assert text and speech.ERROR not in text and "moon" not in text, text
+        assert SQLiteAdapter(app_settings.data_dir / SQLITE_FILE_NAME).get(user) == before
