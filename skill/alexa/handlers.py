@@ -484,8 +484,6 @@ class FeelingHandler(AbstractRequestHandler):
         run_id = asked.get("run_id") if isinstance(asked, dict) else None
         runs = recent_runs(handler_input, progress.window_start(now)) if run_id else []
         record = feelings.find_run(runs, run_id)
-        if feeling is None and record is None:  # free words, nothing asked: not an answer at all
-            return _ask(handler_input, f"{speech.DID_NOT_CATCH} {speech.HELP_EXAMPLES}", speech.WHAT_NEXT)
         if feeling is None or record is None or not feelings.answerable(record, now):
             return _ask(handler_input, speech.CHECK_IN_EXPIRED, *_offer(handler_input, self.coach))
         answer = feelings.answer(record, feelings.SKIPPED if feeling == "skip" else feeling, runs, now)
