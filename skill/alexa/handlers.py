@@ -393,11 +393,12 @@ def ask_check_in(
     """Ask how the last finished run felt, if that is due; None when it is not.
 
     The run is marked as asked before the question is spoken, so no later launch asks again,
-    whatever the answer (or silence).
+    whatever the answer (or silence). A paused run comes first: the offer to pick it up is
+    what a launch is for then, and the check-in waits for a later launch (within its days).
     """
     now = coach.clock()
     due = feelings.due_check_in(recent, now)
-    if due is None:
+    if due is None or resumable(handler_input) is not None:
         return None
     note_run(handler_input, feelings.mark_asked(due, now).to_dict(), now)
     handler_input.attributes_manager.session_attributes[CHECK_IN] = {

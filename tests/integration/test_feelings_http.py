@@ -220,3 +220,15 @@ def test_a_garbled_check_in_in_the_session_gets_a_helpful_answer_and_stores_noth
         text = said(reply)
         assert text and speech.ERROR not in text and "moon" not in text, text
         assert SQLiteAdapter(app_settings.data_dir / SQLITE_FILE_NAME).get(user) == before
+
+
+def test_a_paused_run_is_offered_first_and_the_check_in_waits_for_a_later_launch(rig: Rig) -> None:
+    user = f"amzn1.ask.account.FEEL-PAUSED-{rig.kind}"
+    rig.complete(user)
+    rig.at(MONDAY + timedelta(hours=3))
+    token = alexa.play_of(rig.ask(alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")}, user=user)))
+    token = token["audioItem"]["stream"]["token"]
+    rig.ask(alexa.audio_event("PlaybackStopped", token, 5_000, user=user))
+    paused = said(rig.ask(alexa.launch(user=user)))
+    assert "pick up your calves routine where you left off?" in paused and "How did your" not in paused
+    assert [r.get("feeling") for r in rig.runs(user)] == [None, None], "nothing was asked yet"
