@@ -241,7 +241,7 @@ def recent_runs(handler_input: HandlerInput, since: str) -> list[dict[str, Any]]
         return []
     try:
         return store_of(handler_input).runs_since(user.user_id, since, user.epoch)
-    except PersistenceException as exc:
+    except (PersistenceException, ValueError) as exc:  # as `_load`: down, or an id it cannot key
         log.error("Cannot read the recent runs of user %s: %s", user.user_id, exc)
         return []
 
