@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 if TYPE_CHECKING:
-    from skill.core.progress import Nudge, Summary
+    from skill.core.progress import Felt, Nudge, Summary
 
 # --- Guidance spoken inside tracks -------------------------------------------------------
 
@@ -375,6 +375,7 @@ def progress_summary(summary: Summary) -> str:
         sentences.append(f"You've done a routine {_number(summary.streak_days)} days in a row.")
     if summary.nudge is not None:
         sentences.append(_nudge(summary.nudge, summary.streak_days))
+    sentences += [felt_sentence(felt) for felt in summary.felt[:2]]
     if summary.unreadable == 1:
         sentences.append("I couldn't read one of your saved records, so I left it out.")
     elif summary.unreadable > 1:
@@ -436,3 +437,89 @@ def unknown_complaint(heard: str | None, examples: list[str]) -> str:
     if heard:
         return f"I don't know that one: {heard}. {known}"
     return f"I didn't catch what's bothering you. {known}"
+
+
+# --- How it felt: the check-in after a finished run (issue 12) -----------------------------
+# Asked once at the next launch; the answers are the person's own words about how an area
+# felt, so the replies only note them, suggest rest, or suggest a clinician: never a diagnosis.
+
+_FELT_WORDS = {"better": "better", "same": "about the same", "sore": "sore"}
+
+
+def _it(area: str) -> tuple[str, str]:
+    """Return the pronouns for an area: ("it", "it's") or ("them", "they're")."""
+    return ("them", "they're") if area in _PLURAL_AREAS else ("it", "it's")
+
+
+def feeling_question(area: str) -> Question:
+    """Ask how an area felt after the last session (not a yes/no question)."""
+    return Question(
+        f"How did your {area} feel after your last session: better, the same, or sore?",
+        f"How did your {area} feel afterwards? Say better, the same, or sore. Or say skip.",
+    )
+
+
+FEELING_NOT_CAUGHT = "Sorry, I didn't catch how it felt."
+
+
+def feeling_noted(feeling: str, area: str, see_clinician: bool) -> str:
+    """Thank the person for a check-in answer and say what follows from it."""
+    them, _ = _it(area)
+    if feeling == "better":
+        return "Good to hear. I've noted that."
+    if feeling == "same":
+        return "Thanks, I've noted that."
+    if feeling == "sore":
+        rest = f"Thanks for telling me. Give your {area} a rest for a day or two, and go lighter next time."
+        if see_clinician:
+            rest += (
+                f" Your {area} has been sore after two sessions in a row, so please check with a "
+                f"clinician, such as your doctor or a physiotherapist, before you work on {them} again."
+            )
+        return rest
+    return OKAY
+
+
+CHECK_IN_EXPIRED = (
+    "Thanks. I only ask how a session felt for a few days afterwards, and there's no question "
+    "open just now, so I haven't noted that."
+)
+
+
+def instead_offer(title: str) -> Question:
+    """Offer a routine for another area, while the one that was sore rests."""
+    name = title.lower()
+    return _yes_no(f"Would you like to work on your {name} instead?",
+                   f"Shall I start your {name} routine instead?")
+
+
+def resting_offer(area: str, title: str) -> Question:
+    """Offer another area at launch, because the last one was sore."""
+    them, _ = _it(area)
+    was = "were" if area in _PLURAL_AREAS else "was"
+    offer = instead_offer(title)
+    return Question(f"You told me your {area} {was} sore, so let's give {them} a rest. {offer.ask}",
+                    offer.reprompt, yes_no=True)
+
+
+def rest_at_start(area: str, days: int) -> str:
+    """Say, as a routine starts, that this area has been worked several days running."""
+    them, theyre = _it(area)
+    return (
+        f"You've worked on your {area} {_number(days)} days in a row, so go gently today, and if "
+        f"{theyre} sore, say stop and give {them} a day or two of rest."
+    )
+
+
+def felt_sentence(felt: Felt) -> str:
+    """Say how an area felt after a period's sessions, e.g. "better after three of four"."""
+    parts = [(word, n) for word, n in (("better", felt.better), ("same", felt.same),
+                                       ("sore", felt.sore)) if n]
+    (word, n), rest = parts[0], parts[1:]
+    if felt.told == 1:
+        return f"Your {felt.area} felt {_FELT_WORDS[word]} after one session."
+    if n == felt.told:
+        return f"Your {felt.area} felt {_FELT_WORDS[word]} after all {_number(n)} sessions."
+    said = [f"{_FELT_WORDS[word]} after {_number(n)} of {_number(felt.told)} sessions"]
+    said += [f"{_FELT_WORDS[w]} after {_number(k)}" for w, k in rest]
+    return f"Your {felt.area} felt {spoken_list(said)}."

@@ -37,7 +37,9 @@ from skill.alexa.user import (
     history,
     mark_briefed,
     needs_briefing,
+    note_run,
     playing_runs,
+    recent_runs,
     resumable,
     take_over,
     user_of,
@@ -45,8 +47,11 @@ from skill.alexa.user import (
 from skill.core import player, progress
 from skill.core.complaints import EMERGENCY, Complaint, ComplaintBook, RedFlag, offers, phrase_key
 from skill.core.player import Activity, PlaybackState, Program, Token, Transition
+from skill.core.progress import feelings
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from ask_sdk_core.handler_input import HandlerInput
     from ask_sdk_model import Response
 
@@ -195,6 +200,13 @@ def _state(handler_input: HandlerInput, coach: Coach) -> PlaybackState:
     return _caught_up(coach, user_of(handler_input).state, getattr(audio, "token", None))
 
 
+def _zone(handler_input: HandlerInput, coach: Coach) -> tuple[tzinfo, bool]:
+    """Return this device's time zone, and whether it is known (else UTC)."""
+    device = device_of(handler_input)
+    return coach.timezones.resolve(
+        device.api_endpoint or "", device.api_access_token or "", device.device_id or "")
+
+
 def _start_stamp(coach: Coach) -> tuple[int, str]:
     """Return a new run's sequence floor (now in milliseconds) and start time."""
     now = coach.clock()
@@ -216,6 +228,7 @@ def start_routine(handler_input: HandlerInput, coach: Coach, routine: Routine) -
     briefed = not needs_briefing(handler_input)
     intro = speech.routine_intro(routine.title, routine.minutes, list(routine.equipment),
                                  routine.safety.spoken, briefed=briefed)
+    intro = _with_rest_advice(handler_input, coach, routine, intro)
     mark_briefed(handler_input)
     return respond(handler_input, coach, transition, program, routine,
                    _after_greeting(handler_input, intro))
@@ -269,7 +282,12 @@ class LaunchHandler(AbstractRequestHandler):
         return is_request_type("LaunchRequest")(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        recent = recent_runs(handler_input, feelings.recent_since(self.coach.clock()))
+        check_in = ask_check_in(handler_input, self.coach, recent)
+        if check_in is not None:
+            return check_in
         question, pending = _offer(handler_input, self.coach)
+        question, pending = _rested_offer(self.coach, question, pending, recent)
         if pending:  # someone who has been here before
             return _ask(handler_input, _after_greeting(handler_input, speech.WELCOME_BACK),
                         question, pending)
@@ -369,6 +387,122 @@ class YesNoHandler(AbstractRequestHandler):
         return _ask(handler_input, "", speech.WHICH_ROUTINE)  # a yes to nothing we asked
 
 
+# --- how it felt: the check-in after a finished run ----------------------------------------
+# Asked once at a launch after a completed run (see `skill.core.progress.feelings`); the
+# session remembers which run it asked about, so an answer in any other session is late.
+
+CHECK_IN = "check_in"  # session attribute: {"run_id", "area"} of the run the check-in asked about
+
+
+def ask_check_in(
+    handler_input: HandlerInput, coach: Coach, recent: list[dict[str, Any]],
+) -> Response | None:
+    """Ask how the last finished run felt, if that is due; None when it is not.
+
+    The run is marked as asked before the question is spoken, so no later launch asks again,
+    whatever the answer (or silence). A paused run comes first: the offer to pick it up is
+    what a launch is for then, and the check-in waits for a later launch (within its days).
+    """
+    now = coach.clock()
+    due = feelings.due_check_in(recent, now)
+    if due is None or resumable(handler_input) is not None:
+        return None
+    note_run(handler_input, feelings.mark_asked(due, now).to_dict(), now)
+    handler_input.attributes_manager.session_attributes[CHECK_IN] = {
+        "run_id": due.run_id, "area": due.area}
+    return _ask(handler_input, _after_greeting(handler_input, speech.WELCOME_BACK),
+                speech.feeling_question(due.area))
+
+
+def _another_routine(coach: Coach, avoid: frozenset[str]) -> Routine | None:
+    """Return a routine whose audio is ready for an area not in `avoid`: a featured one first."""
+    library = coach.catalog.library
+    featured = [r for r in (library.get(i) for i in FEATURED) if r is not None]
+    candidates = [(r.id, r.area) for r in [*featured, *library.routines]
+                  if coach.catalog.program(r.id) is not None]
+    return library.get(feelings.another_area(candidates, avoid) or "")
+
+
+def _rested_offer(
+    coach: Coach, question: speech.Question, pending: str | None, recent: list[dict[str, Any]],
+) -> tuple[speech.Question, str | None]:
+    """Return the launch offer, changed to another area when the offered one was sore lately."""
+    if not pending or not pending.startswith("start:"):
+        return question, pending
+    offered = coach.catalog.routine(pending.removeprefix("start:"))
+    resting = feelings.resting_areas(recent, coach.clock())
+    if offered is None or offered.area not in resting:
+        return question, pending
+    other = _another_routine(coach, resting)
+    if other is None:
+        return question, pending
+    return speech.resting_offer(offered.area, other.title), f"start:{other.id}"
+
+
+def _with_rest_advice(handler_input: HandlerInput, coach: Coach, routine: Routine, intro: str) -> str:
+    """Return the intro, led by one sentence of rest advice when this area is worked a third
+    day running. The routine still starts: "stop" pauses it like any other."""
+    now = coach.clock()
+    recent = recent_runs(handler_input, feelings.rest_since(now))
+    if not recent:
+        return intro
+    zone, _ = _zone(handler_input, coach)
+    days = feelings.days_running(recent, routine.area, now, zone)
+    if days < progress.REST_AFTER_DAYS:
+        return intro
+    return f"{speech.rest_at_start(routine.area, days)} {intro}"
+
+
+class FeelingHandler(AbstractRequestHandler):
+    """Take the answer to "how did it feel": better, the same or sore, or no / skip.
+
+    A yes, no or "next" answers the check-in only while it is open in this session; a
+    feeling said any other time is thanked and not stored.
+    """
+
+    ANSWERS = (intents.YES.name, intents.NO.name, intents.NEXT.name)
+
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        if is_intent_name(intents.FEELING_ANSWER.name)(handler_input):
+            return True
+        return (any(is_intent_name(n)(handler_input) for n in self.ANSWERS)
+                and handler_input.request_envelope.session is not None
+                and CHECK_IN in handler_input.attributes_manager.session_attributes)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        attrs = handler_input.attributes_manager.session_attributes
+        asked = attrs.pop(CHECK_IN, None)
+        area = asked.get("area") if isinstance(asked, dict) else None
+        if not isinstance(area, str) or area not in {r.area for r in self.coach.catalog.library.routines}:
+            area = None  # only ever an area of ours is spoken back
+        if is_intent_name(intents.YES.name)(handler_input) and isinstance(area, str):
+            attrs[CHECK_IN] = asked  # a yes says nothing about how it felt: ask again
+            return _ask(handler_input, "", speech.feeling_question(area))
+        if is_intent_name(intents.FEELING_ANSWER.name)(handler_input):
+            _, feeling = _slot(handler_input, intents.FEELING.name)
+        else:
+            feeling = "skip"
+        if feeling is None and isinstance(area, str):
+            attrs[CHECK_IN] = asked
+            return _ask(handler_input, speech.FEELING_NOT_CAUGHT, speech.feeling_question(area))
+        now = self.coach.clock()
+        run_id = asked.get("run_id") if isinstance(asked, dict) else None
+        runs = recent_runs(handler_input, progress.window_start(now)) if run_id else []
+        record = feelings.find_run(runs, run_id)
+        if feeling is None or record is None or not feelings.answerable(record, now):
+            return _ask(handler_input, speech.CHECK_IN_EXPIRED, *_offer(handler_input, self.coach))
+        answer = feelings.answer(record, feelings.SKIPPED if feeling == "skip" else feeling, runs, now)
+        note_run(handler_input, answer.record.to_dict(), now)
+        said = speech.feeling_noted(answer.feeling, record.area, answer.see_clinician)
+        other = _another_routine(self.coach, frozenset({record.area}))
+        if answer.feeling == "sore" and other is not None:
+            return _ask(handler_input, said, speech.instead_offer(other.title), f"start:{other.id}")
+        return _ask(handler_input, said, *_offer(handler_input, self.coach))
+
+
 # --- conversation ------------------------------------------------------------------------
 
 class ListRoutinesHandler(AbstractRequestHandler):
@@ -398,9 +532,7 @@ class ProgressHandler(AbstractRequestHandler):
         if period is not None and period not in progress.PERIODS:
             log.info("Unknown progress period %r; answering for this week.", period[:40])
             period = None
-        device = device_of(handler_input)
-        zone, known = self.coach.timezones.resolve(
-            device.api_endpoint or "", device.api_access_token or "", device.device_id or "")
+        zone, known = _zone(handler_input, self.coach)
         now = self.coach.clock().astimezone(zone)
         try:
             view = history(handler_input, now)
@@ -732,6 +864,7 @@ def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
         LaunchHandler(coach),
         StartRoutineHandler(coach),
         ResumeHandler(coach),
+        FeelingHandler(coach),
         YesNoHandler(coach),
         ListRoutinesHandler(coach),
         ProgressHandler(coach),

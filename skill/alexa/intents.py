@@ -162,6 +162,34 @@ COMPLAINT_INTENT = Intent("ComplaintIntent", slots=(COMPLAINT,), samples=(
     "{complaint}",
 ))
 
+# --- How it felt: the check-in answer (issue 12) ------------------------------------------
+FEELING = Slot("feeling", "FEELING")  # values: FEELING_VALUES below
+
+# Spoken values of the FEELING slot, by the answer `skill.core.progress.feelings` stores
+# ("skip": the person would rather not say; it is stored as skipped).
+FEELING_VALUES = {
+    "better": ("better", "a bit better", "a lot better", "much better", "good", "great",
+               "looser", "lighter", "less tight"),
+    "same": ("the same", "same", "no different", "about the same", "no change", "not much different",
+             "okay", "alright"),
+    "sore": ("sore", "a bit sore", "a little sore", "very sore", "really sore", "achy", "tender",
+             "worse", "stiff"),
+    "skip": ("skip", "skip it", "skip that", "not now", "pass", "I'd rather not say"),
+}
+
+FEELING_ANSWER = Intent("FeelingIntent", slots=(FEELING,), samples=(
+    "{feeling}",
+    "it felt {feeling}",
+    "it feels {feeling}",
+    "it's {feeling}",
+    "it is {feeling}",
+    "it was {feeling}",
+    "felt {feeling}",
+    "feels {feeling}",
+    "I feel {feeling}",
+    "it's feeling {feeling}",
+))
+
 PAUSE = Intent("AMAZON.PauseIntent")
 RESUME = Intent("AMAZON.ResumeIntent")
 NEXT = Intent("AMAZON.NextIntent")
@@ -181,7 +209,7 @@ YES = Intent("AMAZON.YesIntent")
 NO = Intent("AMAZON.NoIntent")
 
 CUSTOM = (START_ROUTINE, LIST_ROUTINES, PROGRESS, RESUME_ROUTINE, FORGET_HISTORY, SAFETY_TIPS,
-          COMPLAINT_INTENT)
+          COMPLAINT_INTENT, FEELING_ANSWER)
 BUILT_IN = (
     PAUSE, RESUME, NEXT, PREVIOUS, REPEAT, START_OVER, LOOP_ON, LOOP_OFF, SHUFFLE_ON,
     SHUFFLE_OFF, CANCEL, STOP, HELP, FALLBACK, NAVIGATE_HOME, YES, NO,

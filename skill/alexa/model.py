@@ -29,12 +29,15 @@ def routine_slot_values(library: Library) -> list[dict[str, Any]]:
     ]
 
 
+def spoken_values(values: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
+    """Return slot values from {id: (spoken value, synonyms...)}."""
+    return [{"id": vid, "name": {"value": names[0], "synonyms": list(names[1:])}}
+            for vid, names in values.items()]
+
+
 def complaint_slot_values(book: ComplaintBook) -> list[dict[str, Any]]:
     """Return the COMPLAINT slot values: id = complaint or red-flag id, value = first phrase, synonyms."""
-    return [
-        {"id": e.id, "name": {"value": e.phrases[0], "synonyms": list(e.phrases[1:])}}
-        for e in (*book.complaints, *book.red_flags)
-    ]
+    return spoken_values({e.id: tuple(e.phrases) for e in (*book.complaints, *book.red_flags)})
 
 
 def _default_complaints(library: Library) -> ComplaintBook:
@@ -58,10 +61,8 @@ def build_model(library: Library, complaints: ComplaintBook | None = None) -> di
                 "intents": declared,
                 "types": [
                     {"name": intents.ROUTINE.type, "values": routine_slot_values(library)},
-                    {"name": intents.PERIOD.type, "values": [
-                        {"id": pid, "name": {"value": names[0], "synonyms": names[1:]}}
-                        for pid, names in intents.PERIOD_VALUES.items()
-                    ]},
+                    {"name": intents.PERIOD.type, "values": spoken_values(intents.PERIOD_VALUES)},
+                    {"name": intents.FEELING.type, "values": spoken_values(intents.FEELING_VALUES)},
                     {"name": intents.COMPLAINT.type, "values": complaint_slot_values(complaints)},
                 ],
             }

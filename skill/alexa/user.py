@@ -249,6 +249,31 @@ def history(handler_input: HandlerInput, now: datetime) -> dict[str, Any]:
             "totals": store.months(user.user_id or "", user.epoch)}
 
 
+def recent_runs(handler_input: HandlerInput, since: str) -> list[dict[str, Any]]:
+    """Return this user's stored runs started since `since` (canonical UTC text).
+
+    Return none when there is no user to read for, their records cannot be read, or storage
+    is down: the check-in and rest advice are extras that never stand in a routine's way.
+    """
+    user = user_of(handler_input)
+    if not user.writable or not user.user_id:
+        return []
+    try:
+        return store_of(handler_input).runs_since(user.user_id, since, user.epoch)
+    except (PersistenceException, ValueError) as exc:  # as `_load`: down, or an id it cannot key
+        log.error("Cannot read the recent runs of user %s: %s", user.user_id, exc)
+        return []
+
+
+def note_run(handler_input: HandlerInput, record: dict[str, Any], now: datetime) -> None:
+    """Save a changed run record (a check-in mark or answer) with this request."""
+    user = user_of(handler_input)
+    user.runs[record["run_id"]] = record
+    user.view = {**user.view, "runs": {**user.view["runs"], record["run_id"]: record}}
+    user.now = user.now or now
+    user.dirty = True
+
+
 # The history epoch in which this person last heard the full safety briefing; tying it to the
 # epoch means "forget my history", which raises the epoch, brings the briefing back.
 _BRIEFED = "briefed_epoch"

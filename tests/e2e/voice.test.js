@@ -628,4 +628,71 @@ dialogue("a red flag said while a routine plays stops it", async (echo) => {
   // The run is paused, not lost: resuming later picks it up.
   ({ reply } = await echo.say("resume my routine"));
   assert.equal(onlyPlay(reply).audioItem.stream.token, stream.token);
+
+// --- how it felt: the check-in after a finished run (issue 12) ------------------------------
+
+/** Let every track of the playing routine run out, as a device does; return how many played. */
+async function playToTheEnd(echo) {
+  let played = 1;
+  for (;;) {
+    const { reply } = await echo.nearlyFinished();
+    const queued = directiveTypes(reply).length > 0;
+    await echo.finished();
+    if (!queued) return played;
+    played += 1;
+    assert.ok(played <= 200, "the routine never ends");
+  }
+}
+
+dialogue("a check-in answered sore suggests rest, changes the next suggestion and shows in the summary", async (echo) => {
+  let { reply, sent } = await echo.say("start my calves routine");
+  onlyPlay(reply);
+  await playToTheEnd(echo);
+  assert.equal(echo.activity(), "FINISHED");
+
+  // The next launch asks once how that area felt.
+  ({ reply, sent } = await echo.say("open trigger coach"));
+  assert.deepEqual(kinds(sent), ["LaunchRequest"]);
+  assert.match(speech(reply), /How did your calves feel after your last session: better, the same, or sore\?/);
+  assert.equal(reply.response.shouldEndSession, false);
+  assert.match(reply.response.reprompt.outputSpeech.ssml, /Say better, the same, or sore\. Or say skip\./);
+
+  // "it's a bit sore": rest advice, and another area is offered instead of the calves again.
+  ({ reply, sent } = await echo.say("it's a bit sore"));
+  assert.deepEqual(kinds(sent), ["FeelingIntent"]);
+  assert.equal(sent[0].request.request.intent.slots.feeling.resolutions.resolutionsPerAuthority[0].values[0].value.id,
+               "sore");
+  assert.match(speech(reply), /Give your calves a rest for a day or two/);
+  assert.match(speech(reply), /Would you like to work on your upper back instead\?/);
+  assert.doesNotMatch(speech(reply), /calves routine again/);
+  assert.deepEqual(directiveTypes(reply), []);
+
+  // "no" to the other area: the coach asks which routine instead.
+  ({ reply, sent } = await echo.say("no"));
+  assert.deepEqual(kinds(sent), ["AMAZON.NoIntent"]);
+  assert.match(speech(reply), /Which routine would you like\?/);
+
+  // The summary says how the calves felt.
+  ({ reply, sent } = await echo.say("how did I do this week"));
+  assert.deepEqual(kinds(sent), ["ProgressIntent"]);
+  assert.match(speech(reply), /Your calves felt sore after one session\./);
+
+  // A new launch does not ask again, and still suggests another area while the calves rest.
+  ({ reply, sent } = await echo.say("open trigger coach"));
+  assert.equal(sent[0].request.session.new, true);
+  assert.doesNotMatch(speech(reply), /How did your/);
+  assert.match(speech(reply), /You told me your calves were sore, so let's give them a rest\./);
+  ({ reply, sent } = await echo.say("yes"));
+  assert.deepEqual(kinds(sent), ["AMAZON.YesIntent", "AudioPlayer.PlaybackStarted"]);
+  assert.match(onlyPlay(reply).audioItem.stream.token, /^upper-back\|/);
+
+  // A feeling said with no question open is thanked and not stored.
+  echo.player.playbackOffset(1_000);
+  ({ reply } = await echo.say("stop"));
+  ({ reply, sent } = await echo.say("open trigger coach"));
+  ({ reply, sent } = await echo.say("it felt better"));
+  assert.deepEqual(kinds(sent), ["FeelingIntent"]);
+  assert.match(speech(reply), /there's no question open just now, so I haven't noted that/);
+  ({ reply } = await echo.say("how did I do this week"));
+  assert.match(speech(reply), /Your calves felt sore after one session\./);
 });

@@ -312,6 +312,8 @@ def test_a_start_by_yes_after_the_launch_offer_also_briefs_once(server):
     user = "amzn1.ask.account.SAYS-YES"
     alexa.complete_run(server.url, "calves", user)  # the first start briefs
     r = ask(server, alexa.launch(user=user))
+    r = ask(server, alexa.intent("FeelingIntent", {"feeling": ("better", "better")}, user=user,
+                                 session_attributes=r["sessionAttributes"]))  # the check-in comes first
     r = ask(server, alexa.intent("AMAZON.YesIntent", user=user, session_attributes=r["sessionAttributes"]))
     assert play_of(r) is not None
     assert speech.SAFETY_REMINDER in said(r) and speech.SAFETY_BRIEFING not in said(r)
@@ -392,7 +394,9 @@ def test_every_intent_in_the_generated_model_reaches_a_handler(server):
 def _questions() -> list[speech.Question]:
     found = [v for v in vars(speech).values() if isinstance(v, speech.Question)]
     for routine in load_library().routines:
-        found += [speech.resume_offer(routine.title), speech.again_offer(routine.title)]
+        found += [speech.resume_offer(routine.title), speech.again_offer(routine.title),
+                  speech.feeling_question(routine.area), speech.instead_offer(routine.title)]
+        found += [speech.resting_offer(other.area, routine.title) for other in load_library().routines]
         found += [speech.complaint_offer(routine.title), speech.complaint_next_offer(routine.title)]
     return found
 
@@ -437,7 +441,19 @@ def _walk(server) -> list[tuple[str, dict]]:
     say("progress, paused", alexa.intent("ProgressIntent", user=paused))
 
     alexa.complete_run(server.url, "calves", done)
-    say("launch, finished", alexa.launch(user=done))
+    checkin = say("launch, finished: the check-in", alexa.launch(user=done))["sessionAttributes"]
+    say("yes to the check-in", alexa.intent("AMAZON.YesIntent", user=done, session_attributes=checkin))
+    say("a feeling not heard", alexa.intent("FeelingIntent", {"feeling": "meh"}, user=done,
+                                            session_attributes=checkin))
+    say("a feeling, nothing asked", alexa.intent("FeelingIntent", {"feeling": ("better", "better")}, user=done))
+    say("free words, nothing asked", alexa.intent("FeelingIntent", {"feeling": "meh"}, user=done))
+    say("sore", alexa.intent("FeelingIntent", {"feeling": ("sore", "sore")}, user=done, session_attributes=checkin))
+    say("launch, resting", alexa.launch(user=done))
+    better = "amzn1.ask.account.WALK-BETTER"
+    alexa.complete_run(server.url, "calves", better)
+    checkin = ask(server, alexa.launch(user=better))["sessionAttributes"]
+    say("better", alexa.intent("FeelingIntent", {"feeling": ("better", "better")}, user=better,
+                               session_attributes=checkin))
     say("safety tips, finished", alexa.intent("SafetyTipsIntent", user=done))
     say("resume, finished", alexa.intent("ResumeRoutineIntent", user=done))
     say("progress, finished", alexa.intent("ProgressIntent", user=done))

@@ -254,8 +254,10 @@ def run_copies(draw, run_id: str, corrupt: bool) -> dict:
         return {"run_id": run_id, "outcome": draw(st.sampled_from(["?", "done", 3]))}  # corrupt
     started = STARTS[run_id]
     ended = draw(st.none() | st.integers(1, 600))
+    feeling = draw(st.none() | st.sampled_from([progress.ASKED, progress.SKIPPED, *progress.FEELINGS]))
+    felt_at = None if feeling is None else progress._iso(started + timedelta(minutes=draw(st.integers(0, 9))))
     return record(
-        run_id, started,
+        run_id, started, feeling=feeling, felt_at=felt_at,
         updated_at=progress._iso(started + timedelta(minutes=draw(st.integers(0, 600)))),
         ended_at=None if ended is None else progress._iso(started + timedelta(minutes=ended)),
         seconds_guided=draw(st.integers(0, 600)),

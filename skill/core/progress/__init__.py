@@ -1,7 +1,8 @@
 """Progress: run records (records), their merge and folding (merge), summaries (summary).
 
 One package, three parts; everything public is importable from here, so callers write
-`from skill.core import progress` and `progress.summarize(...)`.
+`from skill.core import progress` and `progress.summarize(...)`. The check-in rules ("how did
+it feel", issue 12) are their own module: `from skill.core.progress import feelings`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from skill.core.progress.merge import (
 from skill.core.progress.records import (
     ABANDON_AFTER,
     ABANDONED,
+    ASKED,
     COMPLETED,
+    FEELINGS,
     HISTORY_DAYS,
     IN_PROGRESS,
     KEEP_DAYS,
@@ -39,6 +42,7 @@ from skill.core.progress.records import (
     PERIODS,
     REST_AFTER_DAYS,
     REVISIT_AFTER_DAYS,
+    SKIPPED,
     STOPPED_EARLY,
     VERSION,
     RunRecord,
@@ -46,12 +50,14 @@ from skill.core.progress.records import (
     _month,
     record_run,
 )
-from skill.core.progress.summary import WINDOW_DAYS, Nudge, Summary, summarize, window_start
+from skill.core.progress.summary import WINDOW_DAYS, Felt, Nudge, Summary, summarize, window_start
 
 __all__ = [
     "ABANDONED",
     "ABANDON_AFTER",
+    "ASKED",
     "COMPLETED",
+    "FEELINGS",
     "HISTORY_DAYS",
     "IN_PROGRESS",
     "KEEP_DAYS",
@@ -61,9 +67,11 @@ __all__ = [
     "PERIODS",
     "REST_AFTER_DAYS",
     "REVISIT_AFTER_DAYS",
+    "SKIPPED",
     "STOPPED_EARLY",
     "VERSION",
     "WINDOW_DAYS",
+    "Felt",
     "Nudge",
     "RunRecord",
     "Summary",

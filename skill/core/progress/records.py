@@ -39,6 +39,13 @@ _FIELDS = (
 )
 _BUCKET_COUNTS = ("sessions", "seconds", "completed", "stopped_early", "abandoned")
 
+# How a finished run felt afterwards (issue 12): asked once at a later launch, then answered
+# or skipped. Copies join by (stage, time, word): an answer beats a bare "asked" or "skipped"
+# whatever the order they arrive in, and between two answers the later one wins.
+ASKED, SKIPPED = "asked", "skipped"
+FEELINGS = ("better", "same", "sore")
+_FEELING_STAGE = {ASKED: 1, SKIPPED: 2, **{word: 3 for word in FEELINGS}}
+
 
 # --- Time --------------------------------------------------------------------------------
 
@@ -121,10 +128,12 @@ class RunRecord:
     tracks_skipped: int  # tracks skipped at least once (a skipped track may be done later)
     track_count: int
     outcome: str = IN_PROGRESS
+    feeling: str | None = None  # ASKED, SKIPPED or one of FEELINGS; None: never asked
+    felt_at: str | None = None  # when `feeling` was last set
 
     def to_dict(self) -> dict[str, Any]:
         """Return the record as plain JSON types, for the document."""
-        return {
+        data = {
             "run_id": self.run_id,
             "routine_id": self.routine_id,
             "area": self.area,
@@ -137,6 +146,9 @@ class RunRecord:
             "track_count": self.track_count,
             "outcome": self.outcome,
         }
+        if self.feeling is not None:  # left out until asked, so older records read the same
+            data["feeling"], data["felt_at"] = self.feeling, self.felt_at
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> RunRecord:
@@ -144,7 +156,8 @@ class RunRecord:
         if not isinstance(data, dict):
             raise ValueError(f"Stored run {data!r} is not a record; expected a JSON object.")
         if _is_canonical(data):
-            return cls(**{name: data[name] for name in _FIELDS})
+            return cls(**{name: data[name] for name in _FIELDS},
+                       feeling=data.get("feeling"), felt_at=data.get("felt_at"))
         try:
             ended = data.get("ended_at")
             record = cls(
@@ -159,6 +172,7 @@ class RunRecord:
                 tracks_skipped=_count(data, "tracks_skipped"),
                 track_count=_count(data, "track_count"),
                 outcome=data.get("outcome"),
+                **_feeling_of(data),
             )
         except ValueError as exc:
             raise ValueError(f"Stored run {data.get('run_id')!r} is not valid: {exc}") from None
@@ -186,7 +200,29 @@ class RunRecord:
             tracks_skipped=max(self.tracks_skipped, other.tracks_skipped),
             track_count=max(self.track_count, other.track_count),
             outcome=max(self.outcome, other.outcome, key=_RANK.__getitem__),
+            **_later_feeling(self, other),
         )
+
+
+def _feeling_of(data: dict[str, Any]) -> dict[str, str | None]:
+    """Return a stored record's feeling fields, checked; raise ValueError if they are bad."""
+    feeling, felt_at = data.get("feeling"), data.get("felt_at")
+    if feeling is None:
+        return {"feeling": None, "felt_at": None}
+    if not isinstance(feeling, str) or feeling not in _FEELING_STAGE:
+        raise ValueError(f"feeling {feeling!r} is not one of {', '.join(_FEELING_STAGE)}.")
+    return {"feeling": feeling, "felt_at": _canonical_time(felt_at, "felt_at")}
+
+
+def _feeling_key(record: RunRecord) -> tuple[int, str, str]:
+    if record.feeling is None:
+        return (0, "", "")
+    return (_FEELING_STAGE[record.feeling], record.felt_at or "", record.feeling)
+
+
+def _later_feeling(a: RunRecord, b: RunRecord) -> dict[str, str | None]:
+    chosen = max(a, b, key=_feeling_key)
+    return {"feeling": chosen.feeling, "felt_at": chosen.felt_at}
 
 
 def _is_time(text: Any) -> bool:
@@ -201,6 +237,13 @@ def _is_time(text: Any) -> bool:
 
 def _is_text(value: Any) -> bool:
     return type(value) is str and 0 < len(value) <= 200
+
+
+def _is_canonical_feeling(data: dict[str, Any]) -> bool:
+    if "feeling" not in data and "felt_at" not in data:
+        return True
+    feeling = data.get("feeling")
+    return type(feeling) is str and feeling in _FEELING_STAGE and _is_time(data.get("felt_at"))
 
 
 def _is_canonical(data: dict[str, Any]) -> bool:
@@ -220,6 +263,7 @@ def _is_canonical(data: dict[str, Any]) -> bool:
             and type(outcome) is str and outcome in _RANK
             and _is_time(data["started_at"]) and _is_time(data["updated_at"])
             and (ended is None or _is_time(ended))
+            and _is_canonical_feeling(data)
         )
     except KeyError:
         return False

@@ -15,6 +15,7 @@ from skill.core.progress.records import (
     ABANDON_AFTER,
     ABANDONED,
     COMPLETED,
+    FEELINGS,
     IN_PROGRESS,
     PERIODS,
     REST_AFTER_DAYS,
@@ -37,6 +38,17 @@ class Nudge:
     kind: str  # "rest" | "revisit"
     area: str
     days: int | None  # rest: days in a row; revisit: days since (None: before kept history)
+
+
+@dataclass(frozen=True)
+class Felt:
+    """How one area felt after the period's sessions, as the person told the check-in."""
+
+    area: str
+    told: int  # sessions of the period with an answer
+    better: int = 0
+    same: int = 0
+    sore: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,7 @@ class Summary:
     previous_seconds: int
     nudge: Nudge | None = None
     unreadable: int = 0
+    felt: tuple[Felt, ...] = ()  # areas with check-in answers, most answers first
 
     @property
     def minutes(self) -> int:
@@ -166,6 +179,7 @@ def summarize(
     active: set[date] = set()
     all_days: set[date] = set()
     area_days: dict[str, set[date]] = {}
+    area_felt: dict[str, dict[str, int]] = {}
     for run_id, raw in checked["runs"].items():
         if isinstance(raw, dict) and raw.get("run_id") == run_id and _is_canonical(raw):
             view = raw  # read in place: this loop runs over every run on every summary
@@ -190,6 +204,10 @@ def summarize(
             counts[outcome] += 1
             area_counts[area] = area_counts.get(area, 0) + 1
             active.add(day)
+            feeling = view.get("feeling")
+            if feeling in FEELINGS:
+                felt = area_felt.setdefault(area, {word: 0 for word in FEELINGS})
+                felt[feeling] += 1
         elif before <= day < start:
             previous_sessions += 1
             previous_seconds += run_seconds
@@ -222,4 +240,8 @@ def summarize(
         previous_seconds=previous_seconds,
         nudge=_nudge(area_days, folded_areas, today),
         unreadable=unreadable,
+        felt=tuple(sorted(
+            (Felt(area, sum(n.values()), **n) for area, n in area_felt.items()),
+            key=lambda f: (-f.told, f.area),
+        )),
     )
