@@ -628,6 +628,7 @@ dialogue("a red flag said while a routine plays stops it", async (echo) => {
   // The run is paused, not lost: resuming later picks it up.
   ({ reply } = await echo.say("resume my routine"));
   assert.equal(onlyPlay(reply).audioItem.stream.token, stream.token);
+});
 
 // --- how it felt: the check-in after a finished run (issue 12) ------------------------------
 
