@@ -110,3 +110,67 @@ def test_the_rule_keeps_a_later_spot_whose_step_has_a_caution():
     kept = kept_steps(stripped)
     caution = next(i for i, s in enumerate(glutes.steps) if s.caution)
     assert caution in kept and caution + 1 in kept and caution + 2 not in kept
+
+
+# --- tokens, playback state and run records carry the length ---------------------------------
+
+def _programs() -> tuple:
+    from skill.core.player import Program
+
+    return Program("calves", (10_000, 20_000, 30_000)), Program("calves", (5_000, 6_000), "quick")
+
+
+def test_a_quick_run_s_tokens_name_the_length_and_a_full_run_s_stay_as_before():
+    from skill.core import player
+    from skill.core.player import PlaybackState, Token
+
+    full, quick = _programs()
+    begun = player.start(PlaybackState(), quick, "run1", floor=7)
+    assert begun.play.token == "calves|run1|0|8|quick"
+    assert Token.parse(begun.play.token) == Token("calves", "run1", 0, 8, "quick")
+    assert begun.state.length == "quick" and begun.events[-1].length == "quick"
+    queued = player.nearly_finished(begun.state, quick, begun.play.token)
+    assert queued.play.token == "calves|run1|1|9|quick"
+    assert player.start(PlaybackState(), full, "run2", floor=7).play.token == "calves|run2|0|8"
+    assert Token.parse("calves|run2|0|8").length == "full"  # tokens from before lengths
+    assert Token.parse("calves|run2|0|8|") is None
+
+
+def test_a_quick_state_never_moves_on_with_the_full_program_and_the_token_alone_catches_up():
+    from skill.core import player
+    from skill.core.player import PlaybackState
+
+    full, quick = _programs()
+    begun = player.start(PlaybackState(), quick, "run1", floor=7)
+    assert not player.matches(begun.state, full)
+    assert player.finished(begun.state, full, begun.play.token).changed is False
+    # a save was lost: the event's token alone is enough to go on with the quick run
+    later = "calves|run1|1|20|quick"
+    caught = player.catch_up(PlaybackState(seq=3), quick, later)
+    assert caught.length == "quick" and caught.index == 1 and caught.run_id == "run1"
+    assert player.catch_up(PlaybackState(seq=3), full, later) == PlaybackState(seq=3)
+    assert player.check_invariants(caught, quick) == []
+    restored = PlaybackState.from_dict(caught.to_dict())
+    assert restored == caught
+    assert PlaybackState.from_dict({k: v for k, v in caught.to_dict().items() if k != "length"}).length == "full"
+
+
+def test_a_run_record_keeps_its_length_and_old_records_read_as_full():
+    from datetime import UTC, datetime
+
+    from skill.core import player, progress
+    from skill.core.player import PlaybackState
+
+    _, quick = _programs()
+    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    begun = player.start(PlaybackState(), quick, "run1", floor=7, at="2026-03-02T09:00:00Z")
+    doc = progress.note(None, begun, quick, "calves", now)
+    raw = doc["runs"]["run1"]
+    assert raw["length"] == "quick" and raw["track_count"] == 2
+    assert progress.RunRecord.from_dict(raw).length == "quick"
+    old = {k: v for k, v in raw.items() if k != "length"}
+    assert progress.RunRecord.from_dict(old).length == "full"
+    with pytest.raises(ValueError, match="length 'medium'"):
+        progress.RunRecord.from_dict({**raw, "length": "medium"})
+    record = progress.RunRecord.from_dict(raw)
+    assert record.join(record) == record
