@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from skill.web import create_app
 
 from skill import speech
 from skill.alexa.builder import build_coach
 from skill.core import progress
 from skill.core.player import Token
+from skill.hosting.web import create_app
 from skill.storage import SQLITE_FILE_NAME
 from skill.storage.dynamodb import DynamoAdapter
 from skill.storage.records import Changes
