@@ -155,16 +155,20 @@ def cmd_preview(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def cmd_render(args: argparse.Namespace, settings: config.Settings) -> int:
-    """Render routines to MP3 tracks (only what changed) and write their manifests.
+    """Render routines to MP3 tracks (only what changed) and write their manifests, full and quick.
 
-    Example: trigger-coach render            (all routines)
+    Example: trigger-coach render            (all routines, both lengths)
              trigger-coach render calves feet
+             trigger-coach render --length quick upper-back
     """
+    from skill.core.lengths import version, versions
     from skill.render import VoiceError, render_library
     from skill.render.progress import ProgressBar
 
     library = _library(settings)
-    routines = [_pick(library, name) for name in args.routines] or list(library.routines)
+    picked = [_pick(library, name) for name in args.routines] or list(library.routines)
+    length = getattr(args, "length", "both")
+    routines = [v for r in picked for v in (versions(r) if length == "both" else (version(r, length),))]
     try:
         report = render_library(routines, settings, progress=ProgressBar())
     except VoiceError as exc:
@@ -268,7 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("preview", cmd_preview)
     p.add_argument("routine")
     p.add_argument("--audio", metavar="OUT.mp3", help="render the whole routine to this MP3 file")
-    add("render", cmd_render).add_argument("routines", nargs="*")
+    p = add("render", cmd_render)
+    p.add_argument("routines", nargs="*")
+    p.add_argument("--length", choices=("both", "full", "quick"), default="both",
+                   help="which versions to render (default: both)")
     add("model", cmd_model).add_argument("--check", action="store_true")
     from skill.hosting.package import DEFAULT_OUTPUT, LAMBDA_ARCHITECTURE, LAMBDA_PYTHON, PLATFORMS
 

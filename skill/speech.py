@@ -383,3 +383,14 @@ def progress_summary(summary: Summary) -> str:
     if not summary.tz_known:
         sentences.append(PROGRESS_TZ_UNKNOWN)
     return " ".join(sentences)
+
+
+# --- Quick or full, and starting without a name (issue 12, lengths) ----------------------------
+
+QUICK_WORD = "quick"
+NO_USUAL_YET = "We haven't done a routine together yet, so let's pick one."
+
+
+def length_title(title: str, length: str) -> str:
+    """Return a routine's title as said for its length: "Quick upper back" for the quick one."""
+    return f"{QUICK_WORD.capitalize()} {title.lower()}" if length == QUICK_WORD else title

@@ -47,6 +47,10 @@ def build_model(library: Library) -> dict[str, Any]:
                         {"id": pid, "name": {"value": names[0], "synonyms": names[1:]}}
                         for pid, names in intents.PERIOD_VALUES.items()
                     ]},
+                    {"name": intents.LENGTH.type, "values": [
+                        {"id": lid, "name": {"value": names[0], "synonyms": list(names[1:])}}
+                        for lid, names in intents.LENGTH_VALUES.items()
+                    ]},
                 ],
             }
         }
