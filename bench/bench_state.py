@@ -164,7 +164,7 @@ def play_and_measure(url: str, user: str, measure: Callable[[Callable[[], None]]
 
 
 def sqlite_bytes(days: int) -> list[int]:
-    from skill.web import create_app
+    from skill.hosting.web import create_app
 
     work = Path(tempfile.mkdtemp(prefix="trigger-coach-bytes-"))
     try:
@@ -192,8 +192,7 @@ def sqlite_bytes(days: int) -> list[int]:
 
 
 def dynamodb_bytes(days: int) -> list[int] | None:
-    from skill.web import create_app
-
+    from skill.hosting.web import create_app
     from tests.integration.dynalite_server import DynaliteError, DynaliteServer
     from tests.integration.dynamo_faults import faulty_dynamodb
 

@@ -137,8 +137,7 @@ def cmd_preview(args: argparse.Namespace, settings: config.Settings) -> int:
         else:
             print(f"{routine.title} — {_clock(manifest.duration_ms / 1000)} rendered "
                   f"({len(tracks)} tracks, voice {manifest.voice})")
-        print(f"Intro: {routine.intro}")
-        print(f"Safety: {routine.safety.spoken}")
+        print(f"Alexa says before the first track: {routine.safety.spoken}")
         lines = _script_lines(tracks) if manifest is None else _rendered_lines(tracks, manifest)
         print("\n".join(lines))
         return 0

@@ -87,7 +87,9 @@ def _expand_steps(routine: Routine) -> list[tuple[int, Step, str | None]]:
 def expand(routine: Routine) -> tuple[Track, ...]:
     """Return the routine's tracks in play order, with sides mirrored and text filled in.
 
-    A step's caution is spoken just before its instruction. A step that takes a pressure
+    The first track opens with the routine's intro, in the coach's voice, so what the intro
+    promises is heard where the routine begins. A step's caution is spoken just before its
+    instruction. A step that takes a pressure
     says its guidance when the pressure differs from the previous one on this side: the
     full sentence the first time the routine uses that pressure, a short reminder after.
     """
@@ -99,6 +101,8 @@ def expand(routine: Routine) -> tuple[Track, ...]:
         text = speech.fill_side(step.say, side)
         if step.caution:
             text = f"{speech.fill_side(step.caution, side)} {text}"
+        if index == 0:
+            text = f"{routine.intro} {text}"
         if step.pressure and step.pressure != last_pressure:
             guidance = speech.PRESSURE_AGAIN if step.pressure in explained else speech.PRESSURE
             text = f"{text} {guidance[step.pressure]}"
