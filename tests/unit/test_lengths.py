@@ -61,7 +61,7 @@ def test_a_step_s_quick_field_drops_keeps_or_sets_its_timed_part(tmp_path):
     data["steps"][3]["quick"] = {"seconds": 25}  # a hold
     data["steps"][9]["quick"] = False  # the closing breaths
     (routine,), problems = load(tmp_path, data)
-    assert problems == []
+    assert [p for p in problems if p.rule != "quick-length"] == []  # the roll makes it long
     quick = version(routine, Length.QUICK)
     assert quick.step_numbers == (0, 2, 3, 4, 7, 8)
     assert [s.timed_seconds for s in quick.steps][2:4] == [25, 20]
