@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skill import config
+from skill import config, speech
 from skill.core.routines import Library, Routine, load_library
 from skill.core.timeline import WORDS_PER_SECOND, Track, estimated_minutes, expand
 
@@ -107,7 +107,7 @@ def _current_manifest(routine: Routine, tracks: Sequence[Track], settings: confi
     from skill.render.manifest import ManifestError, load_manifest
 
     try:
-        manifest = load_manifest(routine.id, settings)
+        manifest = load_manifest(routine.key, settings)
     except ManifestError as exc:
         print(f"warning: {exc}", file=sys.stderr)
         return None
@@ -124,18 +124,22 @@ def cmd_preview(args: argparse.Namespace, settings: config.Settings) -> int:
     it estimates times from the words and says so.
 
     Example: trigger-coach preview upper-back
+             trigger-coach preview upper-back --length quick
              trigger-coach preview "upper back" --audio upper-back.mp3
     """
-    routine = _pick(_library(settings), args.routine)
+    from skill.core.lengths import version
+
+    routine = version(_pick(_library(settings), args.routine), getattr(args, "length", "full"))
     tracks = expand(routine)
+    title = speech.length_title(routine.title, routine.length)
     if args.audio is None:
         manifest = _current_manifest(routine, tracks, settings)
         if manifest is None:
-            print(f"{routine.title} — about {estimated_minutes(tracks):.0f} minutes ({len(tracks)} tracks), "
+            print(f"{title} — about {estimated_minutes(tracks):.0f} minutes ({len(tracks)} tracks), "
                   f"estimated at {WORDS_PER_SECOND} words a second: not rendered for these steps yet, "
                   f"run 'trigger-coach render {routine.id}' for real times")
         else:
-            print(f"{routine.title} — {_clock(manifest.duration_ms / 1000)} rendered "
+            print(f"{title} — {_clock(manifest.duration_ms / 1000)} rendered "
                   f"({len(tracks)} tracks, voice {manifest.voice})")
         print(f"Alexa says before the first track: {routine.safety.spoken}")
         lines = _script_lines(tracks) if manifest is None else _rendered_lines(tracks, manifest)
@@ -271,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("preview", cmd_preview)
     p.add_argument("routine")
     p.add_argument("--audio", metavar="OUT.mp3", help="render the whole routine to this MP3 file")
+    p.add_argument("--length", choices=("full", "quick"), default="full",
+                   help="which version of the routine (default: full)")
     p = add("render", cmd_render)
     p.add_argument("routines", nargs="*")
     p.add_argument("--length", choices=("both", "full", "quick"), default="both",
