@@ -48,6 +48,7 @@ class Outcome(StrEnum):
 
 
 FULL = "full"  # the length of a routine played whole (skill.core.routines.Length)
+LENGTHS = (FULL, "quick")  # every length a run may have (skill.core.routines.Length)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Token:
         if not isinstance(text, str) or len(text) > 200:
             return None
         parts = text.split("|")
-        length = parts.pop() if len(parts) == 5 and parts[4] and parts[4] != FULL else FULL
+        length = parts.pop() if len(parts) == 5 and parts[4] in LENGTHS and parts[4] != FULL else FULL
         if len(parts) != 4 or not parts[0] or not parts[1]:
             return None
         try:
@@ -152,13 +153,19 @@ class PlaybackState:
                 skipped=frozenset(_nat(i) for i in data.get("skipped", [])),
                 started_at=_opt_str(data.get("started_at")),
                 paused_at=_opt_str(data.get("paused_at")),
-                length=_opt_str(data.get("length")) or FULL,
+                length=_length(data.get("length", FULL)),
             )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"Stored playback state {data!r} is not valid: {exc}") from exc
         if state.activity is not Activity.IDLE and (state.routine_id is None or state.run_id is None):
             raise ValueError(f"Stored playback state {data!r} has a run without routine or run id.")
         return state
+
+
+def _length(value: Any) -> str:
+    if value not in LENGTHS:
+        raise ValueError(f"expected a length ({', '.join(LENGTHS)}), got {value!r}")
+    return value
 
 
 def _opt_str(value: Any) -> str | None:

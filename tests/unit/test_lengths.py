@@ -134,6 +134,7 @@ def test_a_quick_run_s_tokens_name_the_length_and_a_full_run_s_stay_as_before():
     assert player.start(PlaybackState(), full, "run2", floor=7).play.token == "calves|run2|0|8"
     assert Token.parse("calves|run2|0|8").length == "full"  # tokens from before lengths
     assert Token.parse("calves|run2|0|8|") is None
+    assert Token.parse("calves|run2|0|8|medium") is None and Token.parse("calves|run2|0|8|\ud800") is None
 
 
 def test_a_quick_state_never_moves_on_with_the_full_program_and_the_token_alone_catches_up():
@@ -153,6 +154,8 @@ def test_a_quick_state_never_moves_on_with_the_full_program_and_the_token_alone_
     restored = PlaybackState.from_dict(caught.to_dict())
     assert restored == caught
     assert PlaybackState.from_dict({k: v for k, v in caught.to_dict().items() if k != "length"}).length == "full"
+    with pytest.raises(ValueError, match="length"):
+        PlaybackState.from_dict({**caught.to_dict(), "length": "\ud800"})
 
 
 def test_a_run_record_keeps_its_length_and_old_records_read_as_full():
