@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skill import config
+from skill import config, speech
 from skill.content.complaints import complaints_path, load_complaints
 from skill.core.complaints import EMERGENCY, ComplaintBook, offers
 from skill.core.routines import Library, Routine, load_library
@@ -150,7 +150,7 @@ def _current_manifest(routine: Routine, tracks: Sequence[Track], settings: confi
     from skill.render.manifest import ManifestError, load_manifest
 
     try:
-        manifest = load_manifest(routine.id, settings)
+        manifest = load_manifest(routine.key, settings)
     except ManifestError as exc:
         print(f"warning: {exc}", file=sys.stderr)
         return None
@@ -167,18 +167,22 @@ def cmd_preview(args: argparse.Namespace, settings: config.Settings) -> int:
     it estimates times from the words and says so.
 
     Example: trigger-coach preview upper-back
+             trigger-coach preview upper-back --length quick
              trigger-coach preview "upper back" --audio upper-back.mp3
     """
-    routine = _pick(_library(settings), args.routine)
+    from skill.core.lengths import version
+
+    routine = version(_pick(_library(settings), args.routine), getattr(args, "length", "full"))
     tracks = expand(routine)
+    title = speech.length_title(routine.title, routine.length)
     if args.audio is None:
         manifest = _current_manifest(routine, tracks, settings)
         if manifest is None:
-            print(f"{routine.title} — about {estimated_minutes(tracks):.0f} minutes ({len(tracks)} tracks), "
+            print(f"{title} — about {estimated_minutes(tracks):.0f} minutes ({len(tracks)} tracks), "
                   f"estimated at {WORDS_PER_SECOND} words a second: not rendered for these steps yet, "
                   f"run 'trigger-coach render {routine.id}' for real times")
         else:
-            print(f"{routine.title} — {_clock(manifest.duration_ms / 1000)} rendered "
+            print(f"{title} — {_clock(manifest.duration_ms / 1000)} rendered "
                   f"({len(tracks)} tracks, voice {manifest.voice})")
         print(f"Alexa says before the first track: {routine.safety.spoken}")
         lines = _script_lines(tracks) if manifest is None else _rendered_lines(tracks, manifest)
@@ -197,16 +201,20 @@ def cmd_preview(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def cmd_render(args: argparse.Namespace, settings: config.Settings) -> int:
-    """Render routines to MP3 tracks (only what changed) and write their manifests.
+    """Render routines to MP3 tracks (only what changed) and write their manifests, full and quick.
 
-    Example: trigger-coach render            (all routines)
+    Example: trigger-coach render            (all routines, both lengths)
              trigger-coach render calves feet
+             trigger-coach render --length quick upper-back
     """
+    from skill.core.lengths import version, versions
     from skill.render import VoiceError, render_library
     from skill.render.progress import ProgressBar
 
     library = _library(settings)
-    routines = [_pick(library, name) for name in args.routines] or list(library.routines)
+    picked = [_pick(library, name) for name in args.routines] or list(library.routines)
+    length = getattr(args, "length", "both")
+    routines = [v for r in picked for v in (versions(r) if length == "both" else (version(r, length),))]
     try:
         report = render_library(routines, settings, progress=ProgressBar())
     except VoiceError as exc:
@@ -311,7 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("preview", cmd_preview)
     p.add_argument("routine")
     p.add_argument("--audio", metavar="OUT.mp3", help="render the whole routine to this MP3 file")
-    add("render", cmd_render).add_argument("routines", nargs="*")
+    p.add_argument("--length", choices=("full", "quick"), default="full",
+                   help="which version of the routine (default: full)")
+    p = add("render", cmd_render)
+    p.add_argument("routines", nargs="*")
+    p.add_argument("--length", choices=("both", "full", "quick"), default="both",
+                   help="which versions to render (default: both)")
     add("model", cmd_model).add_argument("--check", action="store_true")
     from skill.hosting.package import DEFAULT_OUTPUT, LAMBDA_ARCHITECTURE, LAMBDA_PYTHON, PLATFORMS
 

@@ -523,3 +523,14 @@ def felt_sentence(felt: Felt) -> str:
     said = [f"{_FELT_WORDS[word]} after {_number(n)} of {_number(felt.told)} sessions"]
     said += [f"{_FELT_WORDS[w]} after {_number(k)}" for w, k in rest]
     return f"Your {felt.area} felt {spoken_list(said)}."
+
+
+# --- Quick or full, and starting without a name (issue 12, lengths) ----------------------------
+
+QUICK_WORD = "quick"
+NO_USUAL_YET = "We haven't done a routine together yet, so let's pick one."
+
+
+def length_title(title: str, length: str) -> str:
+    """Return a routine's title as said for its length: "Quick upper back" for the quick one."""
+    return f"{QUICK_WORD.capitalize()} {title.lower()}" if length == QUICK_WORD else title

@@ -14,13 +14,14 @@ TEST_ROUTINES = ("upper-back", "calves")
 
 @pytest.fixture(scope="session")
 def rendered_audio() -> Path:
-    """Render the routines the skill tests play, with the real default voice."""
+    """Render the routines the skill tests play, full and quick, with the real default voice."""
+    from skill.core.lengths import versions
     from skill.core.routines import load_library
     from skill.render import render_library
 
     settings = Settings(audio_dir=TEST_AUDIO_DIR)
     library = load_library()
-    report = render_library([library.get(r) for r in TEST_ROUTINES], settings)
+    report = render_library([v for r in TEST_ROUTINES for v in versions(library.get(r))], settings)
     assert not report.failures, report.failures
     return TEST_AUDIO_DIR
 

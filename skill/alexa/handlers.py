@@ -35,11 +35,13 @@ from skill.alexa.user import (
     commit,
     forget,
     history,
+    last_length,
     mark_briefed,
     needs_briefing,
     note_run,
     playing_runs,
     recent_runs,
+    remember_length,
     resumable,
     take_over,
     user_of,
@@ -48,6 +50,7 @@ from skill.core import player, progress
 from skill.core.complaints import EMERGENCY, Complaint, ComplaintBook, RedFlag, offers, phrase_key
 from skill.core.player import Activity, PlaybackState, Program, Token, Transition
 from skill.core.progress import feelings
+from skill.core.routines import Length, normalise
 
 if TYPE_CHECKING:
     from datetime import tzinfo
@@ -92,8 +95,8 @@ class Coach:
 
 # --- rendering ---------------------------------------------------------------------------
 
-def _play_directive(coach: Coach, play: player.Play, routine_id: str) -> PlayDirective:
-    track = coach.catalog.track(routine_id, play.index)
+def _play_directive(coach: Coach, play: player.Play, routine: Routine) -> PlayDirective:
+    track = coach.catalog.track(routine.id, play.index, routine.length)
     behavior = PlayBehavior(play.behavior.value)
     return PlayDirective(
         play_behavior=behavior,
@@ -120,7 +123,7 @@ def respond(
         builder.speak(speech.ssml(say))
     directive = None
     if transition.play is not None and routine is not None:
-        directive = _play_directive(coach, transition.play, routine.id)
+        directive = _play_directive(coach, transition.play, routine)
     elif transition.stop:
         directive = StopDirective()
     if directive is not None:
@@ -154,7 +157,8 @@ def _tell(handler_input: HandlerInput, say: str) -> Response:
 
 
 def _run(coach: Coach, state: PlaybackState) -> tuple[Routine | None, Program | None]:
-    return coach.catalog.routine(state.routine_id), coach.catalog.program(state.routine_id)
+    return (coach.catalog.routine(state.routine_id, state.length),
+            coach.catalog.program(state.routine_id, state.length))
 
 
 def _context_offset(handler_input: HandlerInput, state: PlaybackState) -> int | None:
@@ -191,7 +195,7 @@ def _caught_up(coach: Coach, state: PlaybackState, token: str | None) -> Playbac
     parsed = Token.parse(token)
     if parsed is None or parsed.seq <= state.seq:
         return state
-    return player.catch_up(state, coach.catalog.program(parsed.routine_id), token)
+    return player.catch_up(state, coach.catalog.program(parsed.routine_id, parsed.length), token)
 
 
 def _state(handler_input: HandlerInput, coach: Coach) -> PlaybackState:
@@ -216,20 +220,24 @@ def _start_stamp(coach: Coach) -> tuple[int, str]:
 
 # --- starting and resuming ---------------------------------------------------------------
 
-def start_routine(handler_input: HandlerInput, coach: Coach, routine: Routine) -> Response:
-    """Introduce a routine and play its first track."""
+def start_routine(
+    handler_input: HandlerInput, coach: Coach, routine: Routine, length: str | None = None,
+) -> Response:
+    """Introduce a routine and play its first track, at `length` or else the one chosen last."""
     if not device_of(handler_input).audio:
         return _tell(handler_input, speech.NO_AUDIO_PLAYER)
-    program = coach.catalog.program(routine.id)
+    routine = coach.catalog.routine(routine.id, _length_or_last(handler_input, length)) or routine
+    program = coach.catalog.program(routine.id, routine.length)
     if program is None:
         return _tell(handler_input, speech.AUDIO_NOT_READY)
     floor, at = _start_stamp(coach)
     transition = player.start(_state(handler_input, coach), program, coach.new_run_id(), floor=floor, at=at)
     briefed = not needs_briefing(handler_input)
-    intro = speech.routine_intro(routine.title, routine.minutes, list(routine.equipment),
-                                 routine.safety.spoken, briefed=briefed)
+    intro = speech.routine_intro(speech.length_title(routine.title, routine.length), routine.minutes,
+                                 list(routine.equipment), routine.safety.spoken, briefed=briefed)
     intro = _with_rest_advice(handler_input, coach, routine, intro)
     mark_briefed(handler_input)
+    remember_length(handler_input, routine.length)
     return respond(handler_input, coach, transition, program, routine,
                    _after_greeting(handler_input, intro))
 
@@ -251,7 +259,7 @@ def resume_run(handler_input: HandlerInput, coach: Coach, spoken: bool) -> Respo
         if not spoken:
             return handler_input.response_builder.response
         return _ask(handler_input, speech.finished_already(routine.title),
-                    speech.again_offer(routine.title), f"start:{routine.id}")
+                    speech.again_offer(routine.title), _start_pending(routine.id, state.length))
     if state.activity is not Activity.PAUSED or program is None or routine is None:
         return _tell(handler_input, speech.NOTHING_PLAYING) if spoken else handler_input.response_builder.response
     if not device_of(handler_input).audio:  # a button press may carry no speech
@@ -270,7 +278,9 @@ def _offer(handler_input: HandlerInput, coach: Coach) -> tuple[speech.Question, 
         return speech.resume_offer(routine.title), "resume"
     last = coach.catalog.routine(user.doc.get("last_routine")) or routine
     if last is not None:
-        return speech.again_offer(last.title), f"start:{last.id}"
+        length = _length_or_last(handler_input, None)
+        return (speech.again_offer(speech.length_title(last.title, length)),
+                _start_pending(last.id, length))
     return speech.WHICH_ROUTINE, None
 
 
@@ -305,14 +315,83 @@ class StartRoutineHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         heard, routine_id = _slot(handler_input, intents.ROUTINE.name)
+        length = _length_slot(handler_input)
         library = self.coach.catalog.library
         routine = library.get(routine_id) if routine_id else None
-        if routine is None and heard:
-            routine = library.find(heard)
+        said = _raw_slot(handler_input, intents.ROUTINE.name)
+        if routine is None and said and not (heard and _unnamed(heard)):
+            routine = library.find(heard) if heard else None
+            if routine is None:
+                return _ask(handler_input, speech.unknown_routine(heard, self.coach.featured()),
+                            speech.WHICH_ROUTINE)
         if routine is None:
-            return _ask(handler_input, speech.unknown_routine(heard, self.coach.featured()),
-                        speech.WHICH_ROUTINE)
-        return start_routine(handler_input, self.coach, routine)
+            return _start_unnamed(handler_input, self.coach, length)
+        return start_routine(handler_input, self.coach, routine, length)
+
+
+# --- quick or full, and starting without a name ----------------------------------------------
+
+# What fills the routine slot when nobody named one: "start my usual", "start a routine".
+_NO_NAME = frozenset({"", "a", "usual", "the usual", "one", "a one", "it", "this"})
+
+
+def _unnamed(heard: str) -> bool:
+    """Return whether what was heard in the routine slot names no routine ("my usual")."""
+    return normalise(heard) in _NO_NAME
+
+
+def _raw_slot(handler_input: HandlerInput, name: str) -> str:
+    """Return a slot's value as it came, stripped ("" when the slot is missing or empty)."""
+    intent = getattr(handler_input.request_envelope.request, "intent", None)
+    slot = (getattr(intent, "slots", None) or {}).get(name)
+    value = getattr(slot, "value", None)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _length_slot(handler_input: HandlerInput) -> str | None:
+    """Return the length asked for ("a quick one", "the full one"), or None if none was said."""
+    heard, length_id = _slot(handler_input, intents.LENGTH.name)
+    if length_id in tuple(Length):
+        return length_id
+    wanted = normalise(heard or "")
+    return next((lid for lid, names in intents.LENGTH_VALUES.items()
+                 if wanted in {normalise(n) for n in names}), None)
+
+
+def _length_or_last(handler_input: HandlerInput, length: str | None) -> str:
+    """Return the length asked for, else the one this person chose last, else full."""
+    return length or last_length(handler_input) or Length.FULL
+
+
+def _start_pending(routine_id: str, length: str) -> str:
+    """Return the pending answer that a yes to "shall I start it?" means."""
+    return f"start:{routine_id}:{length}"
+
+
+def _pending_start(pending: str) -> tuple[str, str | None]:
+    """Return the routine and length a pending start names (older ones name no length)."""
+    routine_id, _, length = pending.removeprefix("start:").partition(":")
+    return routine_id, length or None
+
+
+def _start_unnamed(handler_input: HandlerInput, coach: Coach, length: str | None) -> Response:
+    """Start without a name: the routine just offered ("the full one"), else the usual one.
+
+    The usual one is the routine done last, at its last length; someone new is asked which.
+    """
+    attrs = handler_input.attributes_manager.session_attributes
+    pending = str(attrs.get(PENDING, "") or "")
+    routine_id, offered = _pending_start(pending) if pending.startswith("start:") else (None, None)
+    if routine_id is None:
+        offer = resumable(handler_input)
+        routine_id = user_of(handler_input).doc.get("last_routine")
+        if routine_id is None and offer is not None:
+            routine_id = offer[1].routine_id
+    routine = coach.catalog.routine(routine_id)
+    if routine is None:
+        return _ask(handler_input, speech.NO_USUAL_YET, speech.WHICH_ROUTINE)
+    attrs.pop(PENDING, None)
+    return start_routine(handler_input, coach, routine, length or offered)
 
 
 # Alexa transcribes words, but a slot value is free text: keep letters, digits, spaces,
@@ -378,9 +457,10 @@ class YesNoHandler(AbstractRequestHandler):
         if pending == "resume":
             return resume_run(handler_input, self.coach, spoken=True)
         if pending.startswith("start:"):
-            routine = self.coach.catalog.routine(pending.removeprefix("start:"))
+            routine_id, length = _pending_start(pending)
+            routine = self.coach.catalog.routine(routine_id)
             if routine is not None:
-                return start_routine(handler_input, self.coach, routine)
+                return start_routine(handler_input, self.coach, routine, length)
         if pending == "forget":
             done = forget(handler_input)
             return _tell(handler_input, speech.FORGET_DONE if done else speech.ERROR)
@@ -429,14 +509,15 @@ def _rested_offer(
     """Return the launch offer, changed to another area when the offered one was sore lately."""
     if not pending or not pending.startswith("start:"):
         return question, pending
-    offered = coach.catalog.routine(pending.removeprefix("start:"))
+    offered_id, length = _pending_start(pending)
+    offered = coach.catalog.routine(offered_id)
     resting = feelings.resting_areas(recent, coach.clock())
     if offered is None or offered.area not in resting:
         return question, pending
     other = _another_routine(coach, resting)
     if other is None:
         return question, pending
-    return speech.resting_offer(offered.area, other.title), f"start:{other.id}"
+    return speech.resting_offer(offered.area, other.title), _start_pending(other.id, length or Length.FULL)
 
 
 def _with_rest_advice(handler_input: HandlerInput, coach: Coach, routine: Routine, intro: str) -> str:

@@ -36,6 +36,7 @@ class Intent:
 ROUTINE = Slot("routine", "ROUTINE")  # values: the routine library (ids and spoken names)
 PERIOD = Slot("period", "PERIOD")  # values: PERIOD_VALUES below
 COMPLAINT = Slot("complaint", "COMPLAINT")  # values: routines/complaints.json phrases (and red flags)
+LENGTH = Slot("length", "LENGTH")  # values: LENGTH_VALUES below
 
 # Spoken values of the PERIOD slot, by the id `skill.core.progress.summarize` takes.
 PERIOD_VALUES = {
@@ -44,7 +45,105 @@ PERIOD_VALUES = {
     "this_month": ("this month", "so far this month"),
 }
 
-START_ROUTINE = Intent("StartRoutineIntent", slots=(ROUTINE,), samples=(
+# Spoken values of the LENGTH slot, by the length id (skill.core.routines.Length).
+LENGTH_VALUES = {
+    "quick": ("quick", "short", "five minute", "5 minute", "five minutes", "shorter", "brief",
+              "fast", "quicker", "mini"),
+    "full": ("full", "long", "whole", "complete", "longer", "full length", "regular", "normal",
+             "entire"),
+}
+
+# Starting with a length, and starting without a name ("start my usual"): the handler plays
+# the routine offered or done last. Kept apart so the merge with other intents' samples is easy.
+_START_WITH_LENGTH = (
+    "start a {length} {routine} routine",
+    "start my {length} {routine} routine",
+    "start the {length} {routine} routine",
+    "start a {length} {routine}",
+    "do a {length} {routine} routine",
+    "do the {length} {routine} routine",
+    "play a {length} {routine} routine",
+    "begin a {length} {routine} routine",
+    "can we do a {length} {routine} routine",
+    "let's do a {length} {routine} routine",
+    "I want a {length} {routine} routine",
+    "a {length} {routine} routine",
+    "the {length} {routine} routine",
+    "give me a {length} {routine} routine",
+    "start a {length} routine for my {routine}",
+    "start a {length} routine for {routine}",
+    "do a {length} routine for my {routine}",
+    "give me a {length} routine for my {routine}",
+    "start my {routine} routine the {length} one",
+    "start the {length} version of my {routine} routine",
+    "start a {length} routine",
+    "start a {length} one",
+    "start the {length} one",
+    "do the {length} one",
+    "do a {length} one",
+    "play the {length} one",
+    "give me the {length} one",
+    "I want the {length} one",
+    "I'll take the {length} one",
+    "let's do the {length} one",
+    "let's do a {length} one",
+    "the {length} one",
+    "a {length} one",
+    "the {length} version",
+    "the {length} routine",
+    "a {length} routine",
+    "make it {length}",
+    "make it a {length} one",
+    "{length} please",
+    "do my usual {length}",
+    "start my usual {length} routine",
+)
+_START_WITHOUT_NAME = (
+    "start my usual",
+    "start my usual routine",
+    "start the usual",
+    "do my usual",
+    "do the usual",
+    "my usual",
+    "the usual",
+    "start my routine",
+    "start a routine",
+    "start the routine",
+    "begin a routine",
+    "begin my routine",
+    "do a routine",
+    "play my routine",
+    "let's go",
+    "let's start",
+    "let's begin",
+    "let's do this",
+    "let's do it",
+)
+_START_VERBS = (
+    "begin the {routine} routine",
+    "begin {routine}",
+    "begin my {routine}",
+    "can we do {routine}",
+    "can we do my {routine}",
+    "can we do the {routine} routine",
+    "can we do a {routine} routine",
+    "can we work on my {routine}",
+    "let's do {routine}",
+    "let's do the {routine} routine",
+    "let's do a {routine} routine",
+    "let's work on {routine}",
+    "do {routine}",
+    "do a {routine} routine",
+    "play {routine}",
+    "play the {routine} routine",
+    "play a {routine} routine",
+    "work on {routine}",
+    "work on my {routine} routine",
+    "start a {routine} routine",
+    "begin a {routine} routine",
+)
+
+START_ROUTINE = Intent("StartRoutineIntent", slots=(ROUTINE, LENGTH), samples=(
     "start my {routine} routine",
     "start my {routine}",
     "start the {routine} routine",
@@ -67,6 +166,9 @@ START_ROUTINE = Intent("StartRoutineIntent", slots=(ROUTINE,), samples=(
     "my {routine} routine",
     "the {routine} routine",
     "{routine}",
+    *_START_VERBS,
+    *_START_WITH_LENGTH,
+    *_START_WITHOUT_NAME,
 ))
 LIST_ROUTINES = Intent("ListRoutinesIntent", samples=(
     "what routines do you have",

@@ -64,6 +64,7 @@ def build_model(library: Library, complaints: ComplaintBook | None = None) -> di
                     {"name": intents.PERIOD.type, "values": spoken_values(intents.PERIOD_VALUES)},
                     {"name": intents.FEELING.type, "values": spoken_values(intents.FEELING_VALUES)},
                     {"name": intents.COMPLAINT.type, "values": complaint_slot_values(complaints)},
+                    {"name": intents.LENGTH.type, "values": spoken_values(intents.LENGTH_VALUES)},
                 ],
             }
         }

@@ -366,3 +366,20 @@ def _apologise(handler_input: HandlerInput, response: Response | None) -> None:
         return
     said = getattr(response.output_speech, "ssml", None)
     response.output_speech = SsmlOutputSpeech(ssml=speech.ssml_appended(said, speech.STORAGE_DOWN))
+
+
+# The length (full or quick) this person chose last: the launch offer and "start my usual"
+# play it again, and so does naming a routine without saying how long.
+_LAST_LENGTH = "last_length"
+
+
+def last_length(handler_input: HandlerInput) -> str | None:
+    """Return the length this person chose last, or None if they never started a routine."""
+    length = user_of(handler_input).doc.get(_LAST_LENGTH)
+    return length if isinstance(length, str) else None
+
+
+def remember_length(handler_input: HandlerInput, length: str) -> None:
+    """Note the length this person chose; saved with the profile."""
+    if last_length(handler_input) != length:
+        user_of(handler_input).change_profile(**{_LAST_LENGTH: length})

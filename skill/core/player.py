@@ -5,7 +5,8 @@ the new state, what to play (if anything), whether to stop the stream, and what
 happened (events the progress record is built from). Nothing here knows about Alexa
 requests, storage or audio files.
 
-Every Play gets a fresh token `routine|run|track|seq`, except resume, which continues
+Every Play gets a fresh token `routine|run|track|seq`, with `|quick` after it for a quick
+run (a token without a length is of the full routine), except resume, which continues
 the same stream. An event whose token is neither the current nor the enqueued one is
 stale (an old stream, another run, a foreign token) and changes nothing.
 
@@ -48,12 +49,17 @@ class Outcome(StrEnum):
     ABANDONED = "abandoned"
 
 
+FULL = "full"  # the length of a routine played whole (skill.core.routines.Length)
+LENGTHS = (FULL, "quick")  # every length a run may have (skill.core.routines.Length)
+
+
 @dataclass(frozen=True)
 class Program:
-    """What the player needs to know of a routine: its id and each track's length."""
+    """What the player needs to know of a routine: its id, which length, each track's length."""
 
     routine_id: str
     track_ms: tuple[int, ...]
+    length: str = FULL
 
     @property
     def last(self) -> int:
@@ -67,9 +73,11 @@ class Token:
     run_id: str
     index: int
     seq: int
+    length: str = FULL
 
     def __str__(self) -> str:
-        return f"{self.routine_id}|{self.run_id}|{self.index}|{self.seq}"
+        tail = "" if self.length == FULL else f"|{self.length}"
+        return f"{self.routine_id}|{self.run_id}|{self.index}|{self.seq}{tail}"
 
     @classmethod
     def parse(cls, text: str | None) -> Token | None:
@@ -77,6 +85,7 @@ class Token:
         if not isinstance(text, str) or len(text) > 200:
             return None
         parts = text.split("|")
+        length = parts.pop() if len(parts) == 5 and parts[4] in LENGTHS and parts[4] != FULL else FULL
         if len(parts) != 4 or not parts[0] or not parts[1]:
             return None
         try:
@@ -85,7 +94,7 @@ class Token:
             return None
         if index < 0 or seq < 0:
             return None
-        return cls(parts[0], parts[1], index, seq)
+        return cls(parts[0], parts[1], index, seq, length)
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,7 @@ class PlaybackState:
     skipped: frozenset[int] = field(default_factory=frozenset)
     started_at: str | None = None  # when the run began (canonical UTC text), if known
     paused_at: str | None = None  # request timestamp of the last pause or stop
+    length: str = FULL  # which version of the routine the run plays
 
     @property
     def has_run(self) -> bool:
@@ -123,6 +133,7 @@ class PlaybackState:
             "skipped": sorted(self.skipped),
             "started_at": self.started_at,
             "paused_at": self.paused_at,
+            "length": self.length,
         }
 
     @classmethod
@@ -144,12 +155,19 @@ class PlaybackState:
                 skipped=frozenset(_nat(i) for i in data.get("skipped", [])),
                 started_at=_opt_str(data.get("started_at")),
                 paused_at=_opt_str(data.get("paused_at")),
+                length=_length(data.get("length", FULL)),
             )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"Stored playback state {data!r} is not valid: {exc}") from exc
         if state.activity is not Activity.IDLE and (state.routine_id is None or state.run_id is None):
             raise ValueError(f"Stored playback state {data!r} has a run without routine or run id.")
         return state
+
+
+def _length(value: Any) -> str:
+    if value not in LENGTHS:
+        raise ValueError(f"expected a length ({', '.join(LENGTHS)}), got {value!r}")
+    return value
 
 
 def _opt_str(value: Any) -> str | None:
@@ -177,6 +195,7 @@ class Play:
 class RunStarted:
     routine_id: str
     run_id: str
+    length: str = FULL
 
 
 @dataclass(frozen=True)
@@ -217,6 +236,7 @@ def matches(state: PlaybackState, program: Program | None) -> bool:
     return (
         program is not None
         and state.routine_id == program.routine_id
+        and state.length == program.length
         and 0 <= state.index <= program.last
     )
 
@@ -230,7 +250,7 @@ def _clamp(program: Program, index: int, offset_ms: int | None, fallback: int) -
 def _play_at(state: PlaybackState, program: Program, index: int, **changes: Any) -> Transition:
     """Replace the stream with a fresh token for track `index`, from its start."""
     seq = state.seq + 1
-    token = str(Token(program.routine_id, state.run_id or "", index, seq))
+    token = str(Token(program.routine_id, state.run_id or "", index, seq, program.length))
     new = replace(
         state, index=index, offset_ms=0, activity=Activity.PLAYING, token=token,
         enqueued_token=None, seq=seq, **changes,
@@ -256,9 +276,9 @@ def start(
     if state.has_run:
         events.append(RunEnded(state.routine_id or "", state.run_id or "", Outcome.STOPPED_EARLY))
     fresh = PlaybackState(routine_id=program.routine_id, run_id=run_id, seq=max(state.seq, floor),
-                          started_at=at)
+                          started_at=at, length=program.length)
     begun = _play_at(fresh, program, 0)
-    events.append(RunStarted(program.routine_id, run_id))
+    events.append(RunStarted(program.routine_id, run_id, program.length))
     return replace(begun, events=tuple(events))
 
 
@@ -334,7 +354,7 @@ def nearly_finished(state: PlaybackState, program: Program, token: str | None) -
     if state.enqueued_token is not None:
         return Transition(state, Play(state.enqueued_token, state.index + 1, 0, Behavior.REPLACE_ENQUEUED))
     seq = state.seq + 1
-    queued = str(Token(program.routine_id, state.run_id or "", state.index + 1, seq))
+    queued = str(Token(program.routine_id, state.run_id or "", state.index + 1, seq, program.length))
     new = replace(state, enqueued_token=queued, seq=seq)
     return Transition(new, Play(queued, state.index + 1, 0, Behavior.ENQUEUE, state.token))
 
@@ -427,7 +447,7 @@ def catch_up(state: PlaybackState, program: Program | None, token: str | None) -
     parsed = Token.parse(token)
     if (
         parsed is None or program is None or parsed.routine_id != program.routine_id
-        or not 0 <= parsed.index <= program.last or parsed.seq <= state.seq
+        or parsed.length != program.length or not 0 <= parsed.index <= program.last or parsed.seq <= state.seq
         or token in (state.token, state.enqueued_token)
     ):
         return state
@@ -437,7 +457,7 @@ def catch_up(state: PlaybackState, program: Program | None, token: str | None) -
         routine_id=program.routine_id, run_id=parsed.run_id, index=parsed.index, offset_ms=0,
         activity=Activity.PLAYING, token=token, enqueued_token=None, seq=parsed.seq,
         completed=((state.completed if same_run else frozenset()) | frozenset(range(parsed.index))) - skipped,
-        skipped=skipped, started_at=state.started_at if same_run else None,
+        skipped=skipped, started_at=state.started_at if same_run else None, length=program.length,
     )
 
 
@@ -448,12 +468,15 @@ def check_invariants(state: PlaybackState, program: Program) -> list[str]:
         return problems
     if state.routine_id != program.routine_id:
         problems.append("routine id differs from the program")
+    if state.length != program.length:
+        problems.append(f"length {state.length!r} differs from the program's {program.length!r}")
     if not 0 <= state.index <= program.last:
         problems.append(f"index {state.index} outside 0..{program.last}")
     elif not 0 <= state.offset_ms <= program.track_ms[state.index]:
         problems.append(f"offset {state.offset_ms} outside the track")
     current = Token.parse(state.token)
-    if current is None or current.index != state.index or current.run_id != state.run_id:
+    if (current is None or current.index != state.index or current.run_id != state.run_id
+            or current.length != state.length):
         problems.append(f"token {state.token!r} does not name the current track")
     if state.enqueued_token is not None:
         queued = Token.parse(state.enqueued_token)

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,13 @@ MEDICAL_CLAIMS = re.compile(
 )
 
 
+class Length(StrEnum):
+    """How much of a routine plays: all of it, or the quick version derived from it."""
+
+    FULL = "full"
+    QUICK = "quick"
+
+
 @dataclass(frozen=True)
 class Breath:
     inhale: int
@@ -71,6 +79,8 @@ class Step:
     end_cue: str = DEFAULT_END_CUE
     caution: str | None = None
     settle_override: int | None = None  # the step's own `settle_seconds`, if it sets one
+    quick_keep: bool | None = None  # the step's own `quick`: kept or dropped; None: the rule's
+    quick_timed: int | None = None  # seconds (or breaths) of its timed part in the quick version
 
     @property
     def timed_seconds(self) -> int:
@@ -106,6 +116,17 @@ class Routine:
     steps: tuple[Step, ...]
     first_side: str = "right"
     source: str = ""
+    length: Length = Length.FULL
+    step_numbers: tuple[int, ...] = ()  # each step's index in the file (a derived version's)
+
+    @property
+    def key(self) -> str:
+        """Return what names this version of the routine: its id, with the length if not full."""
+        return self.id if self.length is Length.FULL else f"{self.id}.{self.length}"
+
+    def step_number(self, index: int) -> int:
+        """Return the index in the routine file of this version's step `index`."""
+        return self.step_numbers[index] if self.step_numbers else index
 
     @property
     def spoken_names(self) -> tuple[str, ...]:
@@ -168,6 +189,7 @@ def _pointer(path: Iterable[Any]) -> str:
 
 def _step_from_json(data: dict[str, Any]) -> Step:
     breath = data.get("breath")
+    quick = data.get("quick")
     return Step(
         kind=StepKind(data["kind"]),
         say=data["say"],
@@ -180,6 +202,8 @@ def _step_from_json(data: dict[str, Any]) -> Step:
         end_cue=data.get("end_cue", DEFAULT_END_CUE),
         caution=data.get("caution"),
         settle_override=data.get("settle_seconds"),
+        quick_keep=None if quick is None else bool(quick),
+        quick_timed=next(iter(quick.values()), None) if isinstance(quick, dict) else None,
     )
 
 

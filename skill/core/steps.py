@@ -58,6 +58,8 @@ class KindRules:
     changes_side: bool = False  # played once between the two sides of a side block
     fields: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # JSON Schema
     required: tuple[str, ...] = ()
+    quick_timed: int | None = None  # the longest timed part (seconds or breaths) a quick version plays
+    ball_work: bool = False  # works a spot a place step set up (a quick version keeps one per spot)
 
     @property
     def timed(self) -> bool:
@@ -73,25 +75,25 @@ KINDS: Mapping[StepKind, KindRules] = MappingProxyType({
     StepKind.PLACE: KindRules("Place the ball", None, moving=True, settle_seconds=6),
     StepKind.MOVE: KindRules(
         "Small movements", "seconds", moving=False, settle_seconds=0, pressure=True,
-        countdown=True, mid_cue=speech.MOVE_EASY,
+        countdown=True, mid_cue=speech.MOVE_EASY, quick_timed=30, ball_work=True,
         fields={"seconds": {"type": "integer", "minimum": 20, "maximum": 90},
                 "pressure": _PRESSURE},
         required=("seconds", "pressure"),
     ),
     StepKind.HOLD: KindRules(
         "Hold", "seconds", moving=False, settle_seconds=0, pressure=True, breath_cues=True,
-        countdown=True, mid_cue=speech.HALFWAY,
+        countdown=True, mid_cue=speech.HALFWAY, quick_timed=30, ball_work=True,
         fields={"seconds": {"type": "integer"}, "pressure": _PRESSURE, "breath": _BREATH},
         required=("seconds", "pressure", "breath"),
     ),
     StepKind.BREATHE: KindRules(
-        "Breathe", "breaths", moving=False, settle_seconds=0, breath_cues=True,
+        "Breathe", "breaths", moving=False, settle_seconds=0, breath_cues=True, quick_timed=2,
         fields={"breaths": {"type": "integer", "minimum": 2, "maximum": 12}, "breath": _BREATH},
         required=("breaths", "breath"),
     ),
     StepKind.ROLL: KindRules(
         "Roll", "seconds", moving=False, settle_seconds=0, pressure=True, strokes=True,
-        countdown=True, mid_cue=speech.KEEP_ROLLING,
+        countdown=True, mid_cue=speech.KEEP_ROLLING, quick_timed=30, ball_work=True,
         fields={"seconds": {"type": "integer", "minimum": 20, "maximum": 120},
                 "stroke_seconds": {"type": "integer", "minimum": 2, "maximum": 6},
                 "pressure": _PRESSURE},
@@ -100,7 +102,7 @@ KINDS: Mapping[StepKind, KindRules] = MappingProxyType({
     StepKind.SWITCH: KindRules("Switch sides", None, moving=True, settle_seconds=10,
                                changes_side=True),
     StepKind.REST: KindRules(
-        "Rest", "seconds", moving=False, settle_seconds=0,
+        "Rest", "seconds", moving=False, settle_seconds=0, quick_timed=10,
         fields={"seconds": {"type": "integer", "minimum": 5, "maximum": 60}},
         required=("seconds",),
     ),
@@ -121,6 +123,18 @@ COMMON_FIELDS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
                        "overrides the kind's default. A timed part starts after it.",
     },
     "end_cue": {"$ref": "#/$defs/cue"},
+    "quick": {
+        "oneOf": [
+            {"type": "boolean"},
+            {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+             "properties": {"seconds": {"type": "integer", "minimum": 5},
+                            "breaths": {"type": "integer", "minimum": 2}}},
+        ],
+        "description": "How the quick version plays this step: false drops it, true keeps it "
+                       "(timed parts shortened by the kind's rule), {\"seconds\": N} or "
+                       "{\"breaths\": N} keeps it with that timed part. Left out: the rule decides "
+                       "(skill.core.lengths).",
+    },
 })
 
 

@@ -10,11 +10,13 @@ import re
 from collections.abc import Iterator, Sequence
 
 from skill.core.cues import CUES
+from skill.core.lengths import QUICK_MINUTES, kept_steps, version
 from skill.core.routines import (
     HOLD_MAX_SECONDS,
     HOLD_MIN_SECONDS,
     LENGTH_TOLERANCE,
     MEDICAL_CLAIMS,
+    Length,
     Problem,
     Routine,
     normalise,
@@ -126,7 +128,9 @@ def check_library(routines: Sequence[Routine]) -> list[Problem]:
     problems.extend(_unique_ids(routines))
     problems.extend(_synonym_collisions(routines))
     for routine in routines:
-        problems.extend(check_routine(routine))
+        full = check_routine(routine)
+        problems.extend(full)
+        problems.extend(check_quick(routine, full))
     return problems
 
 
@@ -360,3 +364,75 @@ def _length(routine: Routine) -> Iterator[Problem]:
         yield Problem(routine.source, "/minutes", "declared-length",
                       f"Declared {routine.minutes} min but the steps add up to about "
                       f"{computed:.1f} min; the two must agree within 20 percent.")
+
+
+# --- The quick version ---------------------------------------------------------------------
+
+_STEP_POINTER = re.compile(r"^/steps/(\d+)")
+
+
+def check_quick(routine: Routine, full_problems: Sequence[Problem] = ()) -> list[Problem]:
+    """Return every problem of a routine's quick version (`skill.core.lengths`).
+
+    The quick version must pass every rule a full routine passes (pointers name the steps of
+    the file), and on top: speak every caution, keep every position and switch step, keep
+    the place step of every spot it works, keep timed parts within their kind's bounds, and
+    run QUICK_MINUTES. Problems the full routine already has are not repeated.
+    """
+    quick = version(routine, Length.QUICK)
+    seen = {(p.pointer, p.rule) for p in full_problems}
+    problems: list[Problem] = []
+    for problem in check_routine(quick):
+        match = _STEP_POINTER.match(problem.pointer)
+        pointer = problem.pointer
+        if match:
+            number = quick.step_number(int(match.group(1)))
+            pointer = f"/steps/{number}{problem.pointer[match.end():]}"
+        if (pointer, problem.rule) not in seen and problem.rule != "declared-length":
+            problems.append(Problem(problem.file, pointer, problem.rule,
+                                    f"In the quick version: {problem.message}"))
+    problems.extend(_quick_rules(routine, quick))
+    return problems
+
+
+def _quick_rules(routine: Routine, quick: Routine) -> Iterator[Problem]:
+    kept = set(kept_steps(routine))
+    fix = ("set \"quick\": true on it, or \"quick\": false on steps the quick version can "
+           "do without")
+    spot_place: int | None = None
+    for i, step in enumerate(routine.steps):
+        if step.kind is StepKind.PLACE:
+            spot_place = i
+        elif step.kind is StepKind.POSITION or step.kind.rules.changes_side:
+            spot_place = None
+        if i in kept:
+            if step.kind.rules.ball_work and spot_place is not None and spot_place not in kept:
+                yield Problem(routine.source, f"/steps/{spot_place}/quick", "quick-setup",
+                              f"The quick version keeps step {i} ({step.kind}) but drops the "
+                              f"place step {spot_place} that sets up its spot, so the listener "
+                              "would never be told where the ball goes; keep both or drop both.")
+            continue
+        if step.caution:
+            yield Problem(routine.source, f"/steps/{i}/quick", "quick-cautions",
+                          "The quick version drops this step and so its spoken caution; every "
+                          "caution of the routine must be heard in the quick version too; " + fix + ".")
+        if step.kind is StepKind.POSITION or step.kind.rules.changes_side:
+            yield Problem(routine.source, f"/steps/{i}/quick", "quick-setup",
+                          f"The quick version drops this {step.kind} step, but the listener "
+                          f"needs it to get into place; {fix}.")
+    for j, step in enumerate(quick.steps):
+        spec = step.kind.rules.fields.get(step.kind.rules.timed_by or "", {})
+        low = HOLD_MIN_SECONDS if step.kind is StepKind.HOLD else spec.get("minimum")
+        value = step.breaths if step.kind.rules.timed_by == "breaths" else step.seconds
+        if low is not None and value < low:
+            yield Problem(routine.source, f"/steps/{quick.step_number(j)}/quick", "quick-bounds",
+                          f"The quick version's {step.kind} of {value} is below the least a "
+                          f"{step.kind} step takes ({low}); give \"quick\" at least {low}.")
+    minutes = estimated_minutes(expand(quick))
+    low, high = QUICK_MINUTES
+    if not low <= minutes <= high:
+        yield Problem(routine.source, "/steps", "quick-length",
+                      f"The quick version runs about {minutes:.1f} min, outside the "
+                      f"{low:g}-{high:g} min a quick routine takes; set \"quick\": false on "
+                      "steps it can do without (a second spot, the opening breaths) or "
+                      "{\"seconds\": N} to shorten one, or \"quick\": true to keep one.")

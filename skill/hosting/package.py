@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from skill.alexa.catalog import Catalog
 from skill.config import PROJECT_ROOT
+from skill.core.lengths import versions
 from skill.core.routines import Library, load_library, routine_files
 from skill.render.manifest import manifest_path
 
@@ -158,14 +159,14 @@ def content_files(settings: Settings) -> dict[str, Path]:
     """
     library = _checked_library(settings)
     catalog = Catalog(library, settings)
-    unrendered = [r.id for r in library.routines if catalog.entry(r.id) is None]
+    unrendered = [v.key for r in library.routines for v in versions(r) if catalog.entry(r.id, v.length) is None]
     if unrendered:
         raise PackageError(
             f"The tracks of {', '.join(unrendered)} are not rendered (no up-to-date manifest in "
             f"{settings.tracks_dir / 'manifests'}); run 'trigger-coach render' first.")
     files = {f"routines/{p.name}": p for p in routine_files([settings.routines_dir])}
-    for routine in library.routines:
-        files[f"audio/tracks/manifests/{routine.id}.json"] = manifest_path(routine.id, settings)
+    for routine in (v for r in library.routines for v in versions(r)):
+        files[f"audio/tracks/manifests/{routine.key}.json"] = manifest_path(routine.key, settings)
     return files
 
 

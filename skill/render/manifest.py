@@ -4,8 +4,8 @@ Light on purpose (json and dataclasses only): the skill reads manifests at reque
 without loading pydub, numpy or a voice. A manifest is written only when every track of
 the routine rendered, so a manifest on disk always lists a complete, playable routine.
 
-JSON shape (tracks_dir/manifests/<routine_id>.json):
-  {"routine_id": "upper-back", "voice": "<voice key>", "renderer_version": "1",
+JSON shape (tracks_dir/manifests/<routine_id>.json, <routine_id>.quick.json for the quick version):
+  {"routine_id": "upper-back", "length": "full", "voice": "<voice key>", "renderer_version": "1",
    "format": "mp3 mono 44100 Hz CBR 48 kbps",
    "tracks": [{"index": 0, "kind": "position", "side": null, "file": "<key>.mp3",
                "duration_ms": 14210, "transcript": [{"t": 0.05, "text": "Lie on your back ..."}],
@@ -76,6 +76,7 @@ class Manifest:
     renderer_version: str
     format: str
     tracks: tuple[ManifestTrack, ...]
+    length: str = "full"  # which version of the routine (skill.core.routines.Length)
 
     @property
     def duration_ms(self) -> int:
@@ -86,6 +87,7 @@ class Manifest:
         """Return the manifest as JSON data."""
         return {
             "routine_id": self.routine_id,
+            "length": self.length,
             "voice": self.voice,
             "renderer_version": self.renderer_version,
             "format": self.format,
@@ -113,17 +115,18 @@ class Manifest:
                 ManifestTrack.from_meta(t["index"], t["kind"], t["side"], t["file"], t)
                 for t in data["tracks"]
             ),
+            length=data.get("length", "full"),
         )
 
 
-def manifest_path(routine_id: str, settings: Settings) -> Path:
-    """Return where a routine's manifest lives."""
-    return Path(settings.tracks_dir) / "manifests" / f"{routine_id}.json"
+def manifest_path(key: str, settings: Settings) -> Path:
+    """Return where the manifest of a routine version lives (`Routine.key`: id, or id.quick)."""
+    return Path(settings.tracks_dir) / "manifests" / f"{key}.json"
 
 
-def load_manifest(routine_id: str, settings: Settings) -> Manifest | None:
-    """Return the routine's manifest, or None if it has not been rendered yet."""
-    path = manifest_path(routine_id, settings)
+def load_manifest(key: str, settings: Settings) -> Manifest | None:
+    """Return a routine version's manifest (`Routine.key`), or None if it is not rendered yet."""
+    path = manifest_path(key, settings)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -212,8 +212,8 @@ class Renderer:
             self.store.ensure_writable()
         except OSError as exc:
             for track in tracks:
-                tally.advance(routine.id, track, 0.0, reused=False, failed=True)
-            return None, [TrackFailure(routine.id, None, describe(exc) + " Set TRIGGER_COACH_AUDIO_DIR "
+                tally.advance(routine.key, track, 0.0, reused=False, failed=True)
+            return None, [TrackFailure(routine.key, None, describe(exc) + " Set TRIGGER_COACH_AUDIO_DIR "
                                        "to a writable folder.")]
         entries: list[ManifestTrack] = []
         failures: list[TrackFailure] = []
@@ -222,24 +222,25 @@ class Renderer:
                 try:
                     entry, reused = self.track(track)
                 except TRACK_ERRORS as exc:
-                    failure = TrackFailure(routine.id, track.index, f"({track.kind}) {describe(exc)}")
+                    failure = TrackFailure(routine.key, track.index, f"({track.kind}) {describe(exc)}")
                     log.error("%s", failure)
                     failures.append(failure)
-                    tally.advance(routine.id, track, 0.0, reused=False, failed=True)
+                    tally.advance(routine.key, track, 0.0, reused=False, failed=True)
                     continue
-                log.debug("Routine %r track %d: %s %s", routine.id, track.index,
+                log.debug("Routine %r track %d: %s %s", routine.key, track.index,
                           "reused" if reused else "rendered", entry.file)
                 entries.append(entry)
-                tally.advance(routine.id, track, entry.duration_ms / 1000, reused=reused, failed=False)
+                tally.advance(routine.key, track, entry.duration_ms / 1000, reused=reused, failed=False)
         finally:
             self._speech.clear()  # a routine's sentences, not a library's, stay in memory
         if failures:
             return None, failures
-        manifest = Manifest(routine.id, self.voice.key, RENDERER_VERSION, FORMAT_LABEL, tuple(entries))
+        manifest = Manifest(routine.id, self.voice.key, RENDERER_VERSION, FORMAT_LABEL, tuple(entries),
+                            routine.length.value)
         try:
-            self.store.write_json(self.store.manifest_path(routine.id), manifest.to_json())
+            self.store.write_json(self.store.manifest_path(routine.key), manifest.to_json())
         except OSError as exc:  # e.g. the disk filled up after the last track
-            failure = TrackFailure(routine.id, None, f"Writing its manifest failed. {describe(exc)}")
+            failure = TrackFailure(routine.key, None, f"Writing its manifest failed. {describe(exc)}")
             log.error("%s", failure)
             return None, [failure]
         return manifest, []
@@ -268,7 +269,8 @@ def render_routine(routine: Routine, settings: Settings, *, voice: Voice | None 
 def render_library(routines: Sequence[Routine], settings: Settings, *, voice: Voice | None = None,
                    progress: Progress | None = None, encoder: Mp3Encoder | None = None,
                    store: Store | None = None) -> RenderReport:
-    """Render every routine, carrying on past failures, and report what happened."""
+    """Render every routine (each a version: `skill.core.lengths.versions` gives both lengths),
+    carrying on past failures, and report what happened."""
     renderer = _renderer(settings, voice, encoder, store)
     tally = _Tally(sum(len(expand(r)) for r in routines), progress)
     calls_before = renderer.voice.calls

@@ -17,6 +17,7 @@ import pytest
 
 from skill.alexa.builder import build_coach
 from skill.config import Settings
+from skill.render.manifest import load_manifest
 from tests.server import ProcessServer
 
 E2E_DIR = Path(__file__).resolve().parent
@@ -67,6 +68,9 @@ def test_virtual_alexa_plays_pauses_resumes_and_finishes_routines_by_voice(e2e_s
     _install_node_packages()
     calves = build_coach(e2e_settings).catalog.program("calves")
     assert calves is not None, "the calves routine is not rendered"
+    quick_upper = load_manifest("upper-back.quick", e2e_settings)
+    full_upper = load_manifest("upper-back", e2e_settings)
+    assert quick_upper is not None and full_upper is not None, "the upper back routine is not rendered"
     log_path = tmp_path / "server.log"
     with ProcessServer(e2e_settings, log_path=log_path) as server:
         env = {
@@ -75,6 +79,8 @@ def test_virtual_alexa_plays_pauses_resumes_and_finishes_routines_by_voice(e2e_s
             "TRIGGER_COACH_E2E_SKILL_ID": e2e_settings.skill_id,
             "TRIGGER_COACH_E2E_PUBLIC_URL": e2e_settings.public_url,
             "TRIGGER_COACH_E2E_CALVES_TRACKS": str(calves.last + 1),
+            "TRIGGER_COACH_E2E_QUICK_UPPER_FILES": ",".join(t.file for t in quick_upper.tracks),
+            "TRIGGER_COACH_E2E_FULL_UPPER_FIRST": full_upper.tracks[0].file,
             "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1",
             "NO_COLOR": "1",
         }

@@ -37,6 +37,10 @@
 // - It never checks expectedPreviousToken, stream URLs beyond "not http:", or offsets:
 //   the assertions below do.
 // - playbackOffset(ms) is the only way to move the playhead (there is no clock).
+// - A sample with two slots side by side ("start a {length} {routine} routine") never matches:
+//   it turns each slot into a greedy (.*) and does not backtrack when the first one's words
+//   are not a value of its type. Real Alexa matches those; the dialogues below say the forms
+//   with words between the slots ("start a quick routine for my upper back").
 // - Requiring it prints an aws-sdk v2 end-of-support notice; the wrapper silences it with
 //   AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE=1.
 
@@ -696,4 +700,91 @@ dialogue("a check-in answered sore suggests rest, changes the next suggestion an
   assert.match(speech(reply), /there's no question open just now, so I haven't noted that/);
   ({ reply } = await echo.say("how did I do this week"));
   assert.match(speech(reply), /Your calves felt sore after one session\./);
+});
+
+// --- quick or full, and starting without a name (issue 12, lengths) ----------------------------
+
+// The file names of the quick upper back routine's tracks, in order (from its render manifest).
+const QUICK_UPPER_FILES = (process.env.TRIGGER_COACH_E2E_QUICK_UPPER_FILES || "").split(",").filter(Boolean);
+const FULL_UPPER_FIRST = process.env.TRIGGER_COACH_E2E_FULL_UPPER_FIRST || "";
+
+/** Return the parts of a token: `routine|run|track|seq`, and `|quick` after a quick one's. */
+function tokenParts(token) {
+  const parts = String(token).split("|");
+  assert.ok(parts.length === 4 || (parts.length === 5 && parts[4] === "quick"), `token ${token}`);
+  return { routine: parts[0], track: Number(parts[2]), length: parts[4] || "full" };
+}
+
+function fileOf(stream) {
+  return stream.url.slice(stream.url.lastIndexOf("/") + 1);
+}
+
+dialogue("begin the chest routine, can we do hamstrings and start a routine all reach the start", async (echo) => {
+  for (const [utterance, id] of [["begin the chest routine", "chest"], ["can we do hamstrings", "hamstrings"]]) {
+    const { reply, sent } = await echo.say(utterance);
+    assert.deepEqual(kinds(sent).slice(0, 1), ["StartRoutineIntent"], utterance);
+    const slot = sent[0].request.request.intent.slots.routine;
+    assert.equal(slot.resolutions.resolutionsPerAuthority[0].values[0].value.id, id, utterance);
+    // the suite renders only upper back and calves: the others say their audio is not ready
+    assert.match(speech(reply), /isn't ready yet/, utterance);
+  }
+  // someone new who names nothing is asked which area, and nothing plays
+  let { reply, sent } = await echo.say("start a routine");
+  assert.deepEqual(kinds(sent), ["StartRoutineIntent"]);
+  assert.deepEqual(directiveTypes(reply), []);
+  assert.match(speech(reply), /haven't done a routine together yet.*Which routine would you like\?/);
+  assert.equal(reply.response.shouldEndSession, false);
+  // the same verbs with a routine that is rendered start it
+  ({ reply, sent } = await echo.say("let's do calves"));
+  assert.deepEqual(kinds(sent), ["StartRoutineIntent", "AudioPlayer.PlaybackStarted"]);
+  const stream = onlyPlay(reply).audioItem.stream;
+  assert.deepEqual(tokenParts(stream.token), { routine: "calves", track: 0, length: "full" });
+  await assertStream(stream);
+});
+
+dialogue("start a quick upper back routine plays the quick track list, then the offer remembers quick", async (echo) => {
+  assert.ok(QUICK_UPPER_FILES.length > 3, "the wrapper passes the quick upper back's files");
+  let { reply, sent } = await echo.say("start a quick routine for my upper back");
+  assert.deepEqual(kinds(sent), ["StartRoutineIntent", "AudioPlayer.PlaybackStarted"]);
+  const slots = sent[0].request.request.intent.slots;
+  assert.equal(slots.length.resolutions.resolutionsPerAuthority[0].values[0].value.id, "quick");
+  assert.match(speech(reply), /your quick upper back routine\. It takes about [4-6] minutes/);
+  let current = onlyPlay(reply).audioItem.stream;
+  assert.equal(onlyPlay(reply).audioItem.metadata.title, "Upper back quick routine");
+  await assertStream(current);
+  const played = [current];
+  for (;;) {
+    ({ reply } = await echo.nearlyFinished());
+    const queued = directiveTypes(reply).length ? onlyPlay(reply).audioItem.stream : null;
+    ({ reply, sent } = await echo.finished());
+    if (!queued) break;
+    assert.equal(queued.expectedPreviousToken, current.token);
+    current = queued;
+    played.push(current);
+    assert.ok(played.length <= 50, "the routine never ends");
+  }
+  assert.deepEqual(played.map(fileOf), QUICK_UPPER_FILES, "the Plays are the quick track list");
+  assert.deepEqual(played.map((s) => tokenParts(s.token).length), played.map(() => "quick"));
+  assert.deepEqual(played.map((s) => tokenParts(s.token).track), played.map((_, i) => i));
+  assert.equal(echo.activity(), "FINISHED");
+
+  // A new session: the offer names the quick one; "the full one" plays the whole routine.
+  ({ reply, sent } = await echo.say("open trigger coach"));
+  assert.equal(sent[0].request.session.new, true);
+  assert.match(speech(reply), /Would you like your quick upper back routine again\?/);
+  ({ reply, sent } = await echo.say("the full one"));
+  assert.deepEqual(kinds(sent), ["StartRoutineIntent", "AudioPlayer.PlaybackStarted"]);
+  let stream = onlyPlay(reply).audioItem.stream;
+  assert.deepEqual(tokenParts(stream.token), { routine: "upper-back", track: 0, length: "full" });
+  if (FULL_UPPER_FIRST) assert.equal(fileOf(stream), FULL_UPPER_FIRST);
+  assert.match(speech(reply), /Here's your upper back routine\./);
+
+  // "stop", then "start my usual" for this returning user: the same routine at its last length.
+  ({ reply } = await echo.say("stop"));
+  assert.deepEqual(directiveTypes(reply), ["AudioPlayer.Stop"]);
+  ({ reply, sent } = await echo.say("start my usual"));
+  assert.deepEqual(kinds(sent).slice(0, 1), ["StartRoutineIntent"]);
+  stream = onlyPlay(reply).audioItem.stream;
+  assert.deepEqual(tokenParts(stream.token), { routine: "upper-back", track: 0, length: "full" });
+  await assertStream(stream);
 });

@@ -137,7 +137,7 @@ def test_the_bundle_holds_the_request_path_routines_and_manifests_and_nothing_el
     ours = {n for n in names if n.startswith(("skill/", "routines/", "audio/"))}
     expected_code = {p.relative_to(PROJECT_ROOT).as_posix() for p in request_modules()}
     assert ours == expected_code | {f"routines/{r}.json" for r in TEST_ROUTINES} | {
-        f"audio/tracks/manifests/{r}.json" for r in TEST_ROUTINES}
+        f"audio/tracks/manifests/{r}{tail}.json" for r in TEST_ROUTINES for tail in ("", ".quick")}
     assert "skill/hosting/lambda_function.py" in ours and "skill/render/manifest.py" in ours
     assert not {"skill/render/mix.py", "skill/render/tracks.py", "skill/hosting/web.py", "skill/cli.py"} & ours
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith(("tests/", "bin/"))]
@@ -209,8 +209,8 @@ def test_the_bundled_handler_refuses_to_start_without_a_public_url_naming_it(bun
 
 def test_packaging_unrendered_routines_says_to_render_first(tmp_path):
     settings = Settings(audio_dir=tmp_path / "no-audio", routines_dir=copy_test_routines(tmp_path))
-    with pytest.raises(PackageError, match=r"The tracks of calves, upper-back are not rendered .* "
-                                           r"run 'trigger-coach render' first"):
+    with pytest.raises(PackageError, match=r"The tracks of calves, calves.quick, upper-back, upper-back.quick "
+                                           r"are not rendered .* run 'trigger-coach render' first"):
         build_bundle(settings, tmp_path / "bundle.zip")
     assert not (tmp_path / "bundle.zip").exists()
 

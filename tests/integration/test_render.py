@@ -206,7 +206,8 @@ def test_the_manifest_is_written_and_lists_file_duration_and_transcript(rendered
     settings, manifest, plans, _decoded = rendered
     assert load_manifest("test-short", settings) == manifest
     data = json.loads((settings.tracks_dir / "manifests" / "test-short.json").read_text())
-    assert set(data) == {"routine_id", "voice", "renderer_version", "format", "tracks"}
+    assert set(data) == {"routine_id", "length", "voice", "renderer_version", "format", "tracks"}
+    assert data["length"] == "full"
     first = data["tracks"][1]
     assert set(first) == {"index", "kind", "side", "file", "duration_ms", "transcript", "plan", "settle", "wordless"}
     assert (first["index"], first["kind"], first["side"]) == (1, "hold", "right")

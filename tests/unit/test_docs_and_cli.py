@@ -142,6 +142,18 @@ def test_preview_without_rendered_tracks_prints_an_estimated_script_with_sides_a
     assert settles and all(f"settle {t.settle_seconds}s]" in out for t in settles)
 
 
+def test_preview_of_the_quick_version_shows_only_its_tracks(capsys, monkeypatch, tmp_path):
+    from skill.core.lengths import version
+
+    monkeypatch.setenv("TRIGGER_COACH_AUDIO_DIR", str(tmp_path))
+    assert main(["preview", "upper back", "--length", "quick"]) == 0
+    out = capsys.readouterr().out
+    quick = expand(version(load_library().get("upper-back"), "quick"))
+    assert out.startswith(f"Quick upper back — about {round(sum(t.estimated_seconds for t in quick) / 60)} minutes "
+                          f"({len(quick)} tracks)")
+    assert len(re.findall(r"^\d\d:\d\d  ", out, re.M)) == len(quick) + 1  # and the end
+
+
 def test_preview_of_an_unknown_routine_names_the_known_ones(capsys):
     assert main(["preview", "knees"]) == 1
     assert "No routine called 'knees'. Known routines: " in capsys.readouterr().err

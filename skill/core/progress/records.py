@@ -35,8 +35,10 @@ COMPLETED = Outcome.COMPLETED.value
 _RANK = {IN_PROGRESS: 0, ABANDONED: 1, STOPPED_EARLY: 2, COMPLETED: 3}
 _FIELDS = (
     "run_id", "routine_id", "area", "started_at", "updated_at", "ended_at", "seconds_guided",
-    "tracks_completed", "tracks_skipped", "track_count", "outcome",
+    "tracks_completed", "tracks_skipped", "track_count", "outcome", "length",
 )
+FULL = "full"  # a run recorded before lengths existed played the whole routine
+LENGTHS = (FULL, "quick")  # skill.core.routines.Length
 _BUCKET_COUNTS = ("sessions", "seconds", "completed", "stopped_early", "abandoned")
 
 # How a finished run felt afterwards (issue 12): asked once at a later launch, then answered
@@ -128,6 +130,7 @@ class RunRecord:
     tracks_skipped: int  # tracks skipped at least once (a skipped track may be done later)
     track_count: int
     outcome: str = IN_PROGRESS
+    length: str = FULL  # which version of the routine ran: full or quick
     feeling: str | None = None  # ASKED, SKIPPED or one of FEELINGS; None: never asked
     felt_at: str | None = None  # when `feeling` was last set
 
@@ -145,6 +148,7 @@ class RunRecord:
             "tracks_skipped": self.tracks_skipped,
             "track_count": self.track_count,
             "outcome": self.outcome,
+            "length": self.length,
         }
         if self.feeling is not None:  # left out until asked, so older records read the same
             data["feeling"], data["felt_at"] = self.feeling, self.felt_at
@@ -172,6 +176,7 @@ class RunRecord:
                 tracks_skipped=_count(data, "tracks_skipped"),
                 track_count=_count(data, "track_count"),
                 outcome=data.get("outcome"),
+                length=data.get("length", FULL),
                 **_feeling_of(data),
             )
         except ValueError as exc:
@@ -181,6 +186,9 @@ class RunRecord:
                 f"Stored run {record.run_id!r} has outcome {record.outcome!r}; "
                 f"expected one of {', '.join(_RANK)}."
             )
+        if record.length not in LENGTHS:
+            raise ValueError(f"Stored run {record.run_id!r} has length {record.length!r}; "
+                             f"expected one of {', '.join(LENGTHS)}.")
         return record
 
     def join(self, other: RunRecord) -> RunRecord:
@@ -200,6 +208,7 @@ class RunRecord:
             tracks_skipped=max(self.tracks_skipped, other.tracks_skipped),
             track_count=max(self.track_count, other.track_count),
             outcome=max(self.outcome, other.outcome, key=_RANK.__getitem__),
+            length=max(self.length, other.length),  # one run has one length; max keeps join order-free
             **_later_feeling(self, other),
         )
 
@@ -260,7 +269,7 @@ def _is_canonical(data: dict[str, Any]) -> bool:
             and type(data["tracks_completed"]) is int and data["tracks_completed"] >= 0
             and type(data["tracks_skipped"]) is int and data["tracks_skipped"] >= 0
             and type(data["track_count"]) is int and data["track_count"] >= 0
-            and type(outcome) is str and outcome in _RANK
+            and type(outcome) is str and outcome in _RANK and data["length"] in LENGTHS
             and _is_time(data["started_at"]) and _is_time(data["updated_at"])
             and (ended is None or _is_time(ended))
             and _is_canonical_feeling(data)
@@ -284,10 +293,11 @@ def record_run(
     `started_at` when it knows it, so every write of a run names the same start (storage keys
     runs by it) without reading the stored record first.
     """
-    if state.run_id is None or state.routine_id != program.routine_id:
+    if state.run_id is None or state.routine_id != program.routine_id or state.length != program.length:
         raise ValueError(
-            f"Playback state of run {state.run_id!r} (routine {state.routine_id!r}) does not "
-            f"belong to routine {program.routine_id!r}; pass the program of the state's routine."
+            f"Playback state of run {state.run_id!r} (routine {state.routine_id!r}, "
+            f"{state.length}) does not belong to routine {program.routine_id!r} "
+            f"({program.length}); pass the program of the state's routine and length."
         )
     if previous is not None and previous.run_id != state.run_id:
         raise ValueError(f"Previous record is of run {previous.run_id!r}, not {state.run_id!r}.")
@@ -309,6 +319,7 @@ def record_run(
         tracks_skipped=len(state.skipped & frozenset(tracks)),
         track_count=len(program.track_ms),
         outcome=ended.value if ended is not None else IN_PROGRESS,
+        length=program.length,
     )
     return seen if previous is None else previous.join(seen)
 
