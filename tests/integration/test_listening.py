@@ -174,9 +174,11 @@ def test_every_moving_step_is_followed_by_quiet_for_its_whole_settle_time(routin
             continue
         start, length = quiet_after(h.pcm, last_instruction_start(h))
         where = (h.track.index, h.track.kind, h.track.text[:40])
+        # 50 ms is the meter's own grain: 10 ms frames, and the voice's last breath fading
+        # through the silence threshold at a point that varies with each synthesis.
         assert length >= h.track.settle_seconds - 0.05, where
         if h.track.kind.rules.moving:
-            assert length >= MIN_SETTLE_SECONDS, where
+            assert length >= MIN_SETTLE_SECONDS - 0.05, where
         assert start >= last_instruction_start(h), where
         # the quiet is the settle, not some later gap: nothing was heard between
         assert not speech_onsets(h.pcm, start, start + length)
