@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         import boto3
 
         endpoint, ours_table, hello_table = dynalite.endpoint_url, "cold-ours", "cold-hello"
-        boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1").create_table(
+        boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local",
+                     aws_secret_access_key="local").create_table(
             TableName=hello_table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
         lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "trigger-coach", "AWS_REGION": "us-east-1",
