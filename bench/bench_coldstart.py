@@ -74,13 +74,13 @@ def programs(data_dir: Path) -> dict[str, str]:
     return {"ours": ours, "sdk": SDK, "hello": hello, "python": "pass\n"}
 
 
-def sample(code: str, pycache: Path) -> dict[str, float]:
+def sample(code: str, pycache: Path, *, env: dict[str, str] | None = None) -> dict[str, float]:
     """Run one fresh interpreter; return its in-process wall and CPU times and the whole-process wall.
 
     Bytecode is cached in `pycache` for every module alike, as an installed package has it,
-    whatever PYTHONDONTWRITEBYTECODE says in this environment.
+    whatever PYTHONDONTWRITEBYTECODE says in this environment. `env` adds variables.
     """
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env = {**{key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}, **(env or {})}
     env.update(PYTHONWARNINGS="ignore", PYTHONPYCACHEPREFIX=str(pycache))
     began = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", PRELUDE + code + REPORT], cwd=PROJECT_ROOT, env=env,

@@ -1,17 +1,20 @@
 """Measure the state targets in one run: cost per request at any history length, bytes
 written per AudioPlayer event on both stores, and the 32-user load with and without history.
 
-Run: python bench/bench_state.py [--users 32] [--rounds 4] [--quick]
+Run: python bench/bench_state.py [--users 32] [--rounds 9] [--quick]
 
 1. Load (SQLite, the real `trigger-coach serve` process). Before the server starts, its
    folder is seeded with three groups of users: no history, a year (365 daily runs) and three
    years (1095), written as the skill keeps them (a profile, one record per run, months older
-   than the kept history folded into month records, as summaries fold them). In each
-   round every group in turn (the order reversed every other round) has `--users` users do
+   than the kept history folded into month records, as summaries fold them; one user per group
+   is seeded through the adapter and its rows copied to the others). In each round every group
+   in turn (the order rotated each round and reversed every third, so each group runs first,
+   second and third equally often) has `--users` users do
    one whole calves routine at once, with
    bench/load.py's clients, which check every reply. The server's CPU time is read around each
    group; afterwards every user's stored runs are compared with what the clients did.
-   Ratios: server CPU per request, three years / none (target <= 1.1); p99 latency, a year /
+   Ratios: server CPU per request, three years / none (target <= 1.1; the spread of the
+   per-round ratios is printed too); p99 latency, a year /
    none (target <= 1.2); and 0 errors with stored completed runs = completed runs.
 2. Bytes per AudioPlayer event (in process, one user, one whole routine, at no history and
    at three years): on SQLite the rows each event changed (their doc and keys, found by
@@ -96,6 +99,20 @@ def seed(store: SQLiteAdapter | DynamoAdapter, user_ids: list[str], days: int) -
     return seeded
 
 
+def clone(db_path: Path, source: str, targets: list[str]) -> None:
+    """Copy every record of user ``source`` to each of ``targets``, row for row (seeding is slow)."""
+    with closing(sqlite3.connect(db_path)) as db, db:
+        for target in targets:
+            db.execute("INSERT INTO users SELECT ?, doc, rev, updated_at FROM users WHERE user_id = ?",
+                       (target, source))
+            db.execute("INSERT INTO devices SELECT ?, device_id, doc, updated_at FROM devices WHERE user_id = ?",
+                       (target, source))
+            db.execute("INSERT INTO runs SELECT ?, run_id, started_at, device_id, epoch, open, doc, updated_at "
+                       "FROM runs WHERE user_id = ?", (target, source))
+            db.execute("INSERT INTO months SELECT ?, month, epoch, doc FROM months WHERE user_id = ?",
+                       (target, source))
+
+
 # --- 1. the load ----------------------------------------------------------------------------
 
 def load_phase(users: int, rounds: int, program) -> dict[str, dict[str, float]]:
@@ -108,19 +125,27 @@ def load_phase(users: int, rounds: int, program) -> dict[str, dict[str, float]]:
         seeded: dict[str, set[str]] = {}
         for group, days in GROUPS.items():
             ids = [user_id_of(f"{group}-r{r}", 1, n) for r in range(rounds) for n in range(users)]
-            seeded |= seed(store, ids, days)
+            first = seed(store, ids[:1], days)[ids[0]]
+            clone(db_path, ids[0], ids[1:])
+            seeded |= dict.fromkeys(ids, first)
         figures = {g: {"requests": 0, "cpu": 0.0, "errors": 0, "runs": 0} for g in GROUPS}
+        per_round: dict[str, list[float]] = {g: [] for g in GROUPS}
         latencies: dict[str, list[float]] = {g: [] for g in GROUPS}
         all_runs = {}
         with zone_api() as zone_url, ProcessServer(settings, log_path=work / "server.log") as server:
             pid = server.proc.pid
+            names = list(GROUPS)
             for r in range(rounds):
-                # Alternate the order, so that warming up and drifting load favour no group.
-                for group in list(GROUPS) if r % 2 == 0 else list(GROUPS)[::-1]:
+                # Rotate the order (and reverse it every other cycle), so that every group runs
+                # first, second and third equally often: warming up and drifting load favour none.
+                order = names[r % 3:] + names[:r % 3]
+                for group in order if (r // 3) % 2 == 0 else order[::-1]:
                     before = proc_cpu_seconds(pid)
                     result = run_users(server.url, program, users=users, seconds=None, max_runs=1, mix=Mix(),
                                        seed=1, zone_url=zone_url, user_prefix=f"{group}-r{r}", hard_seconds=600)
-                    figures[group]["cpu"] += proc_cpu_seconds(pid) - before
+                    spent = proc_cpu_seconds(pid) - before
+                    per_round[group].append(spent / max(1, result.requests) * 1000)
+                    figures[group]["cpu"] += spent
                     figures[group]["requests"] += result.requests
                     figures[group]["errors"] += len(result.recorder.errors) + result.broken_users
                     figures[group]["runs"] += sum(len(v) for v in result.runs.values())
@@ -139,6 +164,8 @@ def load_phase(users: int, rounds: int, program) -> dict[str, dict[str, float]]:
             figures[group]["p50_ms"] = percentile(values, 0.5) * 1000
             figures[group]["cpu_ms"] = figures[group]["cpu"] / max(1, figures[group]["requests"]) * 1000
         figures["all"] = {"completed": completed, "mismatches": len(problems)}
+        ratios = sorted(a / b for a, b in zip(per_round["3years"], per_round["none"], strict=True))
+        figures["rounds"] = {"low": ratios[0], "median": statistics.median(ratios), "high": ratios[-1]}
         return figures
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -224,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run both parts, print the figures and ratios, return 1 on any error or mismatch."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=32, help="users per group and round (default 32)")
-    parser.add_argument("--rounds", type=int, default=4, help="rounds over the three groups (default 4)")
+    parser.add_argument("--rounds", type=int, default=9, help="rounds over the three groups (default 9)")
     parser.add_argument("--quick", action="store_true", help="8 users, 2 rounds (a smoke test)")
     args = parser.parse_args(argv)
     users, rounds = (8, 2) if args.quick else (args.users, args.rounds)
@@ -242,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     p99_ratio = load["year"]["p99_ms"] / load["none"]["p99_ms"]
     errors = int(sum(load[g]["errors"] for g in GROUPS))
     runs = int(sum(load[g]["runs"] for g in GROUPS))
-    print(f"  server CPU per request, three years / none = {cpu_ratio:.3f}  (target <= 1.1)")
+    spread = load["rounds"]
+    print(f"  server CPU per request, three years / none = {cpu_ratio:.3f}  (target <= 1.1; per round "
+          f"{spread['low']:.3f} .. {spread['high']:.3f}, median {spread['median']:.3f})")
     print(f"  p99 latency, a year / none                  = {p99_ratio:.3f}  (target <= 1.2)")
     print(f"  runs done {runs}, stored completed {load['all']['completed']}, mismatches {load['all']['mismatches']}, "
           f"errors {errors}")
@@ -263,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     print(("OK" if ok else "FAILED") + ": every reply valid, stored runs equal completed runs")
     print(result_line("state", users=users, rounds=rounds, cpu_ms_none=round(load["none"]["cpu_ms"], 3),
                       cpu_ms_3years=round(load["3years"]["cpu_ms"], 3), cpu_ratio=round(cpu_ratio, 3),
+                      cpu_ratio_low=round(spread["low"], 3), cpu_ratio_median=round(spread["median"], 3),
+                      cpu_ratio_high=round(spread["high"], 3),
                       p99_ms_none=round(load["none"]["p99_ms"], 2), p99_ms_year=round(load["year"]["p99_ms"], 2),
                       p99_ratio=round(p99_ratio, 3), errors=errors, runs=runs,
                       stored_completed=load["all"]["completed"], mismatches=load["all"]["mismatches"],

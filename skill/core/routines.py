@@ -262,8 +262,6 @@ def load_library(paths: Sequence[Path | str] | None = None, *, check: bool = Tru
     checked when they were rendered) the schema and content rules are skipped, and a file
     that cannot even be read into a Routine is still reported, not raised.
     """
-    from skill.core.validation import check_library  # validation needs the timeline
-
     routines: list[Routine] = []
     problems: list[Problem] = []
     for path in routine_files(paths):
@@ -289,5 +287,7 @@ def load_library(paths: Sequence[Path | str] | None = None, *, check: bool = Tru
             continue
         routines.append(routine_from_json(data, source=str(path)))
     if check:
+        from skill.core.validation import check_library  # validation needs the timeline; request time skips it
+
         problems.extend(check_library(routines))
     return Library(tuple(routines), tuple(problems))

@@ -24,9 +24,8 @@ from skill.hosting.envelope import BadEnvelope
 from skill.hosting.verify import RequestVerifier, VerificationError
 
 if TYPE_CHECKING:
-    from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
-
     from skill.alexa.handlers import Coach
+    from skill.alexa.user import Store
 
 log = logging.getLogger("trigger_coach.web")
 
@@ -37,7 +36,7 @@ ONE_YEAR = 365 * 24 * 3600
 
 def create_app(
     settings: config.Settings | None = None, *, coach: Coach | None = None,
-    adapter: AbstractPersistenceAdapter | None = None, verifier: RequestVerifier | None = None,
+    adapter: Store | None = None, verifier: RequestVerifier | None = None,
 ) -> Flask:
     """Return the Flask app for these settings (from the environment when None)."""
     settings = settings or config.from_env()

@@ -5,7 +5,9 @@ user and device), `runs` (one record per run, indexed by user and start) and `mo
 (folded months). A save is one transaction under SQLite's write lock (`BEGIN IMMEDIATE`):
 every record it touches is read, merged with the injected `Rules` and written, so writers
 queue up instead of overwriting each other, and a run record is written only if the merge
-changed it.
+changed it. Threads of one process first queue on one in-process lock per database file, so
+they never contend inside SQLite, whose busy handler sleeps in steps of up to 100 ms; other
+processes still queue on SQLite's lock.
 
 Nothing lost: a save the database refuses (locked past the busy timeout, disk full) goes
 into a journal, a file of `JOURNAL_BYTES` reserved when the adapter opens, so appending to
@@ -52,6 +54,20 @@ JOURNAL_BYTES = 256 * 1024  # a few hundred failed saves; reserved up front
 RETRY_BUDGET = 2.0  # seconds a save that ends a run keeps retrying before it is journaled
 WAL_PAGES = 16  # checkpoint after this many pages (64 KB with 4 KB pages)
 WAL_LIMIT = 64 * 1024  # and truncate the WAL back to this size
+
+# One write lock per database file, shared by every adapter of this process. Threads queue on
+# it and are woken the moment the writer before them commits; without it they contend inside
+# SQLite, whose busy handler sleeps in steps of up to 100 ms. Other processes still queue on
+# SQLite's own lock (BEGIN IMMEDIATE), taken only while this one is held.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(path: Path) -> threading.Lock:
+    """Return this process's write lock of the database file at ``path``."""
+    key = os.path.realpath(path)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
 
 # Forward migrations: entry N-1 brings the schema to version N. Never edit a released entry;
 # append a new one.
@@ -219,6 +235,7 @@ class SQLiteAdapter:
         self.retry_budget = retry_budget
         self.rules = rules or progress_rules()
         self._local = threading.local()
+        self._write_lock = _write_lock(self.path)
         self._migrate()
         journal = Path(journal_path) if journal_path else self.path.with_name(JOURNAL_FILE_NAME)
         with self._errors("open the journal"):
@@ -503,6 +520,8 @@ class SQLiteAdapter:
     def _atomic(self, action: str, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in one write transaction; on a full disk, checkpoint and run it once more."""
         for attempt in (1, 2):
+            if not self._write_lock.acquire(timeout=self.busy_timeout):
+                raise StorageUnavailableError(self._busy(action))
             try:
                 with self._errors(action):
                     conn = self._connection()
@@ -521,6 +540,8 @@ class SQLiteAdapter:
                         f"Could not {action}: the disk of SQLite database '{self.path}' is full. "
                         "Nothing was written; free some disk space.") from None
                 self._checkpoint()
+            finally:
+                self._write_lock.release()
         raise AssertionError("unreachable")
 
     def _checkpoint(self) -> None:
@@ -569,15 +590,18 @@ class SQLiteAdapter:
     def _explain(self, error: sqlite3.Error, action: str) -> str:
         code = getattr(error, "sqlite_errorcode", 0) & 0xFF
         if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            return (
-                f"Could not {action}: SQLite database '{self.path}' stayed locked by another "
-                f"writer for more than {self.busy_timeout:g} s. Nothing was written; retry, "
-                "or raise busy_timeout if this happens under normal load."
-            )
+            return self._busy(action)
         return (
             f"Could not {action} in SQLite database '{self.path}' ({error}). Nothing was "
             "written; check that the file is a SQLite database and that its directory exists, "
             "is writable and has free space."
+        )
+
+    def _busy(self, action: str) -> str:
+        return (
+            f"Could not {action}: SQLite database '{self.path}' stayed locked by another "
+            f"writer for more than {self.busy_timeout:g} s. Nothing was written; retry, "
+            "or raise busy_timeout if this happens under normal load."
         )
 
     def _migrate(self) -> None:

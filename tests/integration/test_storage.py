@@ -830,6 +830,32 @@ def test_a_full_database_checkpoints_journals_and_loses_nothing_once_there_is_ro
     assert len(runs_by_id(adapter)) == 60
 
 
+def test_writers_of_one_file_in_one_process_queue_on_one_lock_and_a_long_wait_is_journaled(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    first = SQLiteAdapter(path)
+    second = SQLiteAdapter(tmp_path / "." / "db.sqlite3", busy_timeout=0.05, retry_budget=0)
+    assert first._write_lock is second._write_lock, "one lock per database file, however it is named"
+    with first._write_lock:  # another thread of this process is in the middle of a save
+        assert second.save("user-a", start_changes("d", "r1", 5)) == "journaled"
+    assert second.load("user-a", "d").devices["d"]["seq"] == 5, "the next read replays the journal"
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for k in range(20):
+                assert first.save("user-b", Changes("d", NOW, runs=[
+                    RunWrite(run_record(f"t{n}-{k}", NOW + timedelta(seconds=n * 100 + k)), "d")])) == "saved"
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(runs_by_id(first, "user-b")) == 160
+
+
 def test_the_wal_stays_kilobytes_small_however_many_writes_there_are(tmp_path: Path) -> None:
     from skill.storage.sqlite import WAL_LIMIT
 
