@@ -769,8 +769,12 @@ dialogue("start a quick upper back routine plays the quick track list, then the 
   assert.equal(echo.activity(), "FINISHED");
 
   // A new session: the offer names the quick one; "the full one" plays the whole routine.
+  // (The next launch first asks, once, how the finished run felt; after the answer comes the offer.)
   ({ reply, sent } = await echo.say("open trigger coach"));
   assert.equal(sent[0].request.session.new, true);
+  assert.match(speech(reply), /How did your upper back feel after your last session/);
+  ({ reply, sent } = await echo.say("it felt better"));
+  assert.deepEqual(kinds(sent), ["FeelingIntent"]);
   assert.match(speech(reply), /Would you like your quick upper back routine again\?/);
   ({ reply, sent } = await echo.say("the full one"));
   assert.deepEqual(kinds(sent), ["StartRoutineIntent", "AudioPlayer.PlaybackStarted"]);
