@@ -7,17 +7,15 @@ it returns the book it could build together with every problem found.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from skill.core.complaints import ComplaintBook, check_complaints, complaints_from_json
-from skill.core.routines import ROUTINES_DIR, Problem, Routine
+from skill.core.routines import ROUTINES_DIR, Problem, Routine, read_json, schema_validator
 
 if TYPE_CHECKING:
-    import jsonschema
+    pass
 
 COMPLAINTS_NAME = "complaints.json"
 SCHEMA_NAME = "complaints.schema.json"
@@ -27,28 +25,6 @@ SCHEMA_PATH = ROUTINES_DIR / SCHEMA_NAME
 def complaints_path(routines_dir: Path | str = ROUTINES_DIR) -> Path:
     """Return where the complaints file of a routines folder lives."""
     return Path(routines_dir) / COMPLAINTS_NAME
-
-
-@cache
-def _schema_validator() -> jsonschema.protocols.Validator:
-    import jsonschema  # only the checking path pays for the import
-
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
-def _read(path: Path) -> tuple[Any, Problem | None]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8")), None
-    except OSError as exc:
-        return None, Problem(str(path), "", "readable", f"Cannot read the file: {exc.strerror}.")
-    except UnicodeDecodeError as exc:
-        return None, Problem(str(path), "", "utf-8", f"The file is not UTF-8 text ({exc.reason}).")
-    except json.JSONDecodeError as exc:
-        return None, Problem(str(path), "", "json",
-                             f"Malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.")
 
 
 def load_complaints(
@@ -65,11 +41,11 @@ def load_complaints(
     if not path.exists():
         return ComplaintBook(source=str(path)), (
             Problem(str(path), "", "exists", f"No complaints file; create {COMPLAINTS_NAME} beside the routines."),)
-    data, problem = _read(path)
+    data, problem = read_json(path)
     if problem:
         return ComplaintBook(source=str(path)), (problem,)
     if check:
-        errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+        errors = sorted(schema_validator(SCHEMA_PATH).iter_errors(data), key=lambda e: list(e.absolute_path))
         if errors:
             return ComplaintBook(source=str(path)), tuple(
                 Problem(str(path), "".join(f"/{p}" for p in e.absolute_path), "schema", e.message)

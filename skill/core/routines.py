@@ -174,10 +174,11 @@ def normalise(phrase: str) -> str:
 
 
 @cache
-def _schema_validator() -> jsonschema.protocols.Validator:
+def schema_validator(path: Path = SCHEMA_PATH) -> jsonschema.protocols.Validator:
+    """Return a checked JSON Schema validator for the schema file at `path` (loaded once)."""
     import jsonschema  # ~40 ms to import: only the checking path pays for it
 
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema = json.loads(path.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
@@ -225,7 +226,8 @@ def routine_from_json(data: dict[str, Any], source: str = "") -> Routine:
     )
 
 
-def _read_json(path: Path) -> tuple[Any, Problem | None]:
+def read_json(path: Path) -> tuple[Any, Problem | None]:
+    """Return a JSON file's data, or a Problem saying why it cannot be read."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -268,7 +270,7 @@ def load_library(paths: Sequence[Path | str] | None = None, *, check: bool = Tru
         if not path.exists():
             problems.append(Problem(str(path), "", "exists", "No such file or folder."))
             continue
-        data, problem = _read_json(path)
+        data, problem = read_json(path)
         if problem:
             problems.append(problem)
             continue
@@ -279,7 +281,7 @@ def load_library(paths: Sequence[Path | str] | None = None, *, check: bool = Tru
                 problems.append(Problem(str(path), "", "schema",
                                         f"Not a routine ({exc!r}); run 'trigger-coach validate'."))
             continue
-        errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+        errors = sorted(schema_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
         if errors:
             problems.extend(
                 Problem(str(path), _pointer(e.absolute_path), "schema", e.message) for e in errors
