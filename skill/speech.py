@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import escape
 
 if TYPE_CHECKING:
     from skill.core.progress import Felt, Nudge, Summary
@@ -60,7 +60,7 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def ssml(text: str) -> str:
     """Wrap plain text in <speak>, escaping characters SSML reserves and dropping ones XML forbids."""
-    return f"<speak>{escape(_NOT_XML.sub('', text))}</speak>"
+    return f"<speak>{escape(_NOT_XML.sub('', text), quote=False)}</speak>"
 
 
 def ssml_appended(said: str | None, text: str) -> str:
