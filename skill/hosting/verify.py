@@ -51,18 +51,19 @@ from typing import TYPE_CHECKING, Any
 
 import certifi
 from ask_sdk_webservice_support.verifier_constants import ALEXA_SKILL_EVENT_LIST
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509 import verification
 
 from skill.compat import import_abstract_verifier
 
-# cryptography (about 60 ms to import) is imported by the functions that check certificates
-# and signatures, on the first signed request, so the server starts without paying for it.
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from ask_sdk_model import RequestEnvelope
-    from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509 import verification
 
 __all__ = ["RequestVerifier", "VerificationError"]
 
@@ -195,10 +196,6 @@ class RequestVerifier(AbstractVerifier):
         # The adapter hands over the body decoded as strict UTF-8, so encoding it again gives
         # back exactly the bytes Alexa signed.
         raw = body.encode("utf-8") if isinstance(body, str) else body
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives.asymmetric import padding
-        from cryptography.hazmat.primitives.hashes import SHA256
-
         try:
             signer.public_key.verify(signature, raw, padding.PKCS1v15(), SHA256())
         except InvalidSignature:
@@ -295,17 +292,11 @@ class RequestVerifier(AbstractVerifier):
             ) from exc
 
     def _trust_store(self) -> verification.Store:
-        from cryptography.x509 import verification
-
         if self._store is None:  # a race builds it twice, harmlessly
             self._store = verification.Store(list(self._roots or _certifi_roots()))
         return self._store
 
     def _validate_chain(self, pem: bytes, url: str, now: datetime) -> _TrustedSigner:
-        from cryptography import x509
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        from cryptography.x509 import verification
-
         try:
             certificates = x509.load_pem_x509_certificates(pem)
         except ValueError:
@@ -424,8 +415,6 @@ def _check_timestamp(envelope: RequestEnvelope, now: datetime) -> None:
 
 
 def _dns_names(certificate: x509.Certificate) -> list[str]:
-    from cryptography import x509
-
     try:
         san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
@@ -490,9 +479,6 @@ def _download(url: str, *, timeout: float) -> bytes:
 @functools.cache
 def _certifi_roots() -> tuple[x509.Certificate, ...]:
     """Load the certifi CA bundle once per process."""
-    from cryptography import x509
-    from cryptography.utils import CryptographyDeprecationWarning
-
     with open(certifi.where(), "rb") as bundle, warnings.catch_warnings():
         # A few long-lived roots in the bundle have non-positive serial numbers, which
         # cryptography warns about; they are still the roots browsers trust.
