@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skill import config, speech
+from skill import config
 from skill.content.complaints import complaints_path, load_complaints
 from skill.core.complaints import EMERGENCY, ComplaintBook, offers
 from skill.core.routines import Library, Routine, load_library
 from skill.core.timeline import WORDS_PER_SECOND, Track, estimated_minutes, expand
+from skill.text import en_US as speech
 
 if TYPE_CHECKING:
     from skill.render.manifest import Manifest

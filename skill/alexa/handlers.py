@@ -27,7 +27,6 @@ from ask_sdk_model.interfaces.audioplayer import (
     Stream,
 )
 
-from skill import speech
 from skill.alexa import intents
 from skill.alexa.device import device_of
 from skill.alexa.user import (
@@ -51,6 +50,7 @@ from skill.core.complaints import EMERGENCY, Complaint, ComplaintBook, RedFlag, 
 from skill.core.player import Activity, PlaybackState, Program, Token, Transition
 from skill.core.progress import feelings
 from skill.core.routines import Length, normalise
+from skill.text import en_US as speech
 
 if TYPE_CHECKING:
     from datetime import tzinfo

@@ -26,11 +26,11 @@ from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_core.utils import get_request_type
 from ask_sdk_model.ui import SsmlOutputSpeech
 
-from skill import speech
 from skill.core import progress
 from skill.core.player import Activity, PlaybackState, Program, RunStarted, Transition
 from skill.storage import CorruptRecordError
 from skill.storage.records import Changes, RunWrite
+from skill.text import en_US as speech
 
 if TYPE_CHECKING:
     from ask_sdk_core.handler_input import HandlerInput

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from skill import speech
 from skill.core.timeline import SENTENCE_PAUSE_SECONDS
 from skill.render.audio import AudioSegment, from_int16, mono16, to_float
+from skill.text import en_US as speech
 
 if TYPE_CHECKING:
     from skill.config import Settings

@@ -15,11 +15,11 @@ import pytest
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import ResponseEnvelope
 
-from skill import speech
 from skill.alexa import handlers, intents
 from skill.alexa.model import build_model
 from skill.core.routines import load_library
 from skill.hosting.web import create_app
+from skill.text import en_US as speech
 from tests import alexa
 from tests.alexa import play_of, speech_of
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401 - fixture

@@ -1,0 +1,1 @@
+"""Hold every sentence the coach says, one module per locale."""
