@@ -15,6 +15,8 @@ from xml.sax.saxutils import escape
 if TYPE_CHECKING:
     from skill.core.progress import Felt, Nudge, Summary
 
+LOCALE = "en-US"  # the locale this text speaks; skill.text sets it for every other locale
+
 # --- Guidance spoken inside tracks -------------------------------------------------------
 
 PRESSURE = {
@@ -444,6 +446,7 @@ def unknown_complaint(heard: str | None, examples: list[str]) -> str:
 # felt, so the replies only note them, suggest rest, or suggest a clinician: never a diagnosis.
 
 _FELT_WORDS = {"better": "better", "same": "about the same", "sore": "sore"}
+CLINICIAN_EXAMPLE = "your doctor or a physical therapist"  # who people here go to for a sore muscle
 
 
 def _it(area: str) -> tuple[str, str]:
@@ -474,7 +477,7 @@ def feeling_noted(feeling: str, area: str, see_clinician: bool) -> str:
         if see_clinician:
             rest += (
                 f" Your {area} has been sore after two sessions in a row, so please check with a "
-                f"clinician, such as your doctor or a physiotherapist, before you work on {them} again."
+                f"clinician, such as {CLINICIAN_EXAMPLE}, before you work on {them} again."
             )
         return rest
     return OKAY
@@ -534,3 +537,35 @@ NO_USUAL_YET = "We haven't done a routine together yet, so let's pick one."
 def length_title(title: str, length: str) -> str:
     """Return a routine's title as said for its length: "Quick upper back" for the quick one."""
     return f"{QUICK_WORD.capitalize()} {title.lower()}" if length == QUICK_WORD else title
+
+
+# --- The skill's words outside conversation: model, store listing, offline voice -------------
+# Each locale module overrides only what people there say or read differently.
+
+INVOCATION_NAME = "trigger coach"  # what people say to open the skill; INVOCATION above says it
+ESPEAK_LANGUAGE = "en-us"  # the eSpeak NG voice that reads this locale's text offline
+
+# Words people use here on top of the shared ones, by slot type and value id: routine ids
+# (routines/*.json), complaint ids (routines/complaints.json) and the intents' slot values.
+MODEL_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {}
+# More ways to say an intent here, by intent name, on top of skill.alexa.intents' samples.
+MODEL_SAMPLES: dict[str, tuple[str, ...]] = {}
+
+# The skill store's listing for this locale (skill.json publishingInformation.locales).
+STORE_NAME = SKILL_NAME
+STORE_SUMMARY = "Hands-free, voice-guided self-massage routines with a ball or foam roller."
+STORE_DESCRIPTION = (
+    "Trigger Coach talks you through short self-massage routines while you lie on the floor with a "
+    "tennis ball or foam roller: where to put the ball, how hard to press, how long to hold, when to "
+    "breathe and when to switch sides. Say pause, resume, next or go back at any time, and ask how you "
+    "did this week. Trigger Coach is for general wellbeing only and does not diagnose or treat any "
+    "condition. Stop if you feel sharp pain, numbness or tingling, and check with a clinician if you "
+    "have a medical condition."
+)
+# "Alexa, ask <invocation name> to ..." : each must parse against this locale's model (tested).
+STORE_EXAMPLES = (
+    f"Alexa, ask {INVOCATION_NAME} to start my upper back routine",
+    f"Alexa, ask {INVOCATION_NAME} what routines do you have",
+    f"Alexa, ask {INVOCATION_NAME} how did I do this week",
+)
+STORE_KEYWORDS = ("massage", "foam roller", "trigger point", "stretch", "back", "relax")

@@ -1,0 +1,27 @@
+"""Say what differs in Australian English; everything else is skill.text.en_US."""
+
+from __future__ import annotations
+
+CLINICIAN_EXAMPLE = "your GP or a physio"
+ESPEAK_LANGUAGE = "en-gb"  # eSpeak NG has no Australian voice; its British one is closer than US
+
+MODEL_SYNONYMS = {
+    "ROUTINE": {
+        "glutes": ("my bum muscles", "bum muscles"),
+        "hamstrings": ("hammy", "hammys"),
+        "top-of-shoulder": ("traps muscles", "trapezius muscle"),
+    },
+    "COMPLAINT": {
+        "buttock": ("sore bum", "my bum hurts"),
+        "stiff-neck": ("a crick in my neck",),
+        "low-back-sitting": ("my back's crook", "crook back"),
+    },
+    "FEELING": {
+        "better": ("heaps better", "a heap better", "pretty good"),
+        "same": ("much the same", "not bad"),
+        "sore": ("knackered", "a bit knackered", "pretty sore"),
+    },
+}
+MODEL_SAMPLES = {
+    "StartRoutineIntent": ("give my {routine} a go", "have a go at my {routine}"),
+}

@@ -1,0 +1,79 @@
+"""The text layer: one base text, locale modules holding only what differs, forgiving lookup."""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+import pytest
+
+from skill import text
+from skill.text import en_US
+
+
+def test_the_five_english_locales_have_text_and_en_us_comes_first():
+    assert text.LOCALES == ("en-US", "en-AU", "en-CA", "en-GB", "en-IN")
+    for locale in text.LOCALES:
+        assert locale == text.for_locale(locale).LOCALE
+
+
+@pytest.mark.parametrize("locale", [None, "", "de-DE", "fr-FR", "en", "en-ZA", "garbage", "en-GB-x",
+                                    "\x00\ud800", 42, ["en-GB"], {"locale": "en-GB"}, "  en-US "])
+def test_a_missing_unsupported_or_garbage_locale_gets_the_en_us_text(locale):
+    assert text.for_locale(locale) is en_US
+
+
+def test_a_locale_is_matched_whatever_its_case_or_separator():
+    assert text.for_locale("en-gb").LOCALE == "en-GB"
+    assert text.for_locale("EN_in").LOCALE == "en-IN"
+
+
+def test_a_sentence_built_by_a_function_says_the_locale_s_words():
+    us, gb, india = (text.for_locale(x) for x in ("en-US", "en-GB", "en-IN"))
+    assert "physical therapist" in us.feeling_noted("sore", "calves", see_clinician=True)
+    assert "your GP or a physio" in gb.feeling_noted("sore", "calves", see_clinician=True)
+    assert "physiotherapist" in india.feeling_noted("sore", "calves", see_clinician=True)
+    assert gb.feeling_noted("better", "calves", see_clinician=False) == us.feeling_noted("better", "calves", False)
+
+
+def test_every_name_a_locale_sets_exists_in_en_us_with_the_same_kind_of_value():
+    for locale in text.LOCALES[1:]:
+        own = importlib.import_module(f"skill.text.{locale.replace('-', '_')}")
+        names = [n for n, v in vars(own).items()
+                 if not n.startswith("__") and n != "annotations" and not isinstance(v, types.ModuleType)]
+        assert names, f"{locale} overrides nothing"
+        for name in names:
+            assert hasattr(en_US, name), f"{own.__file__} sets {name!r}, which en_US does not have (a typo?)"
+            assert type(getattr(own, name)) is type(getattr(en_US, name)), f"{locale} {name} changes its type"
+
+
+def test_questions_are_one_class_in_every_locale():
+    for locale in text.LOCALES:
+        said = text.for_locale(locale)
+        assert said.Question is en_US.Question
+        assert isinstance(said.FORGET, text.Question) and isinstance(said.resume_offer("Calves"), text.Question)
+
+
+def test_a_sixth_locale_is_one_new_file_and_its_words_reach_derived_sentences(tmp_path):
+    (tmp_path / "en_NZ.py").write_text(
+        '"""Say what differs in New Zealand English."""\n'
+        "from __future__ import annotations\n"
+        'OKAY = "Sweet as."\n'
+        'INVOCATION = "Alexa, ask trigger coach please to"\n'
+        "def welcome_list(names: list[str]) -> str:\n"
+        '    return f"Kia ora. I have routines for {spoken_list(names)}."\n',
+        encoding="utf-8")
+    texts = text.Texts([*text.__path__, tmp_path])
+    assert texts.locales == ("en-US", "en-AU", "en-CA", "en-GB", "en-IN", "en-NZ")
+    nz = texts("en-NZ")
+    assert nz.GOODBYE == "Sweet as. Take care of yourself."  # an f-string of OKAY, built at import
+    assert nz.PROGRESS_FIRST_TIME.endswith("say: Alexa, ask trigger coach please to start my upper back routine.")
+    assert nz.welcome_list(["calves", "feet"]) == "Kia ora. I have routines for calves and feet."
+    assert texts("en-NZ") is nz and texts("en-US") is en_US
+    assert en_US.GOODBYE == "Okay. Take care of yourself." and text.for_locale("en-NZ") is en_US
+
+
+def test_a_folder_name_that_is_not_a_locale_is_not_a_locale():
+    assert text.module_locale("en_GB.py") == "en-GB"
+    for name in ("__init__.py", "en_gb.py", "english.py", "en_GB.txt", "en_GBR.py"):
+        assert text.module_locale(name) is None
