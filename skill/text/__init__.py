@@ -139,5 +139,7 @@ TEXTS = Texts()
 for_locale = TEXTS.__call__
 LOCALES: tuple[str, ...] = TEXTS.locales
 Question = en_US.Question
+ssml = en_US.ssml  # markup, not words: the same in every locale
+ssml_appended = en_US.ssml_appended
 
-__all__ = ["BASE", "LOCALES", "TEXTS", "Question", "Texts", "for_locale", "module_locale", "normalized"]
+__all__ = ["BASE", "LOCALES", "TEXTS", "Question", "Texts", "for_locale", "module_locale", "normalized", "ssml", "ssml_appended"]
