@@ -227,7 +227,7 @@ def cmd_render(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def cmd_model(args: argparse.Namespace, settings: config.Settings) -> int:
-    """Write the interaction model's ROUTINE slot values from routines/, or --check for drift.
+    """Write every locale's interaction model and the skill.json listings, or --check for drift.
 
     Example: trigger-coach model --check
     """
@@ -239,10 +239,10 @@ def cmd_model(args: argparse.Namespace, settings: config.Settings) -> int:
         drift = check_model(library, complaints)
         if drift:
             raise CliError(drift)
-        print("The interaction model matches routines/.")
+        print("The interaction models and store listings match routines/ and skill/text/.")
         return 0
-    path = write_model(library, complaints)
-    print(f"Wrote {path}.")
+    for path in write_model(library, complaints):
+        print(f"Wrote {path}.")
     return 0
 
 

@@ -15,7 +15,7 @@ MODEL_SYNONYMS = {
     "COMPLAINT": {
         "buttock": ("sore bum", "my bum hurts", "my bum aches"),
         "stiff-neck": ("a crick in my neck", "my neck's stiff"),
-        "low-back-sitting": ("my back's killing me", "bad back"),
+        "low-back-sitting": ("my back's killing me", "my back's playing up"),
     },
     "FEELING": {
         "better": ("loads better", "a lot looser"),
