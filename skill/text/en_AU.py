@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+EMERGENCY_CALL = "call triple zero"  # the emergency number, as people there say it
 CLINICIAN_EXAMPLE = "your GP or a physio"
 ESPEAK_LANGUAGE = "en-gb"  # eSpeak NG has no Australian voice; its British one is closer than US
 

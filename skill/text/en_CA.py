@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+EMERGENCY_CALL = "call nine one one"  # the emergency number, as people there say it
 CLINICIAN_EXAMPLE = "your doctor or a physiotherapist"
 
 MODEL_SYNONYMS = {

@@ -393,7 +393,10 @@ def progress_summary(summary: Summary) -> str:
 # --- Complaints: "what helps a headache", red flags ----------------------------------------
 # The explanation of where a pain often comes from is the complaint's own sentence in
 # routines/complaints.json; these sentences wrap it. A red flag is answered plainly: what it
-# is, who to call, and that no routine starts. Locale-neutral: "emergency services", not 911.
+# is, who to call, and that no routine starts. en-US text also answers every locale we have
+# no text for, so it says "emergency services", not 911; each locale names its own number.
+
+EMERGENCY_CALL = "call emergency services"
 
 WHAT_HURTS = Question(
     "What's bothering you, or which routine would you like?",
@@ -426,7 +429,7 @@ def red_flag(about: str, emergency: bool) -> str:
     what = _sentence(about)
     if emergency:
         return (f"{what} can be a sign of something that needs help right away. "
-                "Please call emergency services now, or ask someone near you to call. "
+                f"Please {EMERGENCY_CALL} now, or ask someone near you to call. "
                 "I won't start a routine for this.")
     return (f"{what} is something to have checked by a doctor or another clinician soon, "
             "before any self-massage. Please see a clinician about it. "
