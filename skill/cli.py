@@ -204,6 +204,8 @@ def cmd_preview(args: argparse.Namespace, settings: config.Settings) -> int:
 def cmd_render(args: argparse.Namespace, settings: config.Settings) -> int:
     """Render routines to MP3 tracks (only what changed) and write their manifests, full and quick.
 
+    A locale given its own voice (TRIGGER_COACH_LOCALE_VOICES) gets its own tracks too.
+
     Example: trigger-coach render            (all routines, both lengths)
              trigger-coach render calves feet
              trigger-coach render --length quick upper-back
@@ -216,14 +218,19 @@ def cmd_render(args: argparse.Namespace, settings: config.Settings) -> int:
     picked = [_pick(library, name) for name in args.routines] or list(library.routines)
     length = getattr(args, "length", "both")
     routines = [v for r in picked for v in (versions(r) if length == "both" else (version(r, length),))]
-    try:
-        report = render_library(routines, settings, progress=ProgressBar())
-    except VoiceError as exc:
-        raise CliError(str(exc)) from None
-    for failure in report.failures:
-        print(f"error: {failure}", file=sys.stderr)
-    print(report.summary())
-    return 1 if report.failures else 0
+    failed = False
+    for voiced in settings.voiced():  # the main voice, then each locale's own (TRIGGER_COACH_LOCALE_VOICES)
+        if voiced is not settings:
+            print(f"Rendering with {voiced.voice} for {voiced.voice_locale}:", file=sys.stderr)
+        try:
+            report = render_library(routines, voiced, progress=ProgressBar())
+        except VoiceError as exc:
+            raise CliError(str(exc)) from None
+        for failure in report.failures:
+            print(f"error: {failure}", file=sys.stderr)
+        print(report.summary())
+        failed = failed or bool(report.failures)
+    return 1 if failed else 0
 
 
 def cmd_model(args: argparse.Namespace, settings: config.Settings) -> int:

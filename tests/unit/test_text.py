@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import types
 
 import pytest
@@ -77,3 +78,59 @@ def test_a_folder_name_that_is_not_a_locale_is_not_a_locale():
     assert text.module_locale("en_GB.py") == "en-GB"
     for name in ("__init__.py", "en_gb.py", "english.py", "en_GB.txt", "en_GBR.py"):
         assert text.module_locale(name) is None
+
+
+# --- a voice per locale (TRIGGER_COACH_LOCALE_VOICES) ---------------------------------------
+
+def test_locale_voices_are_read_from_one_setting_and_other_locales_keep_the_main_voice():
+    from skill.config import from_env
+
+    settings = from_env({"TRIGGER_COACH_LOCALE_VOICES": " en-GB=polly:Amy, en-AU=polly:Olivia ,en-IN=polly:Kajal"})
+    assert settings.locale_voices == (("en-GB", "polly:Amy"), ("en-AU", "polly:Olivia"), ("en-IN", "polly:Kajal"))
+    assert settings.voice_for("en-GB") == "polly:Amy" and settings.voice_for("en-gb") == "polly:Amy"
+    assert settings.voice_for("en-US") == settings.voice_for("en-CA") == settings.voice_for(None) == "piper"
+    assert settings.speaking("en-CA") is settings and settings.speaking("de-DE") is settings
+    gb = settings.speaking("en-GB")
+    assert (gb.voice, gb.voice_locale, gb.voice_folder) == ("polly:Amy", "en-GB", "polly-Amy")
+    assert gb.manifests_dir == settings.tracks_dir / "manifests" / "polly-Amy"
+    assert settings.manifests_dir == settings.tracks_dir / "manifests"
+    assert [s.voice for s in settings.voiced()] == ["piper", "polly:Amy", "polly:Olivia", "polly:Kajal"]
+
+
+def test_by_default_all_five_locales_share_the_main_voice_and_its_one_render():
+    from skill.config import from_env
+
+    settings = from_env({})
+    assert settings.locale_voices == () and settings.voiced() == (settings,)
+    assert {settings.speaking(loc).manifests_dir for loc in text.LOCALES} == {settings.tracks_dir / "manifests"}
+
+
+def test_two_locales_with_one_voice_render_it_once():
+    from skill.config import from_env
+
+    settings = from_env({"TRIGGER_COACH_LOCALE_VOICES": "en-GB=polly:Amy,en-IN=polly:Amy"})
+    assert [s.voice for s in settings.voiced()] == ["piper", "polly:Amy"]
+    assert settings.speaking("en-IN").manifests_dir == settings.speaking("en-GB").manifests_dir
+
+
+@pytest.mark.parametrize("value, says", [
+    ("en-GB", "'en-GB' is not LOCALE=VOICE"),
+    ("english=polly:Amy", "'english=polly:Amy' is not LOCALE=VOICE"),
+    ("en-GB=", "'en-GB=' is not LOCALE=VOICE"),
+    ("en-GB=polly:Amy,en-GB=polly:Emma", "the locale 'en-GB' is given twice"),
+])
+def test_a_locale_voice_setting_that_cannot_be_read_is_refused_quoting_it(value, says):
+    from skill.config import ConfigError, from_env
+
+    with pytest.raises(ConfigError, match=re.escape(says)) as caught:
+        from_env({"TRIGGER_COACH_LOCALE_VOICES": value})
+    assert "TRIGGER_COACH_LOCALE_VOICES" in str(caught.value) and "en-GB=polly:Amy" in str(caught.value)
+
+
+def test_the_offline_espeak_voice_reads_each_locale_with_its_own_espeak_language():
+    from skill.config import Settings
+    from skill.render.voices import make_voice
+
+    settings = Settings(voice="piper", locale_voices=(("en-GB", "espeak"), ("en-IN", "espeak")))
+    assert make_voice(settings.speaking("en-GB")).language == "en-gb"
+    assert make_voice(Settings(voice="espeak")).language == "en-us"
