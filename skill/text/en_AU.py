@@ -4,7 +4,7 @@ from __future__ import annotations
 
 EMERGENCY_CALL = "call triple zero"  # the emergency number, as people there say it
 CLINICIAN_EXAMPLE = "your GP or a physio"
-ESPEAK_LANGUAGE = "en-gb"  # eSpeak NG has no Australian voice; its British one is closer than US
+ESPEAK_LANGUAGE = "en"  # eSpeak NG's British English voice (it has no Australian or Indian one)
 
 MODEL_SYNONYMS = {
     "ROUTINE": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 EMERGENCY_CALL = "call nine nine nine"  # the emergency number, as people there say it
 CLINICIAN_EXAMPLE = "your GP or a physio"
-ESPEAK_LANGUAGE = "en-gb"
+ESPEAK_LANGUAGE = "en"  # eSpeak NG's British English voice
 
 MODEL_SYNONYMS = {
     "ROUTINE": {

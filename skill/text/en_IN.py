@@ -4,7 +4,7 @@ from __future__ import annotations
 
 EMERGENCY_CALL = "call one one two"  # the emergency number, as people there say it
 CLINICIAN_EXAMPLE = "your doctor or a physiotherapist"
-ESPEAK_LANGUAGE = "en-gb"  # eSpeak NG's Indian-English voice is not in every build; British is
+ESPEAK_LANGUAGE = "en"  # eSpeak NG's British English voice (it has no Australian or Indian one)
 
 # People here often say "waist" for the low back and "paining" for hurting.
 MODEL_SYNONYMS = {

@@ -127,3 +127,40 @@ def test_a_locale_that_is_not_a_string_gets_a_clear_answer_never_a_500(server, l
     assert status in (200, 400), reply
     if status == 200:
         assert said(reply) == en_US.red_flag(ABOUT, emergency=True)
+
+
+# --- a voice per locale: each locale plays the tracks rendered with its voice ----------------
+
+def _first_file(reply: dict) -> str:
+    play = alexa.play_of(reply)
+    assert play, reply
+    return play["audioItem"]["stream"]["url"].rsplit("/", 1)[1]
+
+
+def test_a_locale_with_its_own_voice_plays_that_voice_s_tracks_and_the_others_share_the_main_render(
+        app_settings):
+    from skill.core.routines import load_library
+    from skill.render import load_manifest, render_library
+    from skill.render.encode import SAMPLE_RATE, decode
+
+    settings = app_settings.with_(locale_voices=(("en-GB", "espeak"),))
+    gb = settings.speaking("en-GB")
+    report = render_library([load_library().get("calves")], gb)  # espeak: fast, offline
+    assert not report.failures, report.failures
+    main, own = load_manifest("calves", settings), load_manifest("calves", gb)
+    assert own.voice.startswith("espeak:en:") and main.voice.startswith("piper:")
+    assert not {t.file for t in main.tracks} & {t.file for t in own.tracks}
+    samples = decode(settings.tracks_dir / own.tracks[0].file)
+    assert abs(len(samples) / SAMPLE_RATE * 1000 - own.tracks[0].duration_ms) < 200  # a real track of that voice
+
+    with ThreadServer(create_app(settings)) as server:
+        start = {"routine": ("calves", "calves")}
+        for locale, manifest in (("en-GB", own), ("en-US", main), ("en-AU", main), ("en-IN", main),
+                                 ("de-DE", main)):
+            user = f"amzn1.ask.account.VOICE-{locale}"
+            reply = ask(server, alexa.intent("StartRoutineIntent", start, user=user, locale=locale))
+            assert _first_file(reply) == manifest.tracks[0].file, locale
+            token = alexa.play_of(reply)["audioItem"]["stream"]["token"]
+            ask(server, alexa.audio_event("PlaybackStarted", token, user=user, locale=locale))
+            queued = ask(server, alexa.audio_event("PlaybackNearlyFinished", token, user=user, locale=locale))
+            assert _first_file(queued) == manifest.tracks[1].file, f"{locale}: the next track is the same voice's"

@@ -132,5 +132,5 @@ def test_the_offline_espeak_voice_reads_each_locale_with_its_own_espeak_language
     from skill.render.voices import make_voice
 
     settings = Settings(voice="piper", locale_voices=(("en-GB", "espeak"), ("en-IN", "espeak")))
-    assert make_voice(settings.speaking("en-GB")).language == "en-gb"
+    assert make_voice(settings.speaking("en-GB")).language == "en"  # eSpeak NG: British English
     assert make_voice(Settings(voice="espeak")).language == "en-us"
