@@ -305,7 +305,8 @@ def cmd_deploy(args: argparse.Namespace, settings: config.Settings) -> int:
     try:
         print(deploy(skill_id=skill_id, stack_name=args.stack_name, region=args.region or settings.aws_region,
                      voice=settings.voice, bundle=args.bundle, tracks_dir=settings.tracks_dir,
-                     code_bucket=args.code_bucket))
+                     code_bucket=args.code_bucket,
+                     locale_voices=",".join(f"{loc}={v}" for loc, v in settings.locale_voices)))
     except DeployError as exc:
         raise CliError(str(exc)) from None
     return 0
