@@ -17,6 +17,7 @@ Lookup is forgiving on purpose: a locale Alexa sends is matched exactly, then by
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 import threading
@@ -72,6 +73,12 @@ class _Pinned(dict):
             self.namespace[key] = value
 
 
+@functools.cache
+def _base_code() -> types.CodeType:
+    """Return en_US's source compiled once, for every locale built from it."""
+    return compile(Path(en_US.__file__).read_text(encoding="utf-8"), en_US.__file__, "exec")
+
+
 class Texts:
     """Every locale's text found in some folders; en_US is the base of each.
 
@@ -106,6 +113,10 @@ class Texts:
 
     def __call__(self, locale: object) -> types.ModuleType:
         """Return the text for a request's locale (see `resolve`); never raises for a bad locale."""
+        if isinstance(locale, str):  # the usual case, a locale as Alexa spells it, already built
+            built = self._built.get(locale)
+            if built is not None:
+                return built
         code = self.resolve(locale)
         with self._lock:
             built = self._built.get(code)
@@ -124,8 +135,7 @@ class Texts:
         # Run as en_US (its classes are re-declared, then dropped for the pinned originals).
         namespace: dict[str, object] = {"__name__": en_US.__name__, "__file__": en_US.__file__}
         pinned = _Pinned({**classes, **_overrides(own), "LOCALE": code}, namespace)
-        source = Path(en_US.__file__).read_text(encoding="utf-8")
-        exec(compile(source, en_US.__file__, "exec"), namespace, pinned)
+        exec(_base_code(), namespace, pinned)
         for key, value in _overrides(own).items():  # a locale's own function reads the merged names
             if isinstance(value, types.FunctionType):
                 namespace[key] = types.FunctionType(value.__code__, namespace, value.__name__,
