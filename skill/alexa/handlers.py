@@ -327,7 +327,7 @@ class StartRoutineHandler(AbstractRequestHandler):
         library = self.coach.catalog.library
         routine = library.get(routine_id) if routine_id else None
         said = _raw_slot(handler_input, intents.ROUTINE.name)
-        if routine is None and said and not (heard and _unnamed(heard)):
+        if routine is None and said and not (heard and _unnamed(heard, speech)):
             routine = library.find(heard) if heard else None
             if routine is None:
                 return _ask(handler_input, speech.unknown_routine(heard, self.coach.featured()),
@@ -339,13 +339,9 @@ class StartRoutineHandler(AbstractRequestHandler):
 
 # --- quick or full, and starting without a name ----------------------------------------------
 
-# What fills the routine slot when nobody named one: "start my usual", "start a routine".
-_NO_NAME = frozenset({"", "a", "usual", "the usual", "one", "a one", "it", "this"})
-
-
-def _unnamed(heard: str) -> bool:
+def _unnamed(heard: str, speech: ModuleType) -> bool:
     """Return whether what was heard in the routine slot names no routine ("my usual")."""
-    return normalise(heard) in _NO_NAME
+    return normalise(heard) in speech.NO_ROUTINE_NAMED
 
 
 def _raw_slot(handler_input: HandlerInput, name: str) -> str:

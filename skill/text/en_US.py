@@ -534,6 +534,8 @@ def felt_sentence(felt: Felt) -> str:
 # --- Quick or full, and starting without a name (issue 12, lengths) ----------------------------
 
 QUICK_WORD = "quick"
+# What fills the routine slot when nobody named one: "start my usual", "start a routine".
+NO_ROUTINE_NAMED = frozenset({"", "a", "usual", "the usual", "one", "a one", "it", "this"})
 NO_USUAL_YET = "We haven't done a routine together yet, so let's pick one."
 
 
