@@ -109,7 +109,9 @@ class Texts:
             return BASE
         if wanted == BASE or wanted in self._files:
             return wanted
-        return BASE  # same language, no text of its own: the base (the only language so far)
+        language = wanted.split("-")[0]
+        kin = [loc for loc in self.locales if loc.split("-")[0] == language]
+        return kin[0] if kin else BASE  # en-ZA: en-US (the base comes first); fr-BE: a French one
 
     def __call__(self, locale: object) -> types.ModuleType:
         """Return the text for a request's locale (see `resolve`); never raises for a bad locale."""

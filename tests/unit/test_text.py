@@ -134,3 +134,10 @@ def test_the_offline_espeak_voice_reads_each_locale_with_its_own_espeak_language
     settings = Settings(voice="piper", locale_voices=(("en-GB", "espeak"), ("en-IN", "espeak")))
     assert make_voice(settings.speaking("en-GB")).language == "en"  # eSpeak NG: British English
     assert make_voice(Settings(voice="espeak")).language == "en-us"
+
+
+def test_a_locale_without_text_falls_back_to_its_language_before_en_us(tmp_path):
+    (tmp_path / "fr_FR.py").write_text('OKAY = "D\'accord."\n', encoding="utf-8")
+    texts = text.Texts([*text.__path__, tmp_path])
+    assert texts.resolve("fr-BE") == "fr-FR" and texts("fr-CA").OKAY == "D'accord."
+    assert texts.resolve("en-ZA") == "en-US" and texts.resolve("de-DE") == "en-US"
