@@ -28,7 +28,7 @@ from ask_sdk_model.interfaces.audioplayer import (
 )
 
 from skill import speech
-from skill.alexa import intents
+from skill.alexa import apl, intents
 from skill.alexa.device import device_of
 from skill.alexa.user import (
     UNAVAILABLE,
@@ -70,6 +70,9 @@ MAX_HEARD = 60  # longest slot value we repeat back to the user
 # Offered first to someone new: the upper back and neck are where desk days are felt most,
 # the lower back is the commonest complaint of all, and the feet need no lying on the floor.
 FEATURED = ("upper-back", "neck-and-skull", "lower-back", "feet")
+# Requests a person makes by speaking or touching: their replies may speak, and one that
+# starts a stream ends the session (a screen freezes otherwise).
+SPOKEN_REQUESTS = ("LaunchRequest", "IntentRequest", apl.USER_EVENT)
 
 
 @dataclass
@@ -91,6 +94,10 @@ class Coach:
         """Return the spoken names of the FEATURED routines this library has, in that order."""
         found = (self.catalog.library.get(routine_id) for routine_id in FEATURED)
         return [r.name for r in found if r is not None]
+
+    def routines_screen(self) -> apl.Screen:
+        """Return the screen listing every routine, the FEATURED ones first."""
+        return apl.routines_screen(self.catalog.library.routines, FEATURED)
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -128,7 +135,7 @@ def respond(
         directive = StopDirective()
     if directive is not None:
         builder.add_directive(directive)
-        if get_request_type(handler_input) in ("LaunchRequest", "IntentRequest"):
+        if get_request_type(handler_input) in SPOKEN_REQUESTS:
             builder.set_should_end_session(True)  # AudioPlayer replies carry directives only
     return builder.response
 
@@ -154,6 +161,13 @@ def _ask(
 
 def _tell(handler_input: HandlerInput, say: str) -> Response:
     return handler_input.response_builder.speak(speech.ssml(say)).set_should_end_session(True).response
+
+
+def _shown(handler_input: HandlerInput, response: Response, screen: Callable[[], apl.Screen]) -> Response:
+    """Return the response with the screen added where the device renders APL; else unchanged."""
+    if apl.renders(device_of(handler_input)):
+        handler_input.response_builder.add_directive(apl.directive(screen()))
+    return response
 
 
 def _run(coach: Coach, state: PlaybackState) -> tuple[Routine | None, Program | None]:
@@ -292,6 +306,9 @@ class LaunchHandler(AbstractRequestHandler):
         return is_request_type("LaunchRequest")(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        return _shown(handler_input, self._greet(handler_input), self.coach.routines_screen)
+
+    def _greet(self, handler_input: HandlerInput) -> Response:
         recent = recent_runs(handler_input, feelings.recent_since(self.coach.clock()))
         check_in = ask_check_in(handler_input, self.coach, recent)
         if check_in is not None:
@@ -594,7 +611,9 @@ class ListRoutinesHandler(AbstractRequestHandler):
         return is_intent_name(intents.LIST_ROUTINES.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return _ask(handler_input, speech.routine_list(self.coach.names()), speech.WHICH_ROUTINE)
+        return _shown(handler_input,
+                      _ask(handler_input, speech.routine_list(self.coach.names()), speech.WHICH_ROUTINE),
+                      self.coach.routines_screen)
 
 
 class ProgressHandler(AbstractRequestHandler):
@@ -629,7 +648,7 @@ class ProgressHandler(AbstractRequestHandler):
         text = speech.progress_summary(summary)
         if resumable(handler_input) is not None and not _audio_was_playing(handler_input):
             text += " " + speech.RESUME_LATER  # asked during playback, the audio carries on by itself
-        return _tell(handler_input, text)
+        return _shown(handler_input, _tell(handler_input, text), lambda: apl.summary_screen(summary))
 
 
 class ForgetHistoryHandler(AbstractRequestHandler):
@@ -762,6 +781,29 @@ class ComplaintHandler(AbstractRequestHandler):
             return _ask(handler_input, speech.unknown_complaint(said, self.coach.complaints.examples()),
                         speech.WHAT_HURTS)
         return offer_for_complaint(handler_input, self.coach, found, 0, found.explanation)
+
+
+# --- touches on a screen ---------------------------------------------------------------------
+
+class ScreenTouchHandler(AbstractRequestHandler):
+    """Start the routine touched on the routine list, as "start my ... routine" would."""
+
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type(apl.USER_EVENT)(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        arguments = getattr(handler_input.request_envelope.request, "arguments", None)
+        routine_id = apl.touched_routine(arguments)
+        routine = self.coach.catalog.library.get(routine_id) if routine_id else None
+        if routine is not None:
+            return start_routine(handler_input, self.coach, routine)
+        log.info("A screen event named no routine of ours: %.80r", arguments)
+        if handler_input.request_envelope.session is None:  # nothing to keep open: say what to say
+            return _tell(handler_input, speech.SCREEN_TOUCH_UNKNOWN_CLOSED)
+        return _ask(handler_input, speech.SCREEN_TOUCH_UNKNOWN, speech.WHICH_ROUTINE)
 
 
 # --- playback commands (intents and device buttons) ----------------------------------------
@@ -927,7 +969,7 @@ class ErrorHandler(AbstractExceptionHandler):
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
         log.exception("Unhandled error for %s", _describe(handler_input), exc_info=exception)
         request_type = get_request_type(handler_input)
-        if request_type in ("LaunchRequest", "IntentRequest"):
+        if request_type in SPOKEN_REQUESTS:
             return _tell(handler_input, speech.ERROR)
         return handler_input.response_builder.response
 
@@ -953,6 +995,7 @@ def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
         HelpHandler(coach),
         SafetyTipsHandler(coach),
         ComplaintHandler(coach),
+        ScreenTouchHandler(coach),
         LoopShuffleHandler(),
         PlaybackCommandHandler(coach),
         AudioPlayerEventHandler(coach),
