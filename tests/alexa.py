@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import urllib.error
 import urllib.request
@@ -35,7 +36,7 @@ def envelope(
     """Return a full request envelope around one request body (`screen`: from an Echo Show)."""
     interfaces: dict[str, Any] = {"AudioPlayer": {}} if supports_audio else {}
     if screen:
-        interfaces.update(SCREEN_INTERFACES)
+        interfaces.update(copy.deepcopy(SCREEN_INTERFACES))
     context: dict[str, Any] = {
         "System": {
             "application": {"applicationId": skill_id},
@@ -48,7 +49,7 @@ def envelope(
     if audio_player is not None:
         context["AudioPlayer"] = audio_player
     if screen:
-        context["Viewport"] = SCREEN_VIEWPORT
+        context["Viewport"] = copy.deepcopy(SCREEN_VIEWPORT)
     body: dict[str, Any] = {
         "version": "1.0",
         "context": context,

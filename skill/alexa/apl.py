@@ -240,7 +240,7 @@ def summary_screen(summary: Summary) -> Screen:
         "label": _day_label(summary, n),
         "minutes": round(d.seconds / 60, 1),
         "value": str((d.seconds + 30) // 60) if week and d.seconds else "",
-        "height": f"{BAR_MAX_PERCENT * d.seconds / busiest:.2f}%" if busiest else "0%",
+        "height": f"{BAR_MAX_PERCENT * d.seconds / busiest:.2f}%" if d.seconds else "0%",
     } for n, d in enumerate(summary.days)]
     datasources = {"summary": {
         "title": speech.SCREEN_PERIOD_TITLES[summary.period],
