@@ -23,6 +23,7 @@ from skill import speech
 from skill.alexa import apl
 from skill.alexa.device import Device
 from skill.alexa.handlers import FEATURED
+from skill.config import PROJECT_ROOT
 from skill.core import progress
 from skill.core.progress import Day, Summary
 from skill.core.routines import MEDICAL_CLAIMS, load_library
@@ -248,3 +249,18 @@ def test_screen_text_is_plain_and_makes_no_medical_claim():
     for label in labels:
         assert not MEDICAL_CLAIMS.search(label), label
         assert "${" not in label and "<" not in label, label
+
+
+def test_the_skill_manifest_declares_apl_for_every_kind_of_screen_the_layout_serves():
+    manifest = json.loads((PROJECT_ROOT / "skill-package" / "skill.json").read_text())
+    interfaces = {i["type"]: i for i in manifest["manifest"]["apis"]["custom"]["interfaces"]}
+    assert "AUDIO_PLAYER" in interfaces  # a screen is an addition, never instead of the audio
+    viewports = interfaces["ALEXA_PRESENTATION_APL"]["supportedViewports"]
+    kinds = {(v["mode"], v["shape"]) for v in viewports}
+    assert kinds == {("HUB", "ROUND"), ("HUB", "RECTANGLE"), ("TV", "RECTANGLE")}
+    # Echo Spot (480 x 480 dp), Show 5 (960 x 480), Show 8 (960 x 600), Show 15 (1920 x 1080), TV (960 x 540)
+    for mode, shape, width, height in (("HUB", "ROUND", 480, 480), ("HUB", "RECTANGLE", 960, 480),
+                                       ("HUB", "RECTANGLE", 960, 600), ("HUB", "RECTANGLE", 1920, 1080),
+                                       ("TV", "RECTANGLE", 960, 540)):
+        assert any(v["mode"] == mode and v["shape"] == shape and v["minWidth"] <= width <= v["maxWidth"]
+                   and v["minHeight"] <= height <= v["maxHeight"] for v in viewports), (mode, width, height)
