@@ -164,8 +164,12 @@ def _tell(handler_input: HandlerInput, say: str) -> Response:
 
 
 def _shown(handler_input: HandlerInput, response: Response, screen: Callable[[], apl.Screen]) -> Response:
-    """Return the response with the screen added where the device renders APL; else unchanged."""
-    if apl.renders(device_of(handler_input)):
+    """Return the response with the screen added where the device renders APL; else unchanged.
+
+    Not while our audio plays: the screen then shows the track (AudioPlayer's own screen),
+    and a document would cover it for the rest of the routine.
+    """
+    if apl.renders(device_of(handler_input)) and not _audio_was_playing(handler_input):
         handler_input.response_builder.add_directive(apl.directive(screen()))
     return response
 

@@ -180,3 +180,17 @@ def test_every_document_the_server_sends_passes_amazons_apl_validator(server):
     assert result.returncode == 0, result.stderr[-2000:]
     findings = json.loads(result.stdout)
     assert findings == [[], [], []], findings
+
+
+def test_asking_while_a_routine_plays_leaves_the_players_screen_alone(server):
+    user = "amzn1.ask.account.PLAYING"
+    play = play_of(ask(server, alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")},
+                                            user=user, screen=True)))
+    token = play["audioItem"]["stream"]["token"]
+    ask(server, alexa.audio_event("PlaybackStarted", token, user=user, screen=True))
+    playing = {"token": token, "offsetInMilliseconds": 5_000, "playerActivity": "PLAYING"}
+    for name in ("ProgressIntent", "ListRoutinesIntent"):
+        r = ask(server, alexa.intent(name, user=user, screen=True, audio_player=playing))
+        assert speech_of(r) and screen_of(r) is None, name
+    paused = {**playing, "playerActivity": "PAUSED"}
+    assert screen_of(ask(server, alexa.intent("ProgressIntent", user=user, screen=True, audio_player=paused)))
