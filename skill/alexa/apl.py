@@ -160,6 +160,8 @@ _ROUTINE_ROW = {
 _ROUTINES_DOCUMENT = _document([
     _text("${payload.routines.title}", "@title"),
     _text("${payload.routines.hint}", "@hint", "@soft", paddingBottom="@rowGap"),
+    # A Sequence scrolls only with a definite height: start from half the screen, then grow
+    # into whatever the heading leaves.
     {"type": "Sequence", "width": "100%", "grow": 1, "shrink": 1, "height": "50vh",
      "data": "${payload.routines.items}", "items": [_ROUTINE_ROW]},
 ])
@@ -199,13 +201,13 @@ _DAY_COLUMN = {
          "alignItems": "center",
          "items": [
              {"type": "Text", "text": "${data.value}", "fontSize": "@value", "color": "@soft",
-              "textAlign": "center"},
+              "textAlign": "center", "maxLines": 1},
              {"type": "Frame", "width": "60%", "height": "${data.height}",
               "backgroundColor": "@accent", "borderRadius": "4dp"},
          ]},
         {"type": "Frame", "width": "100%", "height": "2dp", "backgroundColor": "@line"},
         {"type": "Text", "text": "${data.label}", "fontSize": "@dayLabel", "color": "@soft",
-         "textAlign": "center"},
+         "textAlign": "center", "maxLines": 1},
     ],
 }
 
