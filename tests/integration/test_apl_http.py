@@ -174,12 +174,15 @@ def test_every_document_the_server_sends_passes_amazons_apl_validator(server):
             screen_of(ask(server, alexa.intent("ProgressIntent", {"period": ("this month", "this_month")},
                                                user=user, screen=True)))]
     documents = [d["document"] for d in sent]
-    assert documents[2] is not None and sent[2]["datasources"]["summary"]["title"] == "This month"
-    result = subprocess.run([node, str(VALIDATOR)], input=json.dumps(documents), capture_output=True,
-                            text=True, timeout=120, check=False, cwd=E2E_DIR)
+    assert sent[2]["datasources"]["summary"]["title"] == "This month"
+    spoiled = copy.deepcopy(documents[0])  # proof that the checker looks: one bad size
+    spoiled["mainTemplate"]["items"][0]["item"]["items"][0]["fontSize"] = "huge"
+    result = subprocess.run([node, str(VALIDATOR)], input=json.dumps([*documents, spoiled]),
+                            capture_output=True, text=True, timeout=120, check=False, cwd=E2E_DIR)
     assert result.returncode == 0, result.stderr[-2000:]
-    findings = json.loads(result.stdout)
+    *findings, caught = json.loads(result.stdout)
     assert findings == [[], [], []], findings
+    assert any(f["path"].endswith("/fontSize") for f in caught), caught
 
 
 def test_asking_while_a_routine_plays_leaves_the_players_screen_alone(server):
