@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import urllib.error
 import urllib.request
@@ -16,14 +17,30 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# What an Echo Show 8 declares: APL and its viewport (as in Alexa's request reference).
+SCREEN_INTERFACES = {"Alexa.Presentation.APL": {"runtime": {"maxVersion": "2024.1"}}}
+SCREEN_VIEWPORT = {
+    "experiences": [{"arcMinuteWidth": 246, "arcMinuteHeight": 144, "canRotate": False, "canResize": False}],
+    "mode": "HUB", "shape": "RECTANGLE", "pixelWidth": 1280, "pixelHeight": 800, "dpi": 160,
+    "currentPixelWidth": 1280, "currentPixelHeight": 800, "touch": ["SINGLE"],
+    "video": {"codecs": ["H_264_42", "H_264_41"]},
+}
+
+
 def envelope(
     request: dict[str, Any], *, user: str = "amzn1.ask.account.TEST-USER", device: str = "device-1",
     session: bool = True, new_session: bool = False, session_attributes: dict | None = None,
     audio_player: dict | None = None, skill_id: str = LOCAL_SKILL_ID,
     api_endpoint: str = "http://127.0.0.1:9", supports_audio: bool = True, locale: Any = "en-US",
+    screen: bool = False,
 ) -> dict[str, Any]:
-    """Return a full request envelope around one request body (locale None: the field is left out)."""
+    """Return a full request envelope around one request body.
+
+    `locale` None leaves the field out; `screen` makes it come from an Echo Show.
+    """
     interfaces: dict[str, Any] = {"AudioPlayer": {}} if supports_audio else {}
+    if screen:
+        interfaces.update(copy.deepcopy(SCREEN_INTERFACES))
     context: dict[str, Any] = {
         "System": {
             "application": {"applicationId": skill_id},
@@ -35,6 +52,8 @@ def envelope(
     }
     if audio_player is not None:
         context["AudioPlayer"] = audio_player
+    if screen:
+        context["Viewport"] = copy.deepcopy(SCREEN_VIEWPORT)
     body: dict[str, Any] = {
         "version": "1.0",
         "context": context,
@@ -99,6 +118,13 @@ def audio_event(kind: str, token: str | None, offset_ms: int = 0, **kw: Any) -> 
     if kind == "PlaybackFailed":
         request["error"] = {"type": "MEDIA_ERROR_UNKNOWN", "message": "test"}
     return envelope(request, session=False, **kw)
+
+
+def user_event(arguments: Any, token: str = "trigger-coach-routines", **kw: Any) -> dict[str, Any]:
+    """Return an Alexa.Presentation.APL.UserEvent (a touch on a screen), in a session by default."""
+    request = {"type": "Alexa.Presentation.APL.UserEvent", "token": token, "arguments": arguments,
+               "source": {"type": "TouchWrapper", "handler": "Press", "id": ""}}
+    return envelope(request, screen=True, **kw)
 
 
 def button(kind: str, **kw: Any) -> dict[str, Any]:

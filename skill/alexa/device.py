@@ -1,6 +1,7 @@
 """Tell what the device behind a request can do, in one place.
 
-Roadmap features (an APL view on Echo Show, more locales) add their checks here.
+Roadmap features (more locales) add their checks here; `skill.alexa.apl.renders` reads
+the screen's fields.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class Device:
     locale: str
     api_endpoint: str | None
     api_access_token: str | None
+    apl_max_version: str | None = None  # the APL version the screen renders, when it says
 
 
 def device_of(handler_input: HandlerInput) -> Device:
@@ -28,11 +30,13 @@ def device_of(handler_input: HandlerInput) -> Device:
     system = getattr(envelope.context, "system", None) if envelope.context else None
     device = getattr(system, "device", None)
     interfaces = getattr(device, "supported_interfaces", None)
+    apl = getattr(interfaces, "alexa_presentation_apl", None)
     return Device(
         device_id=getattr(device, "device_id", None),
         audio=getattr(interfaces, "audio_player", None) is not None,
-        screen=getattr(interfaces, "alexa_presentation_apl", None) is not None,
+        screen=apl is not None,
         locale=getattr(envelope.request, "locale", None) or "en-US",
         api_endpoint=getattr(system, "api_endpoint", None),
         api_access_token=getattr(system, "api_access_token", None),
+        apl_max_version=getattr(getattr(apl, "runtime", None), "max_version", None),
     )

@@ -27,7 +27,7 @@ from ask_sdk_model.interfaces.audioplayer import (
     Stream,
 )
 
-from skill.alexa import intents
+from skill.alexa import apl, intents
 from skill.alexa.device import device_of
 from skill.alexa.locale import text_of
 from skill.alexa.user import (
@@ -72,6 +72,9 @@ MAX_HEARD = 60  # longest slot value we repeat back to the user
 # Offered first to someone new: the upper back and neck are where desk days are felt most,
 # the lower back is the commonest complaint of all, and the feet need no lying on the floor.
 FEATURED = ("upper-back", "neck-and-skull", "lower-back", "feet")
+# Requests a person makes by speaking or touching: their replies may speak, and one that
+# starts a stream ends the session (a screen freezes otherwise).
+SPOKEN_REQUESTS = ("LaunchRequest", "IntentRequest", apl.USER_EVENT)
 
 
 @dataclass
@@ -93,6 +96,10 @@ class Coach:
         """Return the spoken names of the FEATURED routines this library has, in that order."""
         found = (self.catalog.library.get(routine_id) for routine_id in FEATURED)
         return [r.name for r in found if r is not None]
+
+    def routines_screen(self, speech: ModuleType) -> apl.Screen:
+        """Return the screen listing every routine, the FEATURED ones first."""
+        return apl.routines_screen(self.catalog.library.routines, FEATURED, speech)
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -130,7 +137,7 @@ def respond(
         directive = StopDirective()
     if directive is not None:
         builder.add_directive(directive)
-        if get_request_type(handler_input) in ("LaunchRequest", "IntentRequest"):
+        if get_request_type(handler_input) in SPOKEN_REQUESTS:
             builder.set_should_end_session(True)  # AudioPlayer replies carry directives only
     return builder.response
 
@@ -156,6 +163,18 @@ def _ask(
 
 def _tell(handler_input: HandlerInput, say: str) -> Response:
     return handler_input.response_builder.speak(ssml(say)).set_should_end_session(True).response
+
+
+def _shown(handler_input: HandlerInput, response: Response,
+           screen: Callable[[ModuleType], apl.Screen]) -> Response:
+    """Return the response with the screen added where the device renders APL; else unchanged.
+
+    Not while our audio plays: the screen then shows the track (AudioPlayer's own screen),
+    and a document would cover it for the rest of the routine.
+    """
+    if apl.renders(device_of(handler_input)) and not _audio_was_playing(handler_input):
+        handler_input.response_builder.add_directive(apl.directive(screen(text_of(handler_input))))
+    return response
 
 
 def _run(coach: Coach, state: PlaybackState) -> tuple[Routine | None, Program | None]:
@@ -298,6 +317,9 @@ class LaunchHandler(AbstractRequestHandler):
         return is_request_type("LaunchRequest")(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        return _shown(handler_input, self._greet(handler_input), self.coach.routines_screen)
+
+    def _greet(self, handler_input: HandlerInput) -> Response:
         speech = text_of(handler_input)
         recent = recent_runs(handler_input, feelings.recent_since(self.coach.clock()))
         check_in = ask_check_in(handler_input, self.coach, recent)
@@ -604,7 +626,9 @@ class ListRoutinesHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         speech = text_of(handler_input)
-        return _ask(handler_input, speech.routine_list(self.coach.names()), speech.WHICH_ROUTINE)
+        return _shown(handler_input,
+                      _ask(handler_input, speech.routine_list(self.coach.names()), speech.WHICH_ROUTINE),
+                      self.coach.routines_screen)
 
 
 class ProgressHandler(AbstractRequestHandler):
@@ -640,7 +664,7 @@ class ProgressHandler(AbstractRequestHandler):
         text = speech.progress_summary(summary)
         if resumable(handler_input) is not None and not _audio_was_playing(handler_input):
             text += " " + speech.RESUME_LATER  # asked during playback, the audio carries on by itself
-        return _tell(handler_input, text)
+        return _shown(handler_input, _tell(handler_input, text), lambda speech: apl.summary_screen(summary, speech))
 
 
 class ForgetHistoryHandler(AbstractRequestHandler):
@@ -782,6 +806,30 @@ class ComplaintHandler(AbstractRequestHandler):
             return _ask(handler_input, speech.unknown_complaint(said, self.coach.complaints.examples()),
                         speech.WHAT_HURTS)
         return offer_for_complaint(handler_input, self.coach, found, 0, found.explanation)
+
+
+# --- touches on a screen ---------------------------------------------------------------------
+
+class ScreenTouchHandler(AbstractRequestHandler):
+    """Start the routine touched on the routine list, as "start my ... routine" would."""
+
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type(apl.USER_EVENT)(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        arguments = getattr(handler_input.request_envelope.request, "arguments", None)
+        routine_id = apl.touched_routine(arguments)
+        routine = self.coach.catalog.library.get(routine_id) if routine_id else None
+        if routine is not None:
+            return start_routine(handler_input, self.coach, routine)
+        log.info("A screen event named no routine of ours: %.80r", arguments)
+        speech = text_of(handler_input)
+        if handler_input.request_envelope.session is None:  # nothing to keep open: say what to say
+            return _tell(handler_input, speech.SCREEN_TOUCH_UNKNOWN_CLOSED)
+        return _ask(handler_input, speech.SCREEN_TOUCH_UNKNOWN, speech.WHICH_ROUTINE)
 
 
 # --- playback commands (intents and device buttons) ----------------------------------------
@@ -949,7 +997,7 @@ class ErrorHandler(AbstractExceptionHandler):
         speech = text_of(handler_input)
         log.exception("Unhandled error for %s", _describe(handler_input), exc_info=exception)
         request_type = get_request_type(handler_input)
-        if request_type in ("LaunchRequest", "IntentRequest"):
+        if request_type in SPOKEN_REQUESTS:
             return _tell(handler_input, speech.ERROR)
         return handler_input.response_builder.response
 
@@ -975,6 +1023,7 @@ def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
         HelpHandler(coach),
         SafetyTipsHandler(coach),
         ComplaintHandler(coach),
+        ScreenTouchHandler(coach),
         LoopShuffleHandler(),
         PlaybackCommandHandler(coach),
         AudioPlayerEventHandler(coach),

@@ -574,3 +574,36 @@ STORE_EXAMPLES = (
     f"Alexa, ask {INVOCATION_NAME} how did I do this week",
 )
 STORE_KEYWORDS = ("massage", "foam roller", "trigger point", "stretch", "back", "relax")
+# --- Screens outside playback (APL): the routine list and the week's chart ---------------------
+# Short labels, not sentences: a screen is glanced at from the floor. What is said alongside
+# stays the spoken text above, word for word.
+
+SCREEN_ROUTINES_TITLE = "Routines"
+SCREEN_ROUTINES_HINT = "Touch one to start, or say its name."
+SCREEN_SUGGESTED = "A good one to start with"
+SCREEN_PERIOD_TITLES = {"this_week": "This week", "last_week": "Last week", "this_month": "This month"}
+SCREEN_AREAS_TITLE = "Areas worked"
+SCREEN_NO_AREAS = "None yet"
+SCREEN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SCREEN_TOUCH_UNKNOWN = "I couldn't tell which routine that was."
+SCREEN_TOUCH_UNKNOWN_CLOSED = (
+    f"{SCREEN_TOUCH_UNKNOWN} To begin one, say: {INVOCATION} start my upper back routine."
+)
+
+
+def screen_routine_detail(minutes: int, equipment: list[str]) -> str:
+    """Return a routine's second line on a screen: "12 min · tennis ball or golf ball"."""
+    return f"{minutes} min · {spoken_list(equipment, 'or')}"
+
+
+def screen_totals(sessions: int, seconds: int) -> str:
+    """Return a period's totals as a screen shows them: "3 sessions · 27 min"."""
+    if sessions == 0:
+        return "No sessions"
+    minutes = (seconds + 30) // 60
+    return f"{sessions} {'session' if sessions == 1 else 'sessions'} · {minutes} min"
+
+
+def screen_areas(areas: tuple[str, ...]) -> str:
+    """Return the areas worked as a screen lists them: "Upper back, calves"."""
+    return ", ".join(areas).capitalize() if areas else SCREEN_NO_AREAS

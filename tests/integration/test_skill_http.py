@@ -416,6 +416,8 @@ def _walk(server) -> list[tuple[str, dict]]:
     say("no to forget", alexa.intent("AMAZON.NoIntent", user=new, session_attributes=r["sessionAttributes"]))
     say("no audio player", alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")},
                                         user=new, supports_audio=False))
+    say("a touch on a screen naming no routine", alexa.user_event(["start", "elbows"], user=new))
+    say("a touch outside a session naming no routine", alexa.user_event(["x"], user=new, session=False))
 
     token = play_of(say("start", alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")},
                                               user=paused)))["audioItem"]["stream"]["token"]

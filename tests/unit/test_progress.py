@@ -571,6 +571,19 @@ def test_last_week_and_this_month_use_their_own_periods_and_comparisons():
     assert "So far that's" not in speech.progress_summary(month)
 
 
+def test_every_local_day_of_the_period_gets_its_guided_seconds_and_they_add_up():
+    doc = three_sessions_this_week()
+    week = progress.summarize(doc, local(LA, 2025, 3, 6, 20), "this_week", True)
+    assert [d.day.isoformat() for d in week.days] == [f"2025-03-{n:02}" for n in range(3, 10)]
+    assert [d.seconds for d in week.days] == [540, 480, 0, 605, 0, 0, 0]  # days to come are zero
+    assert sum(d.seconds for d in week.days) == week.seconds
+    month = progress.summarize(doc, local(LA, 2025, 3, 6, 20), "this_month", True)
+    assert len(month.days) == 31 and month.days[0].day.day == 1
+    assert sum(d.seconds for d in month.days) == month.seconds
+    empty = progress.summarize(None, local(LA, 2025, 3, 6, 20), "last_week", True)
+    assert len(empty.days) == 7 and not any(d.seconds for d in empty.days)
+
+
 def test_a_period_with_nothing_yet_says_so_and_what_came_before():
     summary = progress.summarize(three_sessions_this_week(), local(LA, 2025, 3, 11, 9), "this_week", True)
     said = speech.progress_summary(summary)

@@ -168,7 +168,7 @@ def summary(**changes) -> Summary:
         completed=3, stopped_early=0, abandoned=0, in_progress=0, areas=("calves",),
         days_active=3, streak_days=3, previous_sessions=1, previous_seconds=300,
     )
-    assert set(base) | {"nudge", "unreadable", "felt"} == {f.name for f in fields(Summary)}
+    assert set(base) | {"nudge", "unreadable", "felt", "days"} == {f.name for f in fields(Summary)}
     return Summary(**{**base, **changes})
 
 

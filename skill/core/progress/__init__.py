@@ -50,7 +50,7 @@ from skill.core.progress.records import (
     _month,
     record_run,
 )
-from skill.core.progress.summary import WINDOW_DAYS, Felt, Nudge, Summary, summarize, window_start
+from skill.core.progress.summary import WINDOW_DAYS, Day, Felt, Nudge, Summary, summarize, window_start
 
 __all__ = [
     "ABANDONED",
@@ -71,6 +71,7 @@ __all__ = [
     "STOPPED_EARLY",
     "VERSION",
     "WINDOW_DAYS",
+    "Day",
     "Felt",
     "Nudge",
     "RunRecord",

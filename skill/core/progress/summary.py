@@ -52,6 +52,14 @@ class Felt:
 
 
 @dataclass(frozen=True)
+class Day:
+    """The guided time of one local day of the period (a screen draws it as a bar)."""
+
+    day: date
+    seconds: int = 0
+
+
+@dataclass(frozen=True)
 class Summary:
     """What one period amounted to, counted in the user's local days.
 
@@ -78,6 +86,7 @@ class Summary:
     nudge: Nudge | None = None
     unreadable: int = 0
     felt: tuple[Felt, ...] = ()  # areas with check-in answers, most answers first
+    days: tuple[Day, ...] = ()  # every local day of the period, first to last, days to come too
 
     @property
     def minutes(self) -> int:
@@ -180,6 +189,7 @@ def summarize(
     all_days: set[date] = set()
     area_days: dict[str, set[date]] = {}
     area_felt: dict[str, dict[str, int]] = {}
+    day_seconds: dict[date, int] = {}
     for run_id, raw in checked["runs"].items():
         if isinstance(raw, dict) and raw.get("run_id") == run_id and _is_canonical(raw):
             view = raw  # read in place: this loop runs over every run on every summary
@@ -204,6 +214,7 @@ def summarize(
             counts[outcome] += 1
             area_counts[area] = area_counts.get(area, 0) + 1
             active.add(day)
+            day_seconds[day] = day_seconds.get(day, 0) + run_seconds
             feeling = view.get("feeling")
             if feeling in FEELINGS:
                 felt = area_felt.setdefault(area, {word: 0 for word in FEELINGS})
@@ -244,4 +255,6 @@ def summarize(
             (Felt(area, sum(n.values()), **n) for area, n in area_felt.items()),
             key=lambda f: (-f.told, f.area),
         )),
+        days=tuple(Day(start + timedelta(days=n), day_seconds.get(start + timedelta(days=n), 0))
+                   for n in range((end - start).days)),
     )
