@@ -534,3 +534,16 @@ NO_USUAL_YET = "We haven't done a routine together yet, so let's pick one."
 def length_title(title: str, length: str) -> str:
     """Return a routine's title as said for its length: "Quick upper back" for the quick one."""
     return f"{QUICK_WORD.capitalize()} {title.lower()}" if length == QUICK_WORD else title
+
+# --- what a screen shows with each track (skill.core.screens) -------------------------------------
+SCREEN_JOIN = " · "
+SCREEN_SIDE = "{side} side"  # after the routine's title: "Upper back · right side"
+SCREEN_QUICK = "{title}, quick"
+SCREEN_HOLD = "hold {seconds} s"
+SCREEN_MOVE = "small movements {seconds} s"
+SCREEN_ROLL = "roll {seconds} s, {stroke} s strokes"
+SCREEN_REST = "Rest {seconds} s"
+SCREEN_BREATHS = "{breaths} slow breaths"
+SCREEN_BREATH = "breathe in {inhale}, out {exhale}"
+SCREEN_BREATH_HOLD = "breathe in {inhale}, hold {hold}, out {exhale}"
+SCREEN_NEXT = "next: {where}"  # a step that moves the person, before the ball goes in place

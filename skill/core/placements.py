@@ -73,7 +73,7 @@ REGIONS: Mapping[str, Region] = MappingProxyType({
     # side view
     "outer-hip-above-knob": Region(View.SIDE, -0.01, 0.49, "the side of the hip, above the hip knob"),
     "outer-hip-front": Region(View.SIDE, 0.03, 0.5, "the front edge of the hip"),
-    "sole-front-of-heel": Region(View.SIDE, 0.03, 0.995, "under the sole, just in front of the heel"),
+    "sole-front-of-heel": Region(View.SIDE, 0.028, 1.02, "under the sole, just in front of the heel"),
 })
 
 
