@@ -80,6 +80,11 @@ class Settings:
         return self.audio_dir / "tracks"
 
     @property
+    def images_dir(self) -> Path:
+        """Return the folder of rendered placement pictures."""
+        return self.audio_dir / "images"
+
+    @property
     def cache_dir(self) -> Path:
         """Return the folder of cached synthesized sentences."""
         return self.audio_dir / "cache"
@@ -89,6 +94,11 @@ class Settings:
         """Return the public URL prefix of track files, ending in /audio/."""
         base = self.public_url or f"http://{self.host}:{self.port}"
         return base.rstrip("/") + "/audio/"
+
+    @property
+    def image_base_url(self) -> str:
+        """Return the public URL prefix of placement pictures, ending in /images/."""
+        return self.audio_base_url.removesuffix("audio/") + "images/"
 
     def with_(self, **changes: object) -> Settings:
         """Return a copy with some settings changed."""

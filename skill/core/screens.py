@@ -26,6 +26,10 @@ from skill.core.steps import StepKind
 from skill.core.timeline import Track, expand
 
 TAG_LENGTH = 8
+# The picture sizes the AudioPlayer reference recommends: album art at least 480 x 480
+# pixels, a background image at least 1024 x 640 (width, height).
+ART_PIXELS = (480, 480)
+BACKGROUND_PIXELS = (1024, 640)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from skill.core.placements import Placement, Tool, View
+from skill.core.screens import ART_PIXELS, BACKGROUND_PIXELS
 from skill.render.cache import json_digest
 
 if TYPE_CHECKING:
@@ -39,10 +40,8 @@ class Size:
     window: float  # how much of the body's height the picture spans
 
 
-# The sizes the AudioPlayer reference recommends: album art at least 480 x 480, a
-# background at least 1024 x 640.
-ART = Size("art", 480, 480, 0.52)
-BACKGROUND = Size("background", 1024, 640, 1.16)
+ART = Size("art", *ART_PIXELS, 0.52)
+BACKGROUND = Size("background", *BACKGROUND_PIXELS, 1.16)
 SIZES = (ART, BACKGROUND)
 
 PAPER = (244, 241, 234)  # warm off-white

@@ -86,7 +86,7 @@ def test_a_quick_routine_plays_the_quick_tracks_to_the_end_and_is_counted_with_i
     play = play_of(r)
     token = play["audioItem"]["stream"]["token"]
     assert token.endswith("|quick") and play["audioItem"]["stream"]["url"].endswith(quick_files[0])
-    assert play["audioItem"]["metadata"]["title"] == "Upper back quick routine"
+    assert play["audioItem"]["metadata"]["title"] == "Upper back, quick"
     heard = [play["audioItem"]["stream"]["url"], *play_to_end(server, token, user)]
     assert [u.rsplit("/", 1)[1] for u in heard] == quick_files
     with sqlite3.connect(app_settings.data_dir / SQLITE_FILE_NAME) as db:
