@@ -11,10 +11,13 @@ Coordinates are the table's: fractions of the body's height (see skill.core.plac
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skill.core.placements import Placement, Tool, View
@@ -25,8 +28,6 @@ if TYPE_CHECKING:
     from PIL import Image as PILImage
     from PIL import ImageDraw
 
-# Bump when the drawing changes, so every picture gets a new name.
-PICTURES_VERSION = "1"
 SUPERSAMPLE = 4
 
 
@@ -59,10 +60,22 @@ ROLLER_HALF_LENGTH = 0.075
 ROLLER_RADIUS = 0.024
 
 
+@cache
+def _drawing() -> str:
+    """Return a hash of this module's source and Pillow's version: the drawing, as code."""
+    from PIL import __version__ as pillow
+
+    return hashlib.sha256(Path(__file__).read_bytes() + pillow.encode()).hexdigest()
+
+
 def picture_key(placement: Placement, size: Size) -> str:
-    """Return the content hash naming the picture of a placement at a size."""
-    return json_digest({"pictures": PICTURES_VERSION, "placement": placement.key, "size": size.name,
-                        "pixels": [size.width, size.height], "supersample": SUPERSAMPLE})
+    """Return the content hash naming the picture of a placement at a size.
+
+    It covers the drawing code itself, so a changed drawing gets new names (and screens,
+    CDNs and the speaker never show a cached old picture).
+    """
+    return json_digest({"drawing": _drawing(), "placement": placement.key, "size": size.name,
+                        "pixels": [size.width, size.height]})
 
 
 def file_name(placement: Placement, size: Size) -> str:
@@ -88,7 +101,7 @@ def draw(placement: Placement, size: Size) -> PILImage.Image:
     # Centre the square art on the spot; the wide background shows the whole figure off-centre.
     if size is ART:
         cx_body = spot.x * mirror * (0.5 if spot.view is not View.SIDE else 1.0)
-        cy_body = min(max(spot.y, size.window / 2 - 0.03), 1.06 - size.window / 2)
+        cy_body = min(max(spot.y, size.window / 2 - 0.03), 1.14 - size.window / 2)
         origin = (w / 2 - cx_body * scale, h / 2 - cy_body * scale)
     else:
         origin = (w * 0.66, h / 2 - 0.5 * scale)
