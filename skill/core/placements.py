@@ -45,7 +45,8 @@ class Region:
     x: float
     y: float
     label: str  # what it is, in the user's words, for error messages and docs
-    angle: float = 0.0  # a roller's tilt from horizontal, in degrees (along a limb: 0)
+    angle: float = 0.0  # a roller's tilt from horizontal, in degrees (across a limb: 0)
+    reach: float | None = None  # how far a roller is drawn each side of the spot, where one limb's width is too much
 
 
 REGIONS: Mapping[str, Region] = MappingProxyType({
@@ -56,17 +57,18 @@ REGIONS: Mapping[str, Region] = MappingProxyType({
     "shoulder-blade-flat": Region(View.BACK, 0.07, 0.25, "on the flat of the shoulder blade, below its ridge"),
     "top-of-shoulder-ridge": Region(View.BACK, 0.072, 0.188, "on the top of the shoulder, halfway to its tip"),
     "top-of-shoulder-inner-corner": Region(View.BACK, 0.045, 0.196, "where the neck meets the top of the shoulder"),
-    "side-of-back-below-armpit": Region(View.BACK, 0.098, 0.29, "on the side of the back, just below the armpit", 8.0),
+    "side-of-back-below-armpit": Region(View.BACK, 0.088, 0.285, "on the side of the back, below the armpit",
+                                        reach=0.042),
     "lower-back-beside-spine": Region(View.BACK, 0.026, 0.415, "beside the spine, just above the hip bone"),
     "lower-back-waist": Region(View.BACK, 0.058, 0.42, "a hand's width from the spine, above the hip bone"),
     "glute-centre": Region(View.BACK, 0.052, 0.515, "in the middle of the buttock"),
     "glute-piriformis": Region(View.BACK, 0.06, 0.49, "between the hip knob and the base of the spine"),
     "hamstring-middle": Region(View.BACK, 0.052, 0.63, "the back of the thigh"),
     "calf-middle": Region(View.BACK, 0.056, 0.8, "the back of the calf"),
-    "forearm-back": Region(View.BACK, 0.168, 0.43, "the back of the forearm, below the elbow"),
+    "forearm-back": Region(View.BACK, 0.186, 0.395, "the back of the forearm, below the elbow"),
     # front view
     "chest-below-collarbone": Region(View.FRONT, 0.058, 0.218, "just below the collarbone"),
-    "forearm-palm-side": Region(View.FRONT, 0.152, 0.43, "the palm side of the forearm, below the elbow"),
+    "forearm-palm-side": Region(View.FRONT, 0.178, 0.4, "the palm side of the forearm, below the elbow"),
     "hip-flexor-below-hip-point": Region(View.FRONT, 0.066, 0.5, "the top of the thigh, below the hip point"),
     "thigh-front": Region(View.FRONT, 0.054, 0.61, "the front of the thigh"),
     "shin-outer": Region(View.FRONT, 0.062, 0.79, "the muscle beside the shin bone"),

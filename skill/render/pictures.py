@@ -100,7 +100,7 @@ def draw(placement: Placement, size: Size) -> PILImage.Image:
     scale = h / size.window
     # Centre the square art on the spot; the wide background shows the whole figure off-centre.
     if size is ART:
-        cx_body = spot.x * mirror * (0.5 if spot.view is not View.SIDE else 1.0)
+        cx_body = spot.x * mirror * 0.5 if spot.view is not View.SIDE else 0.015 * mirror
         cy_body = min(max(spot.y, size.window / 2 - 0.03), 1.14 - size.window / 2)
         origin = (w / 2 - cx_body * scale, h / 2 - cy_body * scale)
     else:
@@ -227,11 +227,10 @@ def _figure(mask: PILImage.Image, view: View, mirror: int, px, scale: float) -> 
     d.ellipse([hx - 0.047 * r, hy - 0.064 * r, hx + 0.047 * r, hy + 0.064 * r], fill=255)
     cap((0.0, 0.11), 0.027, (0.0, 0.165), 0.031)  # neck
     d.polygon([px(x, y) for x, y in _smooth(_both(TORSO))], fill=255)
-    for s in (1, -1):
-        cap((0.112 * s, 0.205), 0.031, (0.146 * s, 0.36), 0.022)  # upper arm
-        cap((0.146 * s, 0.36), 0.023, (0.174 * s, 0.5), 0.016)  # forearm
-        cx, cy = px(0.182 * s, 0.54)
-        d.ellipse([cx - 0.018 * r, cy - 0.036 * r, cx + 0.018 * r, cy + 0.036 * r], fill=255)  # hand
+    for s in (1, -1):  # arms a little away from the body, so the sides of the back show
+        cap((0.112 * s, 0.205), 0.031, (0.168 * s, 0.355), 0.022)  # upper arm
+        cap((0.168 * s, 0.355), 0.023, (0.212 * s, 0.49), 0.016)  # forearm
+        _capsule(d, px(0.216 * s, 0.5), 0.017 * r, px(0.226 * s, 0.545), 0.015 * r, 255)  # hand
         cap((0.052 * s, 0.52), 0.05, (0.056 * s, 0.72), 0.032)  # thigh
         cap((0.056 * s, 0.72), 0.031, (0.058 * s, 0.955), 0.018)  # shin
         cx, cy = px(0.06 * s, 0.79)
@@ -355,7 +354,8 @@ def _tool(image: PILImage.Image, placement: Placement, mirror: int, px, scale: f
     if placement.tool is Tool.ROLLER:
         cx, cy = px(spot.x * mirror, spot.y)
         angle = math.radians(spot.angle) * mirror
-        dx, dy = math.cos(angle) * ROLLER_HALF_LENGTH * scale, math.sin(angle) * ROLLER_HALF_LENGTH * scale
+        reach = (spot.reach or ROLLER_HALF_LENGTH) * scale
+        dx, dy = math.cos(angle) * reach, math.sin(angle) * reach
         a, b = (cx - dx, cy - dy), (cx + dx, cy + dy)
         rr = ROLLER_RADIUS * scale
         _capsule(d, a, rr, b, rr, ROLLER)
