@@ -109,14 +109,20 @@ def draw(placement: Placement, size: Size) -> PILImage.Image:
     def px(x: float, y: float) -> tuple[float, float]:
         return origin[0] + x * scale, origin[1] + y * scale
 
-    image = _paper(w, h)
+    # The figure is drawn large on a layer of its own colour and scaled down with its mask, so
+    # its edges blend into the paper without fringes; the halo is soft anyway and is made at
+    # the final size; the ball or roller is drawn large on just the patch of picture it covers.
+    layer = Image.new("RGB", (w, h), BODY)
     body = Image.new("L", (w, h), 0)
     _figure(body, spot.view, mirror, px, scale)
-    image.paste(BODY, mask=body)
-    _worked_side(image, body, spot.view, mirror, px, placement.side)
-    _landmarks(image, spot.view, mirror, px, scale)
-    _tool(image, placement, mirror, px, scale)
-    return image.resize((size.width, size.height), Image.Resampling.LANCZOS)
+    _worked_side(layer, body, spot.view, mirror, px, placement.side)
+    _landmarks(layer, spot.view, mirror, px, scale)
+    final = (size.width, size.height)
+    image = Image.composite(layer.resize(final, Image.Resampling.LANCZOS), _paper(*final),
+                            body.resize(final, Image.Resampling.LANCZOS))
+    _halo(image, placement, mirror, lambda x, y: tuple(c / SUPERSAMPLE for c in px(x, y)), scale / SUPERSAMPLE)
+    _tool_patch(image, placement, mirror, px, scale)
+    return image
 
 
 def _mirror(view: View, side: str | None) -> int:
@@ -222,6 +228,7 @@ def _figure(mask: PILImage.Image, view: View, mirror: int, px, scale: float) -> 
         d.polygon([px(x * f, y) for x, y in _smooth(
             ((-0.022, 0.955), (0.012, 0.955), (0.05, 0.975), (0.088, 0.988), (0.09, 1.0),
              (-0.028, 1.0), (-0.034, 0.985)), 6)], fill=255)  # foot
+        _arm_in_front(d, f, px, scale, 255)
         return
     hx, hy = px(0.0, 0.064)
     d.ellipse([hx - 0.047 * r, hy - 0.064 * r, hx + 0.047 * r, hy + 0.064 * r], fill=255)
@@ -281,7 +288,7 @@ def _landmarks(image: PILImage.Image, view: View, mirror: int, px, scale: float)
         kx, ky = px(-0.004 * f, 0.522)
         k = 0.009 * scale
         d.ellipse([kx - k, ky - k, kx + k, ky + k], outline=BODY_LINE, width=w)  # the hip knob
-        _arm_in_front(image, f, px, scale)
+        _arm_in_front(d, f, px, scale, tuple(round(c * 0.93) for c in BODY))
         return
     r = scale
     hx, hy = px(0.0, 0.064)
@@ -318,38 +325,63 @@ def _landmarks(image: PILImage.Image, view: View, mirror: int, px, scale: float)
         line([(0.0, 0.186), (0.0, 0.3)])  # breastbone
 
 
-def _arm_in_front(image: PILImage.Image, f: int, px, scale: float) -> None:
+def _arm_in_front(d: ImageDraw.ImageDraw, f: int, px, scale: float, fill: int | tuple[int, ...]) -> None:
     """Draw a side view's near arm, reaching a little forward so the hip stays in sight."""
-    from PIL import ImageDraw
-
-    d = ImageDraw.Draw(image)
     r = scale
-    shade = tuple(round(c * 0.93) for c in BODY)
-    _capsule(d, px(0.0, 0.205), 0.033 * r, px(0.05 * f, 0.355), 0.023 * r, shade)
-    _capsule(d, px(0.05 * f, 0.355), 0.023 * r, px(0.1 * f, 0.47), 0.016 * r, shade)
+    _capsule(d, px(0.0, 0.205), 0.033 * r, px(0.05 * f, 0.355), 0.023 * r, fill)
+    _capsule(d, px(0.05 * f, 0.355), 0.023 * r, px(0.1 * f, 0.47), 0.016 * r, fill)
     cx, cy = px(0.112 * f, 0.505)
-    d.ellipse([cx - 0.018 * r, cy - 0.034 * r, cx + 0.018 * r, cy + 0.034 * r], fill=shade)
+    d.ellipse([cx - 0.018 * r, cy - 0.034 * r, cx + 0.018 * r, cy + 0.034 * r], fill=fill)
+
+
+def _centres(placement: Placement, mirror: int) -> list[tuple[float, float]]:
+    """Return where each ball sits across the figure, and how strongly it is drawn (1: the worked one)."""
+    spot = placement.spot
+    if placement.tool is Tool.TWO_BALLS:
+        return [(-spot.x, 1.0 if placement.side is None or mirror < 0 else 0.45),
+                (spot.x, 1.0 if placement.side is None or mirror > 0 else 0.45)]
+    return [(spot.x * mirror, 1.0)]
+
+
+def _halo(image: PILImage.Image, placement: Placement, mirror: int, px, scale: float) -> None:
+    """Lay a soft warm glow around the spot, at the picture's own size."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    halo = Image.new("L", image.size, 0)
+    d = ImageDraw.Draw(halo)
+    for x, weight in _centres(placement, mirror):
+        cx, cy = px(x, placement.spot.y)
+        k = (0.05 if placement.tool is not Tool.ROLLER else 0.085) * scale
+        d.ellipse([cx - k, cy - k, cx + k, cy + k], fill=round(150 * weight))
+    image.paste(BALL_LIGHT, mask=halo.filter(ImageFilter.GaussianBlur(0.02 * scale)))
+
+
+def _tool_patch(image: PILImage.Image, placement: Placement, mirror: int, px, scale: float) -> None:
+    """Draw the ball, two balls or the roller SUPERSAMPLE times larger on the patch it covers."""
+    from PIL import Image
+
+    spot = placement.spot
+    reach = max(spot.reach or ROLLER_HALF_LENGTH, spot.x + BALL_RADIUS * 1.2, ROLLER_RADIUS) + 0.02
+    cx, cy = px(spot.x * mirror if placement.tool is not Tool.TWO_BALLS else 0.0, spot.y)
+    half = reach * scale
+    width, height = image.size
+    box = [max(0, int((cx - half) / SUPERSAMPLE)), max(0, int((cy - half) / SUPERSAMPLE)),
+           min(width, int((cx + half) / SUPERSAMPLE) + 1), min(height, int((cy + half) / SUPERSAMPLE) + 1)]
+    if box[0] >= box[2] or box[1] >= box[3]:
+        return
+    patch = image.crop(box)
+    big = patch.resize((patch.size[0] * SUPERSAMPLE, patch.size[1] * SUPERSAMPLE), Image.Resampling.BICUBIC)
+    ox, oy = box[0] * SUPERSAMPLE, box[1] * SUPERSAMPLE
+    _tool(big, placement, mirror, lambda x, y: (px(x, y)[0] - ox, px(x, y)[1] - oy), scale)
+    image.paste(big.resize(patch.size, Image.Resampling.LANCZOS), box[:2])
 
 
 def _tool(image: PILImage.Image, placement: Placement, mirror: int, px, scale: float) -> None:
-    """Draw what presses on the spot: a soft halo, then the ball, two balls or the roller."""
-    from PIL import Image, ImageDraw, ImageFilter
+    """Draw what presses on the spot: the ball, two balls in their sock, or the roller."""
+    from PIL import ImageDraw
 
     spot = placement.spot
-    if placement.tool is Tool.TWO_BALLS:
-        gap = spot.x
-        centres = [(-gap, 0.9 if placement.side is None or mirror < 0 else 0.45),
-                   (gap, 0.9 if placement.side is None or mirror > 0 else 0.45)]
-    else:
-        centres = [(spot.x * mirror, 1.0)]
-    halo = Image.new("L", image.size, 0)
-    hd = ImageDraw.Draw(halo)
-    for x, weight in centres:
-        cx, cy = px(x, spot.y)
-        k = (0.05 if placement.tool is not Tool.ROLLER else 0.085) * scale
-        hd.ellipse([cx - k, cy - k, cx + k, cy + k], fill=round(150 * weight))
-    halo = halo.filter(ImageFilter.GaussianBlur(0.02 * scale))
-    image.paste(BALL_LIGHT, mask=halo)
+    centres = _centres(placement, mirror)
     d = ImageDraw.Draw(image)
     if placement.tool is Tool.ROLLER:
         cx, cy = px(spot.x * mirror, spot.y)
