@@ -66,6 +66,7 @@ const BRIEFING = /Rate pressure out of ten.*general wellness guidance, not medic
 const REMINDER = /As always, aim for about five or six out of ten/;
 
 const TRACK_URL = new RegExp(`^${PUBLIC_URL.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/audio/[0-9a-f]{16,64}\\.mp3$`);
+const IMAGE_URL = new RegExp(`^${PUBLIC_URL.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/images/[0-9a-f]{16,64}\\.png$`);
 
 // --- a local stand-in for the Alexa Settings API (device time zone) --------------------------
 
@@ -302,7 +303,12 @@ dialogue("open, start by voice, enqueue, pause, resume, next, previous, repeat a
   assert.match(speech(reply), /upper back routine\. It takes about \d+ minutes/);
   assert.match(speech(reply), /sharp pain/);
   assert.match(speech(reply), BRIEFING, "a new user's first start has the full safety briefing");
-  assert.equal(play.audioItem.metadata.title, "Upper back routine");
+  assert.equal(play.audioItem.metadata.title, "Upper back");
+  assert.match(play.audioItem.metadata.subtitle, /^Get into position · next: ball /);
+  for (const field of ["art", "backgroundImage"]) {
+    const [source] = play.audioItem.metadata[field].sources;
+    assert.match(source.url, IMAGE_URL, field);
+  }
   const first = play.audioItem.stream;
   await assertStream(first);
   assert.equal(trackOf(first.token), 0);
