@@ -290,10 +290,10 @@ def cmd_package(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace, settings: config.Settings) -> int:
-    """Deploy to AWS: upload the bundle, 'sam deploy' template.yaml, upload the rendered tracks.
+    """Deploy to AWS: upload the bundle, 'sam deploy' template.yaml, upload the tracks and pictures.
 
     Needs AWS credentials (as for the AWS CLI) and the SAM CLI ('sam') on PATH. Safe to
-    repeat: unchanged bundles and tracks already in the bucket are not uploaded again.
+    repeat: unchanged bundles, tracks and pictures already in the bucket are not uploaded again.
     Example: trigger-coach deploy --skill-id amzn1.ask.skill.12345678-90ab-cdef-1234-567890abcdef
     """
     from skill.hosting.deploy import DeployError, deploy
@@ -305,7 +305,7 @@ def cmd_deploy(args: argparse.Namespace, settings: config.Settings) -> int:
     try:
         print(deploy(skill_id=skill_id, stack_name=args.stack_name, region=args.region or settings.aws_region,
                      voice=settings.voice, bundle=args.bundle, tracks_dir=settings.tracks_dir,
-                     code_bucket=args.code_bucket,
+                     images_dir=settings.images_dir, code_bucket=args.code_bucket,
                      locale_voices=",".join(f"{loc}={v}" for loc, v in settings.locale_voices)))
     except DeployError as exc:
         raise CliError(str(exc)) from None

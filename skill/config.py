@@ -88,6 +88,11 @@ class Settings:
         return self.audio_dir / "tracks"
 
     @property
+    def images_dir(self) -> Path:
+        """Return the folder of rendered placement pictures."""
+        return self.audio_dir / "images"
+
+    @property
     def cache_dir(self) -> Path:
         """Return the folder of cached synthesized sentences."""
         return self.audio_dir / "cache"
@@ -125,6 +130,9 @@ class Settings:
             if all(voiced.voice != f.voice for f in found):
                 found.append(voiced)
         return tuple(found)
+    def image_base_url(self) -> str:
+        """Return the public URL prefix of placement pictures, ending in /images/."""
+        return self.audio_base_url.removesuffix("audio/") + "images/"
 
     def with_(self, **changes: object) -> Settings:
         """Return a copy with some settings changed."""

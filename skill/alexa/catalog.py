@@ -2,7 +2,8 @@
 
 The catalog joins the routine library with the render manifests: a routine is playable at a
 length (full or quick) when that version's manifest lists exactly the tracks its timeline
-expands to. Track URLs are built here and nowhere else.
+expands to, with pictures drawn for the placements its steps name now. Track and picture
+URLs are built here and nowhere else; what a screen shows comes from skill.core.screens.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from skill.config import Settings
 from skill.core.lengths import version
 from skill.core.player import Program
 from skill.core.routines import Length, Library, Routine
+from skill.core.screens import Screen, screens, tag
 from skill.core.timeline import Track, expand
 from skill.render.layout import rendered_from
 from skill.render.manifest import ManifestError, load_manifest, manifest_path
@@ -25,9 +27,13 @@ log = logging.getLogger("trigger_coach.catalog")
 
 @dataclass(frozen=True)
 class PlayableTrack:
+    """One track as a Play directive carries it: the stream, and what a screen shows with it."""
+
     url: str
     title: str
     subtitle: str
+    art_url: str | None = None
+    background_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,8 @@ class Entry:
     tracks: tuple[Track, ...]
     files: tuple[str, ...]
     program: Program
+    screens: tuple[Screen, ...] = ()
+    pictures: tuple[tuple[str, str], ...] = ()  # each track's (art, background) file names
 
 
 class Catalog:
@@ -103,18 +111,19 @@ class Catalog:
         return entry.program if entry else None
 
     def track(self, routine_id: str, index: int, length: str = Length.FULL) -> PlayableTrack:
-        """Return the URL and screen text of one track of a playable routine."""
+        """Return the URL and screen metadata of one track of a playable routine."""
         entry = self.entry(routine_id, length)
         if entry is None or not 0 <= index < len(entry.files):
             raise LookupError(f"Track {index} of routine '{routine_id}' ({length}) is not rendered.")
-        track = entry.tracks[index]
-        label = track.kind.rules.label
-        side = f", {track.side} side" if track.side else ""
-        quick = "quick " if entry.routine.length is Length.QUICK else ""
+        screen = entry.screens[index]
+        art, background = entry.pictures[index]
+        images = self.settings.image_base_url
         return PlayableTrack(
             url=self.settings.audio_base_url + entry.files[index],
-            title=f"{entry.routine.title} {quick}routine",
-            subtitle=f"Step {index + 1} of {len(entry.files)}: {label}{side}",
+            title=screen.title,
+            subtitle=screen.subtitle,
+            art_url=images + art if art else None,
+            background_url=images + background if background else None,
         )
 
     def _load(self, routine: Routine) -> Entry | None:
@@ -130,6 +139,15 @@ class Catalog:
             log.warning("The rendered tracks of routine '%s' no longer match its steps; "
                         "run 'trigger-coach render %s'.", routine.key, routine.id)
             return None
+        shown = screens(routine, tracks)
+        if [t.placement for t in manifest.tracks] != [s.placement.key if s.placement else None for s in shown]:
+            log.warning("The pictures of routine '%s' no longer match the places its steps name; "
+                        "run 'trigger-coach render %s'.", routine.key, routine.id)
+            return None
         files = tuple(t.file for t in manifest.tracks)
         durations = tuple(t.duration_ms for t in manifest.tracks)
-        return Entry(routine, tracks, files, Program(routine.id, durations, routine.length.value))
+        pictures = tuple((t.art, t.background) for t in manifest.tracks)
+        tags = tuple(tag(s.title, s.subtitle, file, art, background)
+                     for s, file, (art, background) in zip(shown, files, pictures, strict=True))
+        return Entry(routine, tracks, files, Program(routine.id, durations, routine.length.value, tags),
+                     shown, pictures)

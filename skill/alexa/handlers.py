@@ -26,6 +26,7 @@ from ask_sdk_model.interfaces.audioplayer import (
     StopDirective,
     Stream,
 )
+from ask_sdk_model.interfaces.display import Image, ImageInstance
 
 from skill.alexa import apl, intents
 from skill.alexa.device import device_of
@@ -51,6 +52,7 @@ from skill.core.complaints import EMERGENCY, Complaint, ComplaintBook, RedFlag, 
 from skill.core.player import Activity, PlaybackState, Program, Token, Transition
 from skill.core.progress import feelings
 from skill.core.routines import Length, normalise
+from skill.core.screens import ART_PIXELS, BACKGROUND_PIXELS
 from skill.text import Question, ssml
 
 if TYPE_CHECKING:
@@ -116,9 +118,19 @@ def _play_directive(coach: Coach, play: player.Play, routine: Routine) -> PlayDi
                 offset_in_milliseconds=play.offset_ms,
                 expected_previous_token=play.expected_previous_token,
             ),
-            metadata=AudioItemMetadata(title=track.title, subtitle=track.subtitle),
+            metadata=AudioItemMetadata(
+                title=track.title, subtitle=track.subtitle, art=_image(track.art_url, ART_PIXELS),
+                background_image=_image(track.background_url, BACKGROUND_PIXELS)),
         ),
     )
+
+
+def _image(url: str | None, size: tuple[int, int]) -> Image | None:
+    """Return a screen image of one source at its declared pixel size, or None without a URL."""
+    if url is None:
+        return None
+    width, height = size
+    return Image(sources=[ImageInstance(url=url, width_pixels=width, height_pixels=height)])
 
 
 def respond(

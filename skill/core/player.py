@@ -6,9 +6,12 @@ happened (events the progress record is built from). Nothing here knows about Al
 requests, storage or audio files.
 
 Every Play gets a fresh token `routine|run|track|seq`, with `|quick` after it for a quick
-run (a token without a length is of the full routine), except resume, which continues
-the same stream. An event whose token is neither the current nor the enqueued one is
-stale (an old stream, another run, a foreign token) and changes nothing.
+run (a token without a length is of the full routine) and then, when the program has one,
+the track's screen tag (`Program.screens`: 8 hex digits hashing the metadata a screen shows,
+which screens cache by token), except resume, which continues the same stream unless the
+track's screen changed since (a re-render): then it gets a fresh token at the same offset.
+An event whose token is neither the current nor the enqueued one is stale (an old stream,
+another run, a foreign token) and changes nothing.
 
 The sequence number only grows on a device, across runs too: a start continues from the
 larger of the state's sequence and a floor the caller passes (the request time in
@@ -25,6 +28,7 @@ was interrupted by a spoken answer resumes by itself, often within that second.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -60,11 +64,19 @@ class Program:
     routine_id: str
     track_ms: tuple[int, ...]
     length: str = FULL
+    screens: tuple[str, ...] = ()  # each track's screen tag (skill.core.screens.tag), if it has one
 
     @property
     def last(self) -> int:
         """Return the index of the last track."""
         return len(self.track_ms) - 1
+
+    def screen(self, index: int) -> str:
+        """Return track `index`'s screen tag, or "" when the program has none."""
+        return self.screens[index] if 0 <= index < len(self.screens) else ""
+
+
+SCREEN_TAG = re.compile(r"^[0-9a-f]{8}$")
 
 
 @dataclass(frozen=True)
@@ -74,9 +86,11 @@ class Token:
     index: int
     seq: int
     length: str = FULL
+    screen: str = ""  # the track's screen tag when it was issued; "" for none
 
     def __str__(self) -> str:
         tail = "" if self.length == FULL else f"|{self.length}"
+        tail += f"|{self.screen}" if self.screen else ""
         return f"{self.routine_id}|{self.run_id}|{self.index}|{self.seq}{tail}"
 
     @classmethod
@@ -85,6 +99,7 @@ class Token:
         if not isinstance(text, str) or len(text) > 200:
             return None
         parts = text.split("|")
+        screen = parts.pop() if len(parts) in (5, 6) and SCREEN_TAG.match(parts[-1]) else ""
         length = parts.pop() if len(parts) == 5 and parts[4] in LENGTHS and parts[4] != FULL else FULL
         if len(parts) != 4 or not parts[0] or not parts[1]:
             return None
@@ -94,7 +109,7 @@ class Token:
             return None
         if index < 0 or seq < 0:
             return None
-        return cls(parts[0], parts[1], index, seq, length)
+        return cls(parts[0], parts[1], index, seq, length, screen)
 
 
 @dataclass(frozen=True)
@@ -250,7 +265,7 @@ def _clamp(program: Program, index: int, offset_ms: int | None, fallback: int) -
 def _play_at(state: PlaybackState, program: Program, index: int, **changes: Any) -> Transition:
     """Replace the stream with a fresh token for track `index`, from its start."""
     seq = state.seq + 1
-    token = str(Token(program.routine_id, state.run_id or "", index, seq, program.length))
+    token = str(Token(program.routine_id, state.run_id or "", index, seq, program.length, program.screen(index)))
     new = replace(
         state, index=index, offset_ms=0, activity=Activity.PLAYING, token=token,
         enqueued_token=None, seq=seq, **changes,
@@ -295,9 +310,18 @@ def pause(
 
 
 def resume(state: PlaybackState, program: Program) -> Transition:
-    """Continue the same track, with the same token, from the saved offset."""
+    """Continue the same track, with the same token, from the saved offset.
+
+    When the track's screen tag differs from the token's (the routine was rendered again
+    while paused), the track plays from the same offset under a fresh token instead.
+    """
     if state.activity is not Activity.PAUSED or not matches(state, program) or state.token is None:
         return nothing(state)
+    current = Token.parse(state.token)
+    if current is not None and current.screen != program.screen(state.index):
+        moved = _play_at(state, program, state.index)  # the screen changed: screens cache by token
+        return replace(moved, state=replace(moved.state, offset_ms=state.offset_ms),
+                       play=replace(moved.play, offset_ms=state.offset_ms))
     new = replace(state, activity=Activity.PLAYING, enqueued_token=None)
     return Transition(new, Play(state.token, state.index, state.offset_ms, Behavior.REPLACE_ALL))
 
@@ -354,7 +378,8 @@ def nearly_finished(state: PlaybackState, program: Program, token: str | None) -
     if state.enqueued_token is not None:
         return Transition(state, Play(state.enqueued_token, state.index + 1, 0, Behavior.REPLACE_ENQUEUED))
     seq = state.seq + 1
-    queued = str(Token(program.routine_id, state.run_id or "", state.index + 1, seq, program.length))
+    queued = str(Token(program.routine_id, state.run_id or "", state.index + 1, seq, program.length,
+                       program.screen(state.index + 1)))
     new = replace(state, enqueued_token=queued, seq=seq)
     return Transition(new, Play(queued, state.index + 1, 0, Behavior.ENQUEUE, state.token))
 

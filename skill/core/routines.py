@@ -81,6 +81,8 @@ class Step:
     settle_override: int | None = None  # the step's own `settle_seconds`, if it sets one
     quick_keep: bool | None = None  # the step's own `quick`: kept or dropped; None: the rule's
     quick_timed: int | None = None  # seconds (or breaths) of its timed part in the quick version
+    region: str | None = None  # a place step's spot (skill.core.placements.REGIONS)
+    where: str | None = None  # a place step's spot in a few words, for screens
 
     @property
     def timed_seconds(self) -> int:
@@ -205,6 +207,8 @@ def _step_from_json(data: dict[str, Any]) -> Step:
         settle_override=data.get("settle_seconds"),
         quick_keep=None if quick is None else bool(quick),
         quick_timed=next(iter(quick.values()), None) if isinstance(quick, dict) else None,
+        region=data.get("region"),
+        where=data.get("where"),
     )
 
 

@@ -22,6 +22,7 @@ from skill.text import en_US as speech
 MIN_SETTLE_SECONDS = 6
 MAX_SETTLE_SECONDS = 30
 CAUTION_MAX_CHARS = 240
+SCREEN_MAX_CHARS = 60  # a place step's `where`: one line on a small screen
 
 
 class StepKind(StrEnum):
@@ -72,7 +73,16 @@ _BREATH = {"$ref": "#/$defs/breath"}
 
 KINDS: Mapping[StepKind, KindRules] = MappingProxyType({
     StepKind.POSITION: KindRules("Get into position", None, moving=True, settle_seconds=10),
-    StepKind.PLACE: KindRules("Place the ball", None, moving=True, settle_seconds=6),
+    StepKind.PLACE: KindRules(
+        "Place the ball", None, moving=True, settle_seconds=6,
+        fields={"region": {"type": "string", "pattern": "^[a-z][a-z-]+$",
+                           "description": "Where the ball sits, a name from skill/core/placements.py "
+                                          "REGIONS; the placement picture is drawn from it."},
+                "where": {"type": "string", "minLength": 8, "maxLength": SCREEN_MAX_CHARS,
+                          "description": "The spot in a few words, shown on screens, e.g. 'Ball "
+                                         "beside the spine, below the shoulder blade'."}},
+        required=("region", "where"),
+    ),
     StepKind.MOVE: KindRules(
         "Small movements", "seconds", moving=False, settle_seconds=0, pressure=True,
         countdown=True, mid_cue=speech.MOVE_EASY, quick_timed=30, ball_work=True,

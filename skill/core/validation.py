@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 
 from skill.core.cues import CUES
 from skill.core.lengths import QUICK_MINUTES, kept_steps, version
+from skill.core.placements import unknown_region
 from skill.core.routines import (
     HOLD_MAX_SECONDS,
     HOLD_MIN_SECONDS,
@@ -141,6 +142,7 @@ def check_routine(routine: Routine) -> list[Problem]:
         *_hold_bounds(routine),
         *_per_side(routine),
         *_cues_exist(routine),
+        *_regions_exist(routine),
         *_settle(routine),
         *_still_rolls(routine),
         *_spoken_safety(routine),
@@ -237,6 +239,13 @@ def _cues_exist(routine: Routine) -> Iterator[Problem]:
         if step.end_cue not in CUES:
             yield Problem(routine.source, f"/steps/{i}/end_cue", "cue-exists",
                           f"No cue named '{step.end_cue}'; known cues: {', '.join(sorted(CUES))}.")
+
+
+def _regions_exist(routine: Routine) -> Iterator[Problem]:
+    for i, step in enumerate(routine.steps):
+        why = unknown_region(step.region) if step.kind is StepKind.PLACE else None  # others: the schema's
+        if why:
+            yield Problem(routine.source, f"/steps/{i}/region", "region-exists", why)
 
 
 def _settle(routine: Routine) -> Iterator[Problem]:

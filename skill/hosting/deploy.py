@@ -3,9 +3,10 @@
 The steps, each safe to repeat:
 1. the bundle goes to a code bucket under a content-addressed key (created when missing);
 2. `sam deploy` creates or updates the stack with that key and the skill id;
-3. every rendered track goes to the stack's audio bucket as ``audio/<hash>.mp3``, skipping
-   names already there (a name is a content hash, so an existing object is the same sound),
-   with headers that let CloudFront and the speaker cache it for a year.
+3. every rendered track goes to the stack's audio bucket as ``audio/<hash>.mp3``, and every
+   placement picture as ``images/<hash>.png``, skipping names already there (a name is a
+   content hash, so an existing object is the same sound or picture), with headers that let
+   CloudFront and the speaker cache it for a year.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ if TYPE_CHECKING:
 
 TEMPLATE = PROJECT_ROOT / "template.yaml"
 AUDIO_PREFIX = "audio/"  # Settings.audio_base_url ends in /audio/
-TRACK_HEADERS = {"ContentType": "audio/mpeg", "CacheControl": "public, max-age=31536000, immutable"}
+IMAGE_PREFIX = "images/"  # Settings.image_base_url ends in /images/
+IMMUTABLE = "public, max-age=31536000, immutable"
+TRACK_HEADERS = {"ContentType": "audio/mpeg", "CacheControl": IMMUTABLE}
+IMAGE_HEADERS = {"ContentType": "image/png", "CacheControl": IMMUTABLE}
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND")
 
 
@@ -84,20 +88,34 @@ def upload_bundle(s3: BaseClient, bucket: str, bundle: Path) -> str:
     return key
 
 
+def _upload_new(s3: BaseClient, bucket: str, files: list[Path], prefix: str,
+                headers: dict[str, str]) -> Uploaded:
+    """Upload each file under prefix + its name, skipping names already in the bucket."""
+    present = _existing_keys(s3, bucket, prefix)
+    new = 0
+    for path in files:
+        key = prefix + path.name
+        if key in present:
+            continue
+        s3.upload_file(str(path), bucket, key, ExtraArgs=headers)
+        new += 1
+    return Uploaded(new=new, present=len(files) - new)
+
+
 def upload_tracks(s3: BaseClient, bucket: str, tracks_dir: Path) -> Uploaded:
     """Upload every rendered ``*.mp3`` to ``audio/`` in the bucket, skipping names already there."""
     tracks = sorted(tracks_dir.glob("*.mp3"))
     if not tracks:
         raise DeployError(f"There are no rendered tracks in {tracks_dir}; run 'trigger-coach render' first.")
-    present = _existing_keys(s3, bucket, AUDIO_PREFIX)
-    new = 0
-    for track in tracks:
-        key = AUDIO_PREFIX + track.name
-        if key in present:
-            continue
-        s3.upload_file(str(track), bucket, key, ExtraArgs=TRACK_HEADERS)
-        new += 1
-    return Uploaded(new=new, present=len(tracks) - new)
+    return _upload_new(s3, bucket, tracks, AUDIO_PREFIX, TRACK_HEADERS)
+
+
+def upload_images(s3: BaseClient, bucket: str, images_dir: Path) -> Uploaded:
+    """Upload every placement picture (``*.png``) to ``images/`` in the bucket, skipping names there."""
+    images = sorted(images_dir.glob("*.png"))
+    if not images:
+        raise DeployError(f"There are no placement pictures in {images_dir}; run 'trigger-coach render' first.")
+    return _upload_new(s3, bucket, images, IMAGE_PREFIX, IMAGE_HEADERS)
 
 
 def stack_outputs(cloudformation: BaseClient, stack_name: str, *, missing_ok: bool = False) -> dict[str, str] | None:
@@ -127,10 +145,11 @@ def sam_command(*, stack_name: str, region: str, parameters: dict[str, str], tem
 
 
 def deploy(*, skill_id: str, stack_name: str, region: str, voice: str, bundle: Path, tracks_dir: Path,
-           code_bucket: str | None = None, locale_voices: str = "") -> str:
+           images_dir: Path, code_bucket: str | None = None, locale_voices: str = "") -> str:
     """Deploy everything to AWS with the default credentials; return a summary to print.
 
-    When the stack exists, new tracks go up before the function that names them is updated.
+    When the stack exists, new tracks and pictures go up before the function that names them
+    is updated.
     """
     import boto3
 
@@ -144,6 +163,8 @@ def deploy(*, skill_id: str, stack_name: str, region: str, voice: str, bundle: P
     cloudformation = session.client("cloudformation")
     earlier = stack_outputs(cloudformation, stack_name, missing_ok=True)
     new = upload_tracks(s3, earlier["AudioBucketName"], tracks_dir).new if earlier else 0
+    if earlier:
+        upload_images(s3, earlier["AudioBucketName"], images_dir)
     parameters = {"SkillId": skill_id, "Voice": voice, "CodeBucket": code_bucket, "CodeKey": key}
     if locale_voices:  # otherwise the template's default: every locale speaks with Voice
         parameters["LocaleVoices"] = locale_voices
@@ -156,6 +177,8 @@ def deploy(*, skill_id: str, stack_name: str, region: str, voice: str, bundle: P
         raise DeployError(f"The stack {stack_name!r} has no output {', '.join(missing)}; was it made from "
                           f"{TEMPLATE.name}? Pass the right --stack-name.")
     uploaded = upload_tracks(s3, outputs["AudioBucketName"], tracks_dir)
+    pictures = upload_images(s3, outputs["AudioBucketName"], images_dir)
     return (f"Uploaded {new + uploaded.new} new track(s) ({uploaded.present - new} already there) to "
-            f"s3://{outputs['AudioBucketName']}/{AUDIO_PREFIX}, served at {outputs['AudioUrl']}.\n"
+            f"s3://{outputs['AudioBucketName']}/{AUDIO_PREFIX}, served at {outputs['AudioUrl']}, and "
+            f"{pictures.new} new picture(s) ({pictures.present} already there) to {IMAGE_PREFIX}.\n"
             f"Skill endpoint (Lambda ARN): {outputs['SkillEndpoint']}")

@@ -1,4 +1,4 @@
-"""Serve the skill over HTTP: Alexa requests on POST /, rendered tracks on /audio/, health.
+"""Serve the skill over HTTP: Alexa requests on POST /, tracks on /audio/, pictures on /images/, health.
 
 Alexa requests go through flask-ask-sdk's `SkillAdapter`, used as designed: the skill reads
 the body once through `skill.hosting.envelope` (parse, shape and application-id checks) and
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("trigger_coach.web")
 
 TRACK_NAME = re.compile(r"^[0-9a-f]{16,64}\.mp3$")
+IMAGE_NAME = re.compile(r"^[0-9a-f]{16,64}\.png$")
 MAX_BODY = 256 * 1024  # Alexa envelopes are a few kB
 ONE_YEAR = 365 * 24 * 3600
 
@@ -82,11 +83,15 @@ def create_app(
             # Werkzeug serves single ranges only and would answer 416; RFC 9110 lets a server
             # ignore Range instead, so a multi-range request gets the whole track (200).
             request.environ.pop("HTTP_RANGE", None)
-        response = send_from_directory(settings.tracks_dir, name, mimetype="audio/mpeg",
-                                       conditional=True, etag=True, max_age=ONE_YEAR)
-        response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
+        response = _immutable(settings.tracks_dir, name, "audio/mpeg")
         response.headers["Accept-Ranges"] = "bytes"
         return response
+
+    @app.get("/images/<name>")
+    def image(name: str) -> Response:
+        if not IMAGE_NAME.match(name):
+            return _error(404, "No such picture.")
+        return _immutable(settings.images_dir, name, "image/png")
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -105,6 +110,13 @@ def create_app(
         return _error(400, "The request could not be handled.")
 
     return app
+
+
+def _immutable(folder: Any, name: str, mimetype: str) -> Response:
+    """Serve a content-addressed file (its name is its hash): cacheable for a year, never stale."""
+    response = send_from_directory(folder, name, mimetype=mimetype, conditional=True, etag=True, max_age=ONE_YEAR)
+    response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
+    return response
 
 
 def _bad(check: str, message: str) -> tuple[Response, int]:

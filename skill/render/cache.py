@@ -4,6 +4,7 @@ Layout under Settings:
   tracks_dir/<key>.mp3             a rendered track; <key> hashes everything that shapes it
   tracks_dir/meta/<key>.json       its measured length and transcript (so reuse needs no audio)
   tracks_dir/manifests/<id>.json   a routine's manifest
+  images_dir/<key>.png             a placement picture; <key> hashes what it is drawn from
   cache_dir/speech/<key>.wav       one synthesized sentence; <key> hashes voice key + text
 
 Every write goes to a temporary file in the target's own folder and is moved into place
@@ -66,6 +67,7 @@ class Store:
         self.settings = settings
         self.tracks_dir = Path(settings.tracks_dir)
         self.cache_dir = Path(settings.cache_dir)
+        self.images_dir = Path(settings.images_dir)
         self._open = open_file
 
     # --- paths --------------------------------------------------------------------------
@@ -81,6 +83,10 @@ class Store:
         """Return where a routine's manifest lives."""
         return manifest_path(routine_id, self.settings)
 
+    def image_path(self, name: str) -> Path:
+        """Return where the picture with this file name lives."""
+        return self.images_dir / name
+
     def sentence_path(self, voice_key: str, text: str) -> Path:
         """Return where a sentence spoken by a voice is cached."""
         return self.cache_dir / "speech" / f"{digest(voice_key, text)}.wav"
@@ -88,8 +94,8 @@ class Store:
     # --- writing ------------------------------------------------------------------------
     def ensure_writable(self) -> None:
         """Create the folders and prove each can take a file; raise OSError if one cannot."""
-        for folder in (self.tracks_dir, self.meta_path("x").parent,
-                       self.manifest_path("x").parent, self.sentence_path("", "").parent):
+        for folder in (self.tracks_dir, self.meta_path("x").parent, self.manifest_path("x").parent,
+                       self.sentence_path("", "").parent, self.images_dir):
             folder.mkdir(parents=True, exist_ok=True)
             probe = folder / f".probe.{os.getpid()}.{secrets.token_hex(4)}"
             probe.write_bytes(b"")

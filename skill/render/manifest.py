@@ -10,7 +10,11 @@ a locale's own voice keeps its manifests in tracks_dir/manifests/<voice folder>/
    "format": "mp3 mono 44100 Hz CBR 48 kbps",
    "tracks": [{"index": 0, "kind": "position", "side": null, "file": "<key>.mp3",
                "duration_ms": 14210, "transcript": [{"t": 0.05, "text": "Lie on your back ..."}],
-               "plan": "<layout.plan_key>", "settle": [4.1, 14.1], "wordless": [[20.2, 45.0, "tones"]]}]}
+               "plan": "<layout.plan_key>", "settle": [4.1, 14.1], "wordless": [[20.2, 45.0, "tones"]],
+               "placement": {"region": "upper-back-beside-spine", "side": "right", "tool": "ball"},
+               "art": "<key>.png", "background": "<key>.png"}]}
+`placement` ({"region", "side", "tool"}: skill.core.placements.Placement.key, or null) is what
+the track's pictures show; `art` and `background` name them (<key>.png under images/).
 `plan` says which timeline track the file was planned from (the preview trusts a manifest
 only when it matches); `settle` is the quiet after the instruction's last word, if the step
 asks for one; `wordless` lists the later spans of five seconds or more without words, each
@@ -53,18 +57,29 @@ class ManifestTrack:
     plan: str = ""
     settle: tuple[float, float] | None = None
     wordless: tuple[tuple[float, float, str], ...] = ()
+    placement: dict[str, str | None] | None = None
+    art: str = ""
+    background: str = ""
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """Return the file names of the track's pictures."""
+        return tuple(name for name in (self.art, self.background) if name)
 
     @classmethod
     def from_meta(cls, index: int, kind: str, side: str | None, file: str,
                   meta: dict[str, Any]) -> ManifestTrack:
         """Build a track entry from its place in the routine and its JSON data."""
         settle = meta.get("settle")
+        placement = meta.get("placement")
         return cls(
             index=index, kind=str(kind), side=side, file=file, duration_ms=int(meta["duration_ms"]),
             transcript=tuple(Spoken(float(s["t"]), str(s["text"])) for s in meta["transcript"]),
             plan=str(meta.get("plan", "")),
             settle=(float(settle[0]), float(settle[1])) if settle else None,
             wordless=tuple((float(a), float(b), str(what)) for a, b, what in meta.get("wordless", ())),
+            placement=dict(placement) if placement else None,
+            art=str(meta.get("art", "")), background=str(meta.get("background", "")),
         )
 
 
@@ -84,6 +99,11 @@ class Manifest:
         """Return the routine's total length in milliseconds."""
         return sum(t.duration_ms for t in self.tracks)
 
+    @property
+    def images(self) -> tuple[str, ...]:
+        """Return the file name of every picture the tracks show, each once."""
+        return tuple(dict.fromkeys(name for t in self.tracks for name in t.images))
+
     def to_json(self) -> dict[str, Any]:
         """Return the manifest as JSON data."""
         return {
@@ -99,6 +119,7 @@ class Manifest:
                     "transcript": [{"t": s.t, "text": s.text} for s in t.transcript],
                     "plan": t.plan, "settle": list(t.settle) if t.settle else None,
                     "wordless": [list(w) for w in t.wordless],
+                    "placement": t.placement, "art": t.art, "background": t.background,
                 }
                 for t in self.tracks
             ],

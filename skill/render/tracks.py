@@ -16,14 +16,15 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from skill.core.screens import screens
 from skill.core.timeline import Track, expand
-from skill.render import cues, encode, layout, mix
+from skill.render import cues, encode, layout, mix, pictures
 from skill.render.cache import Store, json_digest
 from skill.render.encode import FORMAT, EncodeError, Mp3Encoder, mp3_samples
 from skill.render.layout import SAMPLE_RATE, LayoutError, TrackPlan
@@ -78,6 +79,7 @@ class RenderReport:
     tracks_reused: int
     sentences_synthesized: int
     audio_seconds: float
+    pictures_drawn: int = 0
 
     def summary(self) -> str:
         """Return a one-line summary for the CLI."""
@@ -85,7 +87,7 @@ class RenderReport:
         return (
             f"{len(self.manifests)} routines ready: {self.tracks_rendered} tracks rendered, "
             f"{self.tracks_reused} reused, {self.sentences_synthesized} sentences synthesized, "
-            f"{self.audio_seconds / 60:.1f} min of audio{failed}."
+            f"{self.pictures_drawn} pictures drawn, {self.audio_seconds / 60:.1f} min of audio{failed}."
         )
 
 
@@ -131,6 +133,7 @@ class Renderer:
         self.encoder = encoder or Mp3Encoder()
         self.store = store or Store(settings)
         self._speech: dict[str, np.ndarray] = {}
+        self.pictures_drawn = 0
 
     # --- one track ------------------------------------------------------------------------
     def track_key(self, track: Track) -> str:
@@ -204,6 +207,25 @@ class Renderer:
                                         self.store.track_path(key).name, meta)
         return entry, reused
 
+    def pictured(self, routine: Routine, tracks: Sequence[Track],
+                 entries: Sequence[ManifestTrack]) -> list[ManifestTrack]:
+        """Return the entries with the pictures their screens show, drawing any not stored yet."""
+        out: list[ManifestTrack] = []
+        for entry, screen in zip(entries, screens(routine, tuple(tracks)), strict=True):
+            if screen.placement is None:
+                out.append(entry)
+                continue
+            names: dict[str, str] = {}
+            for size in pictures.SIZES:
+                names[size.name] = pictures.file_name(screen.placement, size)
+                path = self.store.image_path(names[size.name])
+                if not path.is_file():  # a name is a content hash: a stored picture is this picture
+                    self.store.write(path, pictures.png(screen.placement, size))
+                    self.pictures_drawn += 1
+            out.append(replace(entry, placement=screen.placement.key, art=names[pictures.ART.name],
+                               background=names[pictures.BACKGROUND.name]))
+        return out
+
     # --- routines -------------------------------------------------------------------------
     def routine(self, routine: Routine, tally: _Tally) -> tuple[Manifest | None, list[TrackFailure]]:
         """Render every track of a routine; write its manifest only if all of them rendered."""
@@ -235,6 +257,12 @@ class Renderer:
             self._speech.clear()  # a routine's sentences, not a library's, stay in memory
         if failures:
             return None, failures
+        try:
+            entries = self.pictured(routine, tracks, entries)
+        except OSError as exc:
+            failure = TrackFailure(routine.key, None, f"Drawing its pictures failed. {describe(exc)}")
+            log.error("%s", failure)
+            return None, [failure]
         manifest = Manifest(routine.id, self.voice.key, RENDERER_VERSION, FORMAT_LABEL, tuple(entries),
                             routine.length.value)
         try:
@@ -282,7 +310,7 @@ def render_library(routines: Sequence[Routine], settings: Settings, *, voice: Vo
         if manifest is not None:
             manifests.append(manifest)
     return RenderReport(tuple(manifests), tuple(failures), tally.rendered, tally.reused,
-                        renderer.voice.calls - calls_before, tally.audio_seconds)
+                        renderer.voice.calls - calls_before, tally.audio_seconds, renderer.pictures_drawn)
 
 
 def render_preview(routine: Routine, settings: Settings, out_path: Path | str, *,

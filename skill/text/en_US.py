@@ -607,3 +607,17 @@ def screen_totals(sessions: int, seconds: int) -> str:
 def screen_areas(areas: tuple[str, ...]) -> str:
     """Return the areas worked as a screen lists them: "Upper back, calves"."""
     return ", ".join(areas).capitalize() if areas else SCREEN_NO_AREAS
+
+
+# --- what a screen shows with each track (skill.core.screens) -------------------------------------
+SCREEN_JOIN = " · "
+SCREEN_SIDE = "{side} side"  # after the routine's title: "Upper back · right side"
+SCREEN_QUICK = "{title}, quick"
+SCREEN_HOLD = "hold {seconds} s"
+SCREEN_MOVE = "small movements {seconds} s"
+SCREEN_ROLL = "roll {seconds} s, {stroke} s strokes"
+SCREEN_REST = "Rest {seconds} s"
+SCREEN_BREATHS = "{breaths} slow breaths"
+SCREEN_BREATH = "breathe in {inhale}, out {exhale}"
+SCREEN_BREATH_HOLD = "breathe in {inhale}, hold {hold}, out {exhale}"
+SCREEN_NEXT = "next: {where}"  # a step that moves the person, before the ball goes in place

@@ -68,6 +68,7 @@ const BRIEFING = /Rate pressure out of ten.*general wellness guidance, not medic
 const REMINDER = /As always, aim for about five or six out of ten/;
 
 const TRACK_URL = new RegExp(`^${PUBLIC_URL.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/audio/[0-9a-f]{16,64}\\.mp3$`);
+const IMAGE_URL = new RegExp(`^${PUBLIC_URL.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/images/[0-9a-f]{16,64}\\.png$`);
 
 // --- a local stand-in for the Alexa Settings API (device time zone) --------------------------
 
@@ -254,10 +255,10 @@ function onlyPlay(reply) {
   return reply.response.directives[0];
 }
 
-/** Return the track index a token names: tokens are the skill's `routine|run|track|seq`. */
+/** Return the track index a token names: tokens are the skill's `routine|run|track|seq|screen`. */
 function trackOf(token) {
   const parts = String(token).split("|");
-  assert.equal(parts.length, 4, `token ${token} is not routine|run|track|seq`);
+  assert.ok(parts.length === 5 && /^[0-9a-f]{8}$/.test(parts[4]), `token ${token} is not routine|run|track|seq|screen`);
   return Number(parts[2]);
 }
 
@@ -312,7 +313,12 @@ dialogue("open, start by voice, enqueue, pause, resume, next, previous, repeat a
   assert.match(speech(reply), /upper back routine\. It takes about \d+ minutes/);
   assert.match(speech(reply), /sharp pain/);
   assert.match(speech(reply), BRIEFING, "a new user's first start has the full safety briefing");
-  assert.equal(play.audioItem.metadata.title, "Upper back routine");
+  assert.equal(play.audioItem.metadata.title, "Upper back");
+  assert.match(play.audioItem.metadata.subtitle, /^Get into position · next: ball /);
+  for (const field of ["art", "backgroundImage"]) {
+    const [source] = play.audioItem.metadata[field].sources;
+    assert.match(source.url, IMAGE_URL, field);
+  }
   const first = play.audioItem.stream;
   await assertStream(first);
   assert.equal(trackOf(first.token), 0);
@@ -718,9 +724,11 @@ dialogue("a check-in answered sore suggests rest, changes the next suggestion an
 const QUICK_UPPER_FILES = (process.env.TRIGGER_COACH_E2E_QUICK_UPPER_FILES || "").split(",").filter(Boolean);
 const FULL_UPPER_FIRST = process.env.TRIGGER_COACH_E2E_FULL_UPPER_FIRST || "";
 
-/** Return the parts of a token: `routine|run|track|seq`, and `|quick` after a quick one's. */
+/** Return the parts of a token: `routine|run|track|seq`, `|quick` after a quick one's, then `|screen`. */
 function tokenParts(token) {
   const parts = String(token).split("|");
+  const screen = parts.pop();
+  assert.ok(/^[0-9a-f]{8}$/.test(screen), `token ${token} ends in its screen tag`);
   assert.ok(parts.length === 4 || (parts.length === 5 && parts[4] === "quick"), `token ${token}`);
   return { routine: parts[0], track: Number(parts[2]), length: parts[4] || "full" };
 }
@@ -760,7 +768,7 @@ dialogue("start a quick upper back routine plays the quick track list, then the 
   assert.equal(slots.length.resolutions.resolutionsPerAuthority[0].values[0].value.id, "quick");
   assert.match(speech(reply), /your quick upper back routine\. It takes about [4-6] minutes/);
   let current = onlyPlay(reply).audioItem.stream;
-  assert.equal(onlyPlay(reply).audioItem.metadata.title, "Upper back quick routine");
+  assert.equal(onlyPlay(reply).audioItem.metadata.title, "Upper back, quick");
   await assertStream(current);
   const played = [current];
   for (;;) {

@@ -12,11 +12,13 @@ import pytest
 
 from skill.hosting.deploy import (
     AUDIO_PREFIX,
+    IMAGE_PREFIX,
     TRACK_HEADERS,
     DeployError,
     ensure_bucket,
     stack_outputs,
     upload_bundle,
+    upload_images,
     upload_tracks,
 )
 from tests.integration.moto_server import (
@@ -40,6 +42,16 @@ def tracks(rendered_audio: Path, tmp_path: Path) -> Path:
     for track in sorted((rendered_audio / "tracks").glob("*.mp3"))[:3]:
         shutil.copy(track, folder)
     (folder / "manifests" / "calves.json").write_text("{}")
+    return folder
+
+
+@pytest.fixture
+def images(rendered_audio: Path, tmp_path: Path) -> Path:
+    """Return a pictures folder with two real rendered placement pictures."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for picture in sorted((rendered_audio / "images").glob("*.png"))[:2]:
+        shutil.copy(picture, folder)
     return folder
 
 
@@ -78,6 +90,19 @@ def test_a_second_upload_sends_only_tracks_that_are_new(s3, tracks, rendered_aud
 def test_uploading_without_rendered_tracks_says_to_render_first(s3, tmp_path):
     with pytest.raises(DeployError, match=r"no rendered tracks in .*run 'trigger-coach render' first"):
         upload_tracks(s3, new_bucket(s3, "tracks-none"), tmp_path)
+
+
+def test_pictures_go_under_images_with_year_long_immutable_caching_and_only_new_ones_go_again(s3, images):
+    bucket = new_bucket(s3, "pictures")
+    assert upload_images(s3, bucket, images).new == 2
+    for picture in images.glob("*.png"):
+        stored = s3.get_object(Bucket=bucket, Key=IMAGE_PREFIX + picture.name)
+        assert (stored["ContentType"], stored["CacheControl"]) == ("image/png", "public, max-age=31536000, immutable")
+        assert stored["Body"].read() == picture.read_bytes()
+    again = upload_images(s3, bucket, images)
+    assert (again.new, again.present) == (0, 2)
+    with pytest.raises(DeployError, match=r"no placement pictures in .*run 'trigger-coach render' first"):
+        upload_images(s3, bucket, images / "none")
 
 
 def test_the_code_bucket_is_created_private_in_the_region_and_kept_when_it_exists(s3):
@@ -148,7 +173,7 @@ SKILL_ID = "amzn1.ask.skill.12345678-90ab-cdef-1234-567890abcdef"
 
 
 def test_deploy_uploads_the_bundle_runs_sam_and_uploads_the_tracks_then_repeats_cheaply(
-        moto_endpoint, s3, tracks, tmp_path, monkeypatch, capsys):  # noqa: F811
+        moto_endpoint, s3, tracks, images, tmp_path, monkeypatch, capsys):  # noqa: F811
     from skill.cli import main
 
     calls = tmp_path / "sam-calls.jsonl"
@@ -160,6 +185,7 @@ def test_deploy_uploads_the_bundle_runs_sam_and_uploads_the_tracks_then_repeats_
     audio = tmp_path / "audio"
     audio.mkdir()
     tracks.rename(audio / "tracks")
+    images.rename(audio / "images")
     bundle = tmp_path / "trigger-coach-lambda.zip"
     bundle.write_bytes(b"PK bundle")
     for name, value in {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "local",
@@ -171,11 +197,13 @@ def test_deploy_uploads_the_bundle_runs_sam_and_uploads_the_tracks_then_repeats_
     assert main(argv) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "Uploaded 3 new track(s) (0 already there)" in out
+    assert "2 new picture(s) (0 already there) to images/" in out
     assert "served at https://cdn.example.test/audio/" in out and "function:coach" in out
     first = json.loads(calls.read_text().splitlines()[0])
     assert f"SkillId={SKILL_ID}" in first and "Voice=piper" in first
     assert "CodeBucket=coach-code-123456789012-eu-west-1" in first
 
     assert main(argv) == 0
-    assert "Uploaded 0 new track(s) (3 already there)" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "Uploaded 0 new track(s) (3 already there)" in again and "0 new picture(s) (2 already there)" in again
     assert len(calls.read_text().splitlines()) == 2

@@ -209,8 +209,10 @@ def test_the_manifest_is_written_and_lists_file_duration_and_transcript(rendered
     assert set(data) == {"routine_id", "length", "voice", "renderer_version", "format", "tracks"}
     assert data["length"] == "full"
     first = data["tracks"][1]
-    assert set(first) == {"index", "kind", "side", "file", "duration_ms", "transcript", "plan", "settle", "wordless"}
+    assert set(first) == {"index", "kind", "side", "file", "duration_ms", "transcript", "plan", "settle", "wordless",
+                          "placement", "art", "background"}
     assert (first["index"], first["kind"], first["side"]) == (1, "hold", "right")
+    assert (first["placement"], first["art"], first["background"]) == (None, "", ""), "no place step, no picture"
     assert first["file"].endswith(".mp3") and (settings.tracks_dir / first["file"]).is_file()
     texts = [line["text"] for line in first["transcript"]]
     assert texts[0] == "Rest on the ball on the right side."

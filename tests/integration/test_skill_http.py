@@ -57,7 +57,7 @@ def test_a_whole_dialogue_plays_pauses_resumes_moves_and_resumes_in_a_new_sessio
     stream = play["audioItem"]["stream"]
     assert stream["url"].startswith("https://coach.example.test/audio/") and stream["url"].endswith(".mp3")
     assert stream["offsetInMilliseconds"] == 0
-    assert play["audioItem"]["metadata"]["title"] == "Upper back routine"
+    assert play["audioItem"]["metadata"]["title"] == "Upper back"
     minutes = load_library().get("upper-back").minutes
     assert f"about {minutes} minutes" in speech_of(r) and "sharp pain" in speech_of(r)
     first = stream["token"]

@@ -30,7 +30,8 @@ BASE = {
                "notes": ["A written note that nobody hears."] * 5},
     "steps": [
         {"kind": "position", "say": "Lie on your back with your knees bent and your feet flat."},
-        {"kind": "place", "per_side": True, "say": "Tuck the ball under your {side} upper back."},
+        {"kind": "place", "per_side": True, "region": "upper-back-beside-spine",
+         "where": "Ball beside the spine", "say": "Tuck the ball under your {side} upper back."},
         {"kind": "hold", "per_side": True, "say": "Let your back rest on the ball.", "seconds": 60,
          "pressure": "moderate", "breath": BREATH},
         {"kind": "roll", "per_side": True, "say": "Roll slowly up and down beside the blade.",
@@ -292,3 +293,34 @@ def test_the_full_pressure_sentence_is_heard_once_per_routine_then_a_short_remin
                 first = next(i for i, t in enumerate(texts) if sentence in t)
                 assert not any(speech.PRESSURE_AGAIN[level] in t for t in texts[:first])
         assert sum("out of ten" in t for t in texts) <= len(speech.PRESSURE), routine.id
+
+
+def test_a_place_step_naming_an_unknown_region_is_rejected_with_the_known_ones_listed(tmp_path):
+    found = found_problems(tmp_path, lambda steps: steps[1].update(region="upper-bak"))
+    regions = [p for p in found if p.rule == "region-exists"]
+    assert [p.pointer for p in regions] == ["/steps/1/region"]
+    assert "'upper-bak'" in regions[0].message and "upper-back-beside-spine" in regions[0].message
+
+
+@pytest.mark.parametrize(("step", "field"), [(1, "region"), (1, "where"), (2, "region")])
+def test_a_place_step_without_its_region_or_screen_words_or_another_step_with_one_fails_the_schema(
+        tmp_path, step, field):
+    data = copy.deepcopy(BASE)
+    if field in data["steps"][step]:
+        del data["steps"][step][field]
+    else:
+        data["steps"][step][field] = "glute-centre"
+    path = tmp_path / "rule-test.json"
+    path.write_text(json.dumps(data))
+    found = load_library([path]).problems
+    assert any(p.rule == "schema" and p.pointer == f"/steps/{step}" and repr(field) in p.message
+               for p in found), found
+
+
+def test_every_shipped_place_step_names_a_region_the_pictures_can_draw():
+    from skill.core.placements import REGIONS
+
+    library = load_library()
+    places = [s for r in library.routines for s in r.steps if s.kind is StepKind.PLACE]
+    assert len(places) >= 16
+    assert all(s.region in REGIONS and s.where for s in places)

@@ -302,3 +302,38 @@ def test_a_playback_started_stamped_before_the_stop_leaves_the_run_paused():
     assert same_second.state.activity is Activity.PLAYING
     later = player.started(paused, PROGRAM, s.token, at="2026-12-01T10:00:09Z")
     assert later.state.activity is Activity.PLAYING
+
+
+# --- screen tags: screens cache by token ------------------------------------------------------
+
+SCREENED = Program("upper-back", (30_000, 45_000, 60_000, 20_000),
+                   screens=("0a1b2c3d", "1a2b3c4d", "2a3b4c5d", "3a4b5c6d"))
+
+
+def test_a_programs_screen_tag_rides_at_the_end_of_each_token_it_issues_and_parses_back():
+    begun = player.start(PlaybackState(), SCREENED, "run1")
+    assert begun.play.token == "upper-back|run1|0|1|0a1b2c3d"
+    assert Token.parse(begun.play.token) == Token("upper-back", "run1", 0, 1, screen="0a1b2c3d")
+    queued = player.nearly_finished(begun.state, SCREENED, begun.play.token)
+    assert queued.play.token.endswith("|1a2b3c4d") and queued.play.expected_previous_token == begun.play.token
+    quick = Token("calves", "r", 2, 5, "quick", "deadbeef")
+    assert str(quick) == "calves|r|2|5|quick|deadbeef" and Token.parse(str(quick)) == quick
+
+
+def test_tokens_keep_their_shape_rules_with_or_without_a_screen_tag():
+    assert Token.parse("upper-back|run1|0|1") == Token("upper-back", "run1", 0, 1)
+    for bad in ["upper-back|run1|0|1|deadbeef|quick", "upper-back|run1|0|1|DEADBEEF", "upper-back|run1|0|1|dead",
+                "upper-back|run1|0|1|quick|deadbeef|x", "upper-back|run1|0|1|full|deadbeef"]:
+        assert Token.parse(bad) is None, bad
+
+
+def test_a_screen_change_while_paused_gives_the_resumed_track_a_fresh_token_at_the_same_offset():
+    paused = player.pause(player.start(PlaybackState(), SCREENED, "run1").state, SCREENED, 7_000).state
+    same = player.resume(paused, SCREENED)
+    assert same.play.token == paused.token and same.play.offset_ms == 7_000
+    rerendered = Program(SCREENED.routine_id, SCREENED.track_ms, screens=("ffffffff", *SCREENED.screens[1:]))
+    fresh = player.resume(paused, rerendered)
+    assert fresh.play.token != paused.token and fresh.play.token.endswith("|ffffffff")
+    assert (fresh.play.index, fresh.play.offset_ms, fresh.state.offset_ms) == (0, 7_000, 7_000)
+    assert player.check_invariants(fresh.state, rerendered) == []
+    assert player.stopped(fresh.state, rerendered, paused.token, 9_000).state == fresh.state, "the old token is stale"
