@@ -130,6 +130,8 @@ class Settings:
             if all(voiced.voice != f.voice for f in found):
                 found.append(voiced)
         return tuple(found)
+
+    @property
     def image_base_url(self) -> str:
         """Return the public URL prefix of placement pictures, ending in /images/."""
         return self.audio_base_url.removesuffix("audio/") + "images/"
