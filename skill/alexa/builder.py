@@ -9,6 +9,7 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 from skill.alexa.catalog import Catalog
 from skill.alexa.handlers import Coach, ErrorHandler, request_handlers
+from skill.alexa.reminders import reminder_handlers
 from skill.alexa.user import AttachStoreInterceptor, SaveUserInterceptor
 from skill.config import Settings
 from skill.content.complaints import complaints_path, load_complaints
@@ -73,7 +74,7 @@ def build_skill(
     coach = coach or build_coach(settings)
     builder = CustomSkillBuilder()
     builder.add_global_request_interceptor(AttachStoreInterceptor(adapter or build_adapter(settings)))
-    for handler in request_handlers(coach):
+    for handler in [*reminder_handlers(coach), *request_handlers(coach)]:
         builder.add_request_handler(handler)
     builder.add_global_response_interceptor(SaveUserInterceptor())
     builder.add_exception_handler(ErrorHandler())

@@ -65,6 +65,7 @@ def build_model(library: Library, complaints: ComplaintBook | None = None) -> di
                     {"name": intents.FEELING.type, "values": spoken_values(intents.FEELING_VALUES)},
                     {"name": intents.COMPLAINT.type, "values": complaint_slot_values(complaints)},
                     {"name": intents.LENGTH.type, "values": spoken_values(intents.LENGTH_VALUES)},
+                    {"name": intents.RECURRENCE.type, "values": spoken_values(intents.RECURRENCE_VALUES)},
                 ],
             }
         }
