@@ -609,22 +609,22 @@ def reminder_set(title: str | None, when: str, moved_to_tomorrow: bool) -> str:
 
 
 REMINDER_WHEN = Question(
-    "When shall I remind you? You can say, for example: every evening at 8.",
-    "When would you like the reminder? Say a time, like: every evening at 8, or tomorrow at 7 AM.",
+    "You can say, for example: every evening at 8. When shall I remind you?",
+    "When shall I remind you? Say a time, like: every evening at 8, or tomorrow at 7 AM.",
 )
 REMINDER_BAD_TIME = "Sorry, that isn't a time I can set."
 REMINDER_BAD_DATE = "Sorry, I need one particular day, like tomorrow or December the fifth."
 REMINDER_PAST_DATE = "That day has already passed."
 REMINDER_WHICH_DAY = Question(
-    "Which day shall I remind you? You can say tomorrow, or every day at 8.",
-    "Which day would you like the reminder? Say tomorrow, a date, or every day.",
+    "You can say tomorrow, or every day at 8. Which day shall I remind you?",
+    "Which day shall I remind you? Say tomorrow, a date, or every day.",
 )
 
 
 def reminder_which_half(hour: int) -> Question:
     """Ask which half of the day an hour like "three" means."""
-    return Question(f"Did you mean {hour} in the morning, or {hour} in the afternoon?",
-                    f"Is that {hour} AM or {hour} PM?")
+    ask = f"Did you mean {hour} in the morning, or {hour} in the afternoon?"
+    return Question(ask, f"{ask} Say morning or afternoon.")
 
 
 def reminder_unknown_routine(heard: str) -> str:
@@ -633,8 +633,8 @@ def reminder_unknown_routine(heard: str) -> str:
 
 
 REMINDER_WHICH_ROUTINE = Question(
-    "Which routine is the reminder for? You can say, for example: it's for my upper back.",
-    "Which routine should I remind you about? Say, for example: it's for my calves.",
+    "You can say, for example: it's for my upper back. Which routine is the reminder for?",
+    "Which routine is the reminder for? Say, for example: it's for my calves.",
 )
 REMINDER_PERMISSION_LEAD = "To set reminders, I need your permission first."
 REMINDER_PERMISSION_CARD = (
