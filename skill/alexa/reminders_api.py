@@ -8,41 +8,25 @@ ship, so every real list raises SerializationException).
 
 One `RemindersApi` serves one request: every call it makes shares one deadline, so a slow
 API (or a cancel that deletes several reminders) cannot push the response past Alexa's 8 s.
-A watchdog closes the socket when the deadline passes, so a server that dribbles its answer
-byte by byte is cut off too, not just one that goes silent.
+`skill.alexa.api_http` carries each call (HTTPS only, no redirects, the whole-exchange deadline).
 """
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import json
-import socket
-import ssl
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import certifi
+from skill.alexa import api_http
 
 MAX_ANSWER_BYTES = 512 * 1024  # a list of every reminder a skill may hold is far smaller
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})  # plain http only here: tests' stand-ins
 PATH = "/v1/alerts/reminders"
 
 # What went wrong, as the handlers tell it.
 PERMISSION, THROTTLED, UNAVAILABLE, TIMEOUT, BAD_ANSWER, NOT_FOUND = (
     "permission", "throttled", "unavailable", "timeout", "bad_answer", "not_found")
-
-_tls: ssl.SSLContext | None = None
-
-
-def _context() -> ssl.SSLContext:
-    global _tls
-    if _tls is None:  # loading the CA bundle is most of a first call's cost
-        _tls = ssl.create_default_context(cafile=certifi.where())
-    return _tls
 
 
 class RemindersError(Exception):
@@ -117,55 +101,10 @@ class RemindersApi:
             raise RemindersError(BAD_ANSWER, f"the answer {raw[:60]!r} is not JSON") from None
 
     def _send(self, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, bytes]:
-        """Send one HTTP request and read the whole answer before the deadline."""
-        parts = urlsplit(self._base)
-        host = parts.hostname or ""
-        if parts.scheme == "https":
-            tls: ssl.SSLContext | None = _context()
-        elif parts.scheme == "http" and host in LOOPBACK:
-            tls = None
-        else:
-            raise RemindersError(UNAVAILABLE, f"apiEndpoint {self._base[:120]!r} is not an https URL")
-        left = self.deadline - self._clock()
-        if left <= 0:
-            raise RemindersError(TIMEOUT, "no time left before the response is due")
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
         try:
-            port = parts.port
-        except ValueError:
-            raise RemindersError(UNAVAILABLE, f"apiEndpoint {self._base[:120]!r} has a bad port") from None
-        connection = (http.client.HTTPSConnection(host, port, timeout=left, context=tls) if tls
-                      else http.client.HTTPConnection(host, port, timeout=left))
-        expired = threading.Event()
-
-        def cut_off() -> None:
-            expired.set()
-            sock = connection.sock
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-        watchdog = threading.Timer(left, cut_off)
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            connection.request(method, (parts.path.rstrip("/") + path), body=data, headers=headers)
-            answer = connection.getresponse()
-            raw = answer.read(MAX_ANSWER_BYTES + 1)
-            if expired.is_set():
-                raise TimeoutError("the deadline passed")
-        except TimeoutError:
-            raise RemindersError(TIMEOUT, "no whole answer before the deadline") from None
-        except (OSError, http.client.HTTPException) as exc:
-            if expired.is_set():
-                raise RemindersError(TIMEOUT, "no whole answer before the deadline") from None
-            raise RemindersError(UNAVAILABLE, f"no answer ({type(exc).__name__}: {exc})") from None
-        finally:
-            watchdog.cancel()
-            connection.close()
-        if len(raw) > MAX_ANSWER_BYTES:
-            raise RemindersError(BAD_ANSWER, f"the answer is longer than {MAX_ANSWER_BYTES} bytes")
-        return answer.status, raw
+            return api_http.send(self._base, method, path, self._token, deadline=self.deadline, body=data,
+                                 max_bytes=MAX_ANSWER_BYTES, clock=self._clock)
+        except api_http.ApiCallError as exc:
+            kind = {api_http.TIMEOUT: TIMEOUT, api_http.TOO_LONG: BAD_ANSWER}.get(exc.kind, UNAVAILABLE)
+            raise RemindersError(kind, str(exc)) from None

@@ -54,6 +54,8 @@ class SettingsHandler(BaseHTTPRequestHandler):
         elif device == "dev-slow":
             self.server.release.wait(10)  # far longer than the resolver waits
             status, body = 200, b'"Europe/Paris"'
+        elif device == "dev-dribble":  # each byte well within a socket timeout, the whole far past it
+            return self._dribble(b'"Europe/Paris"' + b" " * 200)
         else:
             status, body = self.server.answers.get(device, (404, b'{"message": "unknown device"}'))
         try:
@@ -64,6 +66,19 @@ class SettingsHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except OSError:
             pass  # the client gave up waiting, as it should
+
+    def _dribble(self, body: bytes) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for byte in body:
+                if self.server.release.wait(0.05):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+        except OSError:
+            pass  # cut off, as it should be
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -167,10 +182,18 @@ def test_a_request_without_endpoint_token_or_device_falls_back_without_calling(a
     assert "the request has no" in caplog.text
 
 
-def test_a_non_http_endpoint_is_never_opened(caplog):
+@pytest.mark.parametrize("endpoint", ["file:///etc", "http://api.example.invalid", "ftp://127.0.0.1"])
+def test_an_endpoint_that_is_not_https_or_loopback_http_is_never_opened(caplog, endpoint):
     with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
-        result = TimeZoneResolver(timeout=5).resolve("file:///etc", TOKEN, "dev-la")
-    assert result == (UTC_ZONE, False) and "is not an http(s) URL" in caplog.text
+        result = TimeZoneResolver(timeout=5).resolve(endpoint, TOKEN, "dev-la")
+    assert result == (UTC_ZONE, False) and "is not an https URL" in caplog.text  # the token stays here
+
+
+def test_an_answer_dribbled_byte_by_byte_is_cut_off_at_the_deadline(api, caplog):
+    resolver = TimeZoneResolver(timeout=0.3)
+    with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
+        assert resolver.resolve(api.endpoint, TOKEN, "dev-dribble") == (UTC_ZONE, False)
+    assert "timed out" in caplog.text
 
 
 def test_a_closed_port_falls_back_to_utc(api):
