@@ -9,7 +9,7 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 from skill.alexa.catalog import Catalog
 from skill.alexa.handlers import Coach, ErrorHandler, request_handlers
-from skill.alexa.reminders import reminder_handlers
+from skill.alexa.reminder_dialogue import reminder_handlers
 from skill.alexa.user import AttachStoreInterceptor, SaveUserInterceptor
 from skill.config import Settings
 from skill.content.complaints import complaints_path, load_complaints
