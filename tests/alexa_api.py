@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +34,11 @@ class Call:
 class AlexaApiState:
     """What the stand-in holds and how it answers; tests change it between requests."""
 
-    zone: str = "Europe/Berlin"
+    zone: str = "Europe/Berlin"  # every device's time zone, unless `device_answers` says otherwise
+    device_answers: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # Settings API, by device
+    slow_devices: frozenset[str] = frozenset()  # their time zone never comes (until the test ends)
+    dribble_devices: frozenset[str] = frozenset()  # theirs comes one byte every 50 ms
+    zone_calls: Counter[str] = field(default_factory=Counter)  # Settings API calls, by device
     allowed: bool = True  # the reminders permission: False answers 401 (create: 403)
     fail_next: list[int | None] = field(default_factory=list)  # the next reminder calls' statuses (None: as usual)
     slow_next: int = 0  # how many next reminder calls hang (until the test ends)
@@ -62,15 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: AlexaApi
 
     def _answer(self, status: int, body: Any = None) -> None:
-        raw = b"" if body is None else json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-        except OSError:
-            pass  # the client gave up waiting, as it should
+        self._raw(status, b"" if body is None else json.dumps(body).encode())
 
     def _serve(self, method: str) -> None:
         state = self.server.state
@@ -82,10 +79,12 @@ class _Handler(BaseHTTPRequestHandler):
             body = raw
         with self.server.lock:
             state.calls.append(Call(method, self.path, body))
+        prefix, suffix = "/v2/devices/", "/settings/System.timeZone"
+        if method == "GET" and self.path.startswith(prefix) and self.path.endswith(suffix):
+            segment = self.path[len(prefix):-len(suffix)]
+            return self._time_zone("" if "/" in segment else unquote(segment))  # one quoted segment
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
             return self._answer(401, {"code": "UNAUTHORIZED", "message": "no valid token"})
-        if method == "GET" and self.path.endswith("/settings/System.timeZone"):
-            return self._answer(200, state.zone)
         if not self.path.startswith(REMINDERS):
             return self._answer(404, {"message": "unknown path"})
         with self.server.lock:
@@ -112,6 +111,37 @@ class _Handler(BaseHTTPRequestHandler):
                 del state.reminders[token]
                 return self._answer(200)
             return self._answer(404, {"code": "NOT_FOUND", "message": f"no reminder {token!r}"})
+
+    def _time_zone(self, device: str) -> None:
+        state = self.server.state
+        with self.server.lock:
+            state.zone_calls[device] += 1
+        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return self._raw(401, b'{"message": "no token"}')
+        if device in state.slow_devices:
+            self.server.release.wait(30)  # far longer than the skill waits
+            return self._raw(200, b'"Europe/Paris"')
+        if device in state.dribble_devices:  # each byte well inside a socket timeout, the whole far past it
+            return self._raw(200, b'"Europe/Paris"' + b" " * 200, dribble=True)
+        status, body = state.device_answers.get(device, (200, json.dumps(state.zone).encode()))
+        return self._raw(status, body)
+
+    def _raw(self, status: int, body: bytes, dribble: bool = False) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if not dribble:
+                self.wfile.write(body)
+                return
+            for byte in body:
+                if self.server.release.wait(0.05):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+        except OSError:
+            pass  # the client gave up waiting, as it should
 
     def _create(self, body: Any) -> None:
         trigger = body.get("trigger") if isinstance(body, dict) else None
