@@ -666,9 +666,14 @@ REMINDERS_NONE = (
 )
 
 
+MAX_REMINDERS_SAID = 5  # more would be a minute of listening; the rest are counted
+
+
 def reminder_list(items: list[tuple[str | None, str]]) -> str:
-    """List reminders as (routine title or None, when) pairs."""
-    said = [f"{title.lower() if title else 'a routine'} {when}" for title, when in items]
+    """List reminders as (routine title or None, when) pairs; past MAX_REMINDERS_SAID, count the rest."""
+    said = [f"{title.lower() if title else 'a routine'} {when}".strip() for title, when in items[:MAX_REMINDERS_SAID]]
+    if len(items) > MAX_REMINDERS_SAID:
+        said.append(f"{_number(len(items) - MAX_REMINDERS_SAID)} more")
     count = "one reminder" if len(items) == 1 else f"{_number(len(items))} reminders"
     return (f"You have {count} from Trigger Coach: {spoken_list(said)}. "
             f"To stop them, say: {INVOCATION} cancel my reminders.")

@@ -27,7 +27,7 @@ from skill.core import reminders
 from skill.core.reminders import Asked, Plan, Unclear
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import date, datetime
 
     from ask_sdk_core.handler_input import HandlerInput
     from ask_sdk_model import Response
@@ -216,20 +216,25 @@ class ListRemindersHandler(AbstractRequestHandler):
         items = [item for item in map(reminders.listed, alerts) if item is not None]
         if not items:
             return _tell(handler_input, speech.REMINDERS_NONE)
-        return _tell(handler_input, speech.reminder_list([self._described(item) for item in items]))
-
-    def _described(self, item: reminders.Listed) -> tuple[str | None, str]:
+        device = device_of(handler_input)
+        zone, _ = self.coach.timezones.resolve(
+            device.api_endpoint or "", device.api_access_token or "", device.device_id or "")
+        today = self.coach.clock().astimezone(zone).date()
         titles = {speech.reminder_text(r.title): r.title for r in self.coach.catalog.library.routines}
-        title = titles.get(item.text)
-        if item.at is None:
-            return title, ""
-        if item.days:
-            return title, speech.reminder_when(item.at.hour, item.at.minute, item.days)
-        day = None
-        if item.on is not None:
-            today = self.coach.clock().date()
-            day = speech.reminder_day((item.on - today).days, item.on.weekday(), item.on.month, item.on.day)
-        return title, speech.reminder_when(item.at.hour, item.at.minute, day=day)
+        return _tell(handler_input, speech.reminder_list([_described(item, titles, today) for item in items]))
+
+
+def _described(item: reminders.Listed, titles: dict[str, str], today: date) -> tuple[str | None, str]:
+    """Return a listed reminder's routine title (if the text is one of ours) and when it rings."""
+    title = titles.get(item.text)
+    if item.at is None:
+        return title, ""
+    if item.days:
+        return title, speech.reminder_when(item.at.hour, item.at.minute, item.days)
+    day = None
+    if item.on is not None:
+        day = speech.reminder_day((item.on - today).days, item.on.weekday(), item.on.month, item.on.day)
+    return title, speech.reminder_when(item.at.hour, item.at.minute, day=day)
 
 
 class CancelRemindersHandler(AbstractRequestHandler):

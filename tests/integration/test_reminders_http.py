@@ -267,3 +267,11 @@ def test_a_cancel_that_fails_midway_says_how_many_it_cancelled(rig):
     assert len(api.reminders) == 2
     assert said(intent(rig, "CancelRemindersIntent")) == speech.reminders_cancelled(2, 2)
     assert api.reminders == {}
+
+
+def test_a_one_off_is_listed_by_its_local_day(rig):
+    remind(rig, {"routine": ("calves", "calves"), "date": "2026-12-04", "time": "18:30"})
+    remind(rig, {"routine": UPPER_BACK, "time": "21:00"})
+    text = said(intent(rig, "ListRemindersIntent"))
+    assert text.startswith("You have two reminders from Trigger Coach: calves on Friday, December 4 at 6:30 PM "
+                           "and upper back today at 9 PM."), text

@@ -170,3 +170,16 @@ def test_the_reminder_text_names_the_routine_and_the_words_that_start_it():
     assert speech.reminder_text("Upper back") == (
         "Time for your upper back routine. Say: Alexa, ask trigger coach to start my upper back routine.")
     assert "start my usual routine" in speech.reminder_text(None)
+
+
+def test_a_long_list_of_reminders_names_five_and_counts_the_rest():
+    items = [("Upper back", f"every day at {h} PM") for h in range(1, 8)]
+    text = speech.reminder_list(items)
+    assert text.startswith("You have seven reminders from Trigger Coach: upper back every day at 1 PM,")
+    assert "upper back every day at 5 PM and two more." in text
+    assert "6 PM" not in text
+
+
+def test_a_listed_reminder_whose_text_is_not_ours_is_called_a_routine():
+    assert speech.reminder_list([(None, "tomorrow at 7 AM")]).startswith(
+        "You have one reminder from Trigger Coach: a routine tomorrow at 7 AM.")
