@@ -8,8 +8,11 @@ zone) and the Reminders REST API. The skill's clock is fixed: 17:00 UTC on Tuesd
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from skill import speech
 from skill.alexa.builder import build_coach
@@ -275,3 +278,32 @@ def test_a_one_off_is_listed_by_its_local_day(rig):
     text = said(intent(rig, "ListRemindersIntent"))
     assert text.startswith("You have two reminders from Trigger Coach: calves on Friday, December 4 at 6:30 PM "
                            "and upper back today at 9 PM."), text
+
+
+SLOT_TEXT = st.one_of(st.none(), st.text(max_size=30), st.sampled_from([
+    "20:00", "08:00", "03:00", "25:00", "MO", "AF", "EV", "NI", "noon", "24:60", "7", "PRESENT_REF",
+    "2026-12-02", "2026-11-30", "2026-W50", "XXXX-12-25", "2026-02-30", "x" * 200]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(time_=SLOT_TEXT, date_=SLOT_TEXT, repeat=st.one_of(SLOT_TEXT, st.sampled_from(
+    [("every evening", "evenings"), ("every weekday", "weekdays"), ("on mondays", "mondays"), ("odd", "nope")])),
+       routine=st.one_of(SLOT_TEXT, st.just(UPPER_BACK)), attributes=st.one_of(
+    st.just({}), st.just({"reminder": "junk"}), st.just({"reminder": {"time": 7, "repeat": ["x"]}}),
+    st.just({"reminder": {"time": "03:00", "routine_id": "upper-back"}})),
+       answer=st.sampled_from(["ACCEPTED", "DENIED", "NOT_ANSWERED", "MAYBE", ""]), granted=st.booleans())
+def test_any_reminder_request_or_permission_answer_gets_a_spoken_reply_and_only_well_formed_reminders(
+        rig, time_, date_, repeat, routine, attributes, answer, granted):
+    _, _, api, _ = rig
+    reply = remind(rig, {"time": time_, "date": date_, "recurrence": repeat, "routine": routine},
+                   granted=granted, attributes=attributes)
+    assert said(reply) and speech.ERROR not in said(reply)
+    kept = reply.get("sessionAttributes") or attributes
+    reply = answer_permission(rig, answer, kept, granted=granted)
+    assert said(reply) and speech.ERROR not in said(reply)
+    for reminder in api.reminders.values():
+        trigger = reminder["trigger"]
+        assert trigger["timeZoneId"] == "Europe/Berlin"
+        assert ("scheduledTime" in trigger) != ("recurrence" in trigger)
+        start = trigger.get("scheduledTime") or trigger["recurrence"]["startDateTime"]
+        assert datetime.fromisoformat(start) > NOW.astimezone(ZoneInfo("Europe/Berlin")).replace(tzinfo=None)
