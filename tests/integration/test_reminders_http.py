@@ -1,8 +1,9 @@
 """Reminders through the real skill server over HTTP, against a Reminders API stand-in on loopback.
 
-The request's apiEndpoint points at `tests.alexa_api`, which speaks the Settings API (time
-zone) and the Reminders REST API. The skill's clock is fixed: 17:00 UTC on Tuesday
-1 December 2026, which is 18:00 in Berlin, the devices' zone.
+The skill runs in waitress, as `trigger-coach serve` runs it. The request's apiEndpoint
+points at `tests.alexa_api`, which speaks the Settings API (time zone) and the Reminders REST
+API. The skill's clock is fixed: 17:00 UTC on Tuesday 1 December 2026, which is 18:00 in
+Berlin, the devices' zone.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from skill.hosting.web import create_app
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
 from tests import alexa
 from tests.alexa_api import alexa_api
-from tests.server import ThreadServer
+from tests.server import WaitressServer
 
 USER = "amzn1.ask.account.REMINDERS-USER"
 NOW = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)  # a Tuesday; 18:00 in Berlin
@@ -34,7 +35,7 @@ def rig(app_settings):
     settings = app_settings.with_(reminders_timeout=1.0)
     coach = build_coach(settings)
     coach.clock = lambda: NOW
-    with alexa_api() as (endpoint, state), ThreadServer(create_app(settings, coach=coach)) as server:
+    with alexa_api() as (endpoint, state), WaitressServer(create_app(settings, coach=coach), settings) as server:
         yield server.url, endpoint, state, settings
 
 
