@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 
 from skill import speech
 from skill.alexa.builder import build_coach
+from skill.alexa.reminders_api import TIMEOUT, RemindersApi, RemindersError
 from skill.hosting.web import create_app
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
 from tests import alexa
-from tests.alexa_api import alexa_api
+from tests.alexa_api import TOKEN, alexa_api
 from tests.server import WaitressServer
 
 USER = "amzn1.ask.account.REMINDERS-USER"
@@ -308,3 +309,24 @@ def test_any_reminder_request_or_permission_answer_gets_a_spoken_reply_and_only_
         assert ("scheduledTime" in trigger) != ("recurrence" in trigger)
         start = trigger.get("scheduledTime") or trigger["recurrence"]["startDateTime"]
         assert datetime.fromisoformat(start) > NOW.astimezone(ZoneInfo("Europe/Berlin")).replace(tzinfo=None)
+
+
+def test_the_calls_of_one_request_share_one_deadline(rig):
+    _, endpoint, api, _ = rig
+    now = [100.0]
+    client = RemindersApi(endpoint, TOKEN, 1.0, clock=lambda: now[0])
+    assert client.list() == []
+    now[0] += 1.0  # the first call used the whole budget
+    with pytest.raises(RemindersError) as error:
+        client.delete("any")
+    assert error.value.kind == TIMEOUT
+    assert [c.method for c in api.reminder_calls()] == ["GET"]  # the second was never sent
+
+
+def test_a_slow_answer_is_cut_off_and_said_as_unreachable_without_creating_anything(rig):
+    _, endpoint, api, _ = rig
+    api.slow_next = 1
+    with pytest.raises(RemindersError) as error:
+        RemindersApi(endpoint, TOKEN, 0.3).create({"trigger": {}})
+    assert error.value.kind == TIMEOUT
+    assert api.reminders == {}
