@@ -615,6 +615,7 @@ REMINDER_WHEN = Question(
 REMINDER_BAD_TIME = "Sorry, that isn't a time I can set."
 REMINDER_BAD_DATE = "Sorry, I need one particular day, like tomorrow or December the fifth."
 REMINDER_PAST_DATE = "That day has already passed."
+REMINDER_BAD_REPEAT = "I can repeat a reminder every day, on weekdays, at weekends, or on one day of the week."
 REMINDER_WHICH_DAY = Question(
     "You can say tomorrow, or every day at 8. Which day shall I remind you?",
     "Which day shall I remind you? Say tomorrow, a date, or every day.",

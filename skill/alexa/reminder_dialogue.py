@@ -108,6 +108,10 @@ def _question_for(handler_input: HandlerInput, asked: Asked, unclear: Unclear, h
     if unclear.reason == reminders.UNKNOWN_ROUTINE:
         return _ask(handler_input, speech.reminder_unknown_routine(heard or "that"),
                     speech.REMINDER_WHICH_ROUTINE)
+    if unclear.reason == reminders.BAD_REPEAT:  # the answer may well be a one-off: forget the odd repeat
+        handler_input.attributes_manager.session_attributes[ASKED] = Asked(
+            asked.routine_id, asked.time, asked.date).to_dict()
+        return _ask(handler_input, speech.REMINDER_BAD_REPEAT, speech.REMINDER_WHEN)
     if unclear.reason in (reminders.BAD_DATE, reminders.PAST_DATE):
         lead = speech.REMINDER_PAST_DATE if unclear.reason == reminders.PAST_DATE else speech.REMINDER_BAD_DATE
         return _ask(handler_input, lead, speech.REMINDER_WHICH_DAY)
@@ -172,7 +176,7 @@ class SetReminderHandler(AbstractRequestHandler):
         if repeat is None:  # no entity match: the value may still be one of ours, said exactly
             said, _ = _slot(handler_input, intents.RECURRENCE.name)
             repeat = next((rid for rid, names in intents.RECURRENCE_VALUES.items()
-                           if said and said.lower() in names), None)
+                           if said and said.lower() in names), reminders.UNKNOWN_REPEAT if said else None)
         now_said = Asked(
             routine_id=routine.id if routine else (reminders.UNKNOWN_ROUTINE if heard else None),
             time=_value(handler_input, intents.TIME.name),

@@ -82,7 +82,8 @@ class Unclear:
 
 NO_TIME, BAD_TIME, WHICH_HALF, BAD_DATE, PAST_DATE = (
     "no_time", "bad_time", "which_half", "bad_date", "past_date")
-UNKNOWN_ROUTINE = "unknown_routine"
+UNKNOWN_ROUTINE, BAD_REPEAT = "unknown_routine", "bad_repeat"
+UNKNOWN_REPEAT = "unknown"  # a repeat was said that is none of REPEATS
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,8 @@ def read_date(value: str | None, today: date) -> date | Unclear | None:
 def plan(asked: Asked, now: datetime) -> Plan | Unclear:
     """Return the reminder `asked` describes, first ringing after `now` (local), or what to ask."""
     repeat = REPEATS.get(asked.repeat or "")
+    if asked.repeat and repeat is None:
+        return Unclear(BAD_REPEAT)  # "every other day": not a repeat we can set, and not a one-off
     at = read_time(asked.time, repeat.daypart if repeat else None)
     if isinstance(at, Unclear):
         return at

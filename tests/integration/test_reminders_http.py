@@ -244,7 +244,9 @@ def test_an_hour_that_could_be_either_half_is_asked_and_the_answer_sets_it(rig):
     ({"routine": UPPER_BACK, "date": "2026-W50", "time": "08:00"},
      speech.REMINDER_BAD_DATE, speech.REMINDER_WHICH_DAY),
     ({"routine": "elbows", "time": "20:00"}, "I don't have a routine for elbows.", speech.REMINDER_WHICH_ROUTINE),
-], ids=["25-oclock", "no-time", "past-date", "a-week", "unknown-routine"])
+    ({"routine": UPPER_BACK, "recurrence": "every other day", "time": "20:00"},
+     speech.REMINDER_BAD_REPEAT, speech.REMINDER_WHEN),
+], ids=["25-oclock", "no-time", "past-date", "a-week", "unknown-routine", "every-other-day"])
 def test_times_and_days_that_cannot_be_set_are_asked_again(rig, slots, lead, question):
     _, _, api, _ = rig
     reply = remind(rig, slots)

@@ -183,3 +183,7 @@ def test_a_long_list_of_reminders_names_five_and_counts_the_rest():
 def test_a_listed_reminder_whose_text_is_not_ours_is_called_a_routine():
     assert speech.reminder_list([(None, "tomorrow at 7 AM")]).startswith(
         "You have one reminder from Trigger Coach: a routine tomorrow at 7 AM.")
+
+
+def test_a_repeat_we_cannot_set_is_asked_about_not_set_once():
+    assert plan(Asked(None, "20:00", repeat=reminders.UNKNOWN_REPEAT), EVENING) == Unclear(reminders.BAD_REPEAT)
