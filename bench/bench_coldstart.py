@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -92,6 +93,34 @@ def sample(code: str, pycache: Path, *, env: dict[str, str] | None = None) -> di
     return {**json.loads(lines[-1].removeprefix("COLDSTART ")), "process": process}
 
 
+# name: (the code, or a function returning fresh code for each sample; extra environment)
+Kinds = dict[str, tuple["str | Callable[[], str]", "dict[str, str] | None"]]
+
+
+def interleaved(kinds: Kinds, pycache: Path, repeats: int) -> dict[str, dict[str, float]]:
+    """Sample every kind once untimed, then `repeats` rounds interleaved and rotated; return medians.
+
+    The untimed round compiles bytecode, warms the page cache and creates what the first
+    sample creates (a database, a table). Each median also has ``low`` and ``high``: the
+    fastest and slowest wall time.
+    """
+    def one(name: str) -> dict[str, float]:
+        code, env = kinds[name]
+        return sample(code() if callable(code) else code, pycache, env=env)
+
+    names = list(kinds)
+    for name in names:
+        one(name)
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for round_no in range(repeats):
+        shift = round_no % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(one(name))
+    return {name: {**{key: statistics.median(s[key] for s in rows) for key in rows[0]},
+                   "low": min(s["wall"] for s in rows), "high": max(s["wall"] for s in rows)}
+            for name, rows in samples.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the samples and print the medians and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -101,18 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeats must be at least 5")
     ensure_audio()
     with tempfile.TemporaryDirectory(prefix="trigger-coach-coldstart-") as work:
-        kinds = programs(Path(work) / "data")
-        pycache = Path(work) / "pycache"
-        names = list(kinds)
-        for name in names:  # untimed: compiles bytecode, warms the page cache, creates the database
-            sample(kinds[name], pycache)
-        samples: dict[str, list[dict[str, float]]] = {name: [] for name in names}
-        for round_no in range(args.repeats):
-            shift = round_no % len(names)
-            for name in names[shift:] + names[:shift]:
-                samples[name].append(sample(kinds[name], pycache))
-
-    med = {name: {key: statistics.median(s[key] for s in rows) for key in rows[0]} for name, rows in samples.items()}
+        kinds = {name: (code, None) for name, code in programs(Path(work) / "data").items()}
+        med = interleaved(kinds, Path(work) / "pycache", args.repeats)
     print(f"Cold start, fresh interpreter per sample, median of {args.repeats} (ms)")
     print(f"{'kind':<8}{'wall':>9}{'CPU':>9}{'process':>10}   what")
     what = {"ours": "import skill.hosting.web; create_app(settings)",

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import uuid
@@ -31,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_coldstart import sample
+from bench_coldstart import interleaved
 from load import TEST_AUDIO_DIR, ensure_audio, result_line
 
 from skill.config import LOCAL_SKILL_ID
@@ -120,35 +119,22 @@ def main(argv: list[str] | None = None) -> int:
                     "TRIGGER_COACH_DYNAMODB_TABLE": ours_table, "TRIGGER_COACH_AUDIO_DIR": str(TEST_AUDIO_DIR),
                     "TRIGGER_COACH_PUBLIC_URL": "https://cdn.example.test"}
         kinds = {
-            "ours": (lambda: program(OURS), ours_env),
+            "ours": (lambda: program(OURS), ours_env),  # a new user in every sample
             "hello": (lambda: program(HELLO), lambda_env),
             "hello-ddb": (lambda: program(HELLO_DDB, endpoint=endpoint, table=hello_table), lambda_env),
-            "python": (lambda: "pass\n", lambda_env),
+            "python": ("pass\n", lambda_env),
         }
         with tempfile.TemporaryDirectory(prefix="trigger-coach-lambda-") as work:
-            pycache = Path(work) / "pycache"
-            names = list(kinds)
-            for name in names:  # untimed: compiles bytecode, warms the page cache, creates our table
-                code, env = kinds[name]
-                sample(code(), pycache, env=env)
-            samples: dict[str, list[dict[str, float]]] = {name: [] for name in names}
-            for round_no in range(args.repeats):
-                shift = round_no % len(names)
-                for name in names[shift:] + names[:shift]:
-                    code, env = kinds[name]
-                    samples[name].append(sample(code(), pycache, env=env))
+            med = interleaved(kinds, Path(work) / "pycache", args.repeats)
     finally:
         dynalite.stop()
 
-    med = {name: {key: statistics.median(s[key] for s in rows) for key in rows[0]} for name, rows in samples.items()}
-    spread = {name: (min(s["wall"] for s in rows), max(s["wall"] for s in rows)) for name, rows in samples.items()}
     print(f"Lambda cold start (import + first LaunchRequest), fresh interpreter per sample, median of "
           f"{args.repeats} (ms)")
     print(f"{'kind':<10}{'wall':>9}{'CPU':>9}{'process':>10}{'wall range':>18}")
     for name, m in med.items():
-        low, high = spread[name]
         print(f"{name:<10}{m['wall'] * 1000:>9.1f}{m['cpu'] * 1000:>9.1f}{m['process'] * 1000:>10.1f}"
-              f"{low * 1000:>9.1f}..{high * 1000:.1f}")
+              f"{m['low'] * 1000:>9.1f}..{m['high'] * 1000:.1f}")
     ours, hello, ddb = med["ours"], med["hello"], med["hello-ddb"]
     wall, cpu = ours["wall"] / hello["wall"], ours["cpu"] / hello["cpu"]
     ddb_wall, ddb_cpu = ours["wall"] / ddb["wall"], ours["cpu"] / ddb["cpu"]

@@ -57,7 +57,7 @@ from tests.server import zone_api as time_zone_api  # noqa: E402
 
 ROUTINE = "calves"
 ZONE = "Europe/Berlin"
-# Substrings of the apologies in skill.speech (ERROR, STORAGE_DOWN, RECORD_UNREADABLE), free of
+# Substrings of the apologies in skill.text.en_US (ERROR, STORAGE_DOWN, RECORD_UNREADABLE), free of
 # characters SSML escaping would change: a reply that says one of these is an error.
 APOLOGIES = ("something went wrong", "reach your saved progress", "trouble reading your saved progress")
 KINDS = ("launch", "start", "event", "command", "progress")

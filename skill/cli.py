@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skill import config, speech
+from skill import config
 from skill.content.complaints import complaints_path, load_complaints
 from skill.core.complaints import EMERGENCY, ComplaintBook, offers
 from skill.core.routines import Library, Routine, load_library
 from skill.core.timeline import WORDS_PER_SECOND, Track, estimated_minutes, expand
+from skill.text import en_US as speech
 
 if TYPE_CHECKING:
     from skill.render.manifest import Manifest
@@ -203,6 +204,8 @@ def cmd_preview(args: argparse.Namespace, settings: config.Settings) -> int:
 def cmd_render(args: argparse.Namespace, settings: config.Settings) -> int:
     """Render routines to MP3 tracks (only what changed) and write their manifests, full and quick.
 
+    A locale given its own voice (TRIGGER_COACH_LOCALE_VOICES) gets its own tracks too.
+
     Example: trigger-coach render            (all routines, both lengths)
              trigger-coach render calves feet
              trigger-coach render --length quick upper-back
@@ -215,18 +218,23 @@ def cmd_render(args: argparse.Namespace, settings: config.Settings) -> int:
     picked = [_pick(library, name) for name in args.routines] or list(library.routines)
     length = getattr(args, "length", "both")
     routines = [v for r in picked for v in (versions(r) if length == "both" else (version(r, length),))]
-    try:
-        report = render_library(routines, settings, progress=ProgressBar())
-    except VoiceError as exc:
-        raise CliError(str(exc)) from None
-    for failure in report.failures:
-        print(f"error: {failure}", file=sys.stderr)
-    print(report.summary())
-    return 1 if report.failures else 0
+    failed = False
+    for voiced in settings.voiced():  # the main voice, then each locale's own (TRIGGER_COACH_LOCALE_VOICES)
+        if voiced is not settings:
+            print(f"Rendering with {voiced.voice} for {voiced.voice_locale}:", file=sys.stderr)
+        try:
+            report = render_library(routines, voiced, progress=ProgressBar())
+        except VoiceError as exc:
+            raise CliError(str(exc)) from None
+        for failure in report.failures:
+            print(f"error: {failure}", file=sys.stderr)
+        print(report.summary())
+        failed = failed or bool(report.failures)
+    return 1 if failed else 0
 
 
 def cmd_model(args: argparse.Namespace, settings: config.Settings) -> int:
-    """Write the interaction model's ROUTINE slot values from routines/, or --check for drift.
+    """Write every locale's interaction model and the skill.json listings, or --check for drift.
 
     Example: trigger-coach model --check
     """
@@ -238,10 +246,10 @@ def cmd_model(args: argparse.Namespace, settings: config.Settings) -> int:
         drift = check_model(library, complaints)
         if drift:
             raise CliError(drift)
-        print("The interaction model matches routines/.")
+        print("The interaction models and store listings match routines/ and skill/text/.")
         return 0
-    path = write_model(library, complaints)
-    print(f"Wrote {path}.")
+    for path in write_model(library, complaints):
+        print(f"Wrote {path}.")
     return 0
 
 
@@ -297,7 +305,8 @@ def cmd_deploy(args: argparse.Namespace, settings: config.Settings) -> int:
     try:
         print(deploy(skill_id=skill_id, stack_name=args.stack_name, region=args.region or settings.aws_region,
                      voice=settings.voice, bundle=args.bundle, tracks_dir=settings.tracks_dir,
-                     code_bucket=args.code_bucket))
+                     code_bucket=args.code_bucket,
+                     locale_voices=",".join(f"{loc}={v}" for loc, v in settings.locale_voices)))
     except DeployError as exc:
         raise CliError(str(exc)) from None
     return 0

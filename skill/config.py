@@ -6,6 +6,7 @@ Nothing else in the code reads the environment. Tests build Settings directly.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ DOCUMENTED = {
     "TRIGGER_COACH_AUDIO_DIR": ("audio", "Folder with rendered tracks (tracks/) and the synthesis cache (cache/)."),
     "TRIGGER_COACH_ROUTINES_DIR": ("routines", "Folder of routine JSON files."),
     "TRIGGER_COACH_VOICE": ("piper", "Voice for rendering: piper (offline, default), polly:NAME (Amazon Polly neural voice) or espeak."),
+    "TRIGGER_COACH_LOCALE_VOICES": ("", "Voices for some locales, e.g. en-GB=polly:Amy,en-AU=polly:Olivia,en-IN=polly:Kajal; each renders its own tracks and manifests. Locales not named (and empty, the default) use TRIGGER_COACH_VOICE, so all five share one render."),
     "TRIGGER_COACH_STORAGE": ("sqlite", "Where progress lives: sqlite (embedded default) or dynamodb. On AWS Lambda the default is dynamodb and sqlite is refused (the bundle folder is read-only, /tmp is lost)."),
     "TRIGGER_COACH_DYNAMODB_TABLE": ("trigger-coach", "DynamoDB table name when storage is dynamodb."),
     "TRIGGER_COACH_DYNAMODB_LEGACY_TABLE": ("", "DynamoDB table of the old one-item-per-user layout (partition key id) whose users are moved into the new table on first touch; empty = none."),
@@ -62,6 +64,12 @@ class Settings:
     audio_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "audio")
     routines_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "routines")
     voice: str = "piper"
+    # (locale, voice) pairs from TRIGGER_COACH_LOCALE_VOICES; other locales speak with `voice`.
+    locale_voices: tuple[tuple[str, str], ...] = ()
+    # Which locale's voice these settings render and play (see `speaking`); its manifests
+    # live apart from the main voice's, in manifests/<voice_folder>/.
+    voice_locale: str = "en-US"
+    voice_folder: str = ""
     storage: str = "sqlite"
     dynamodb_table: str = "trigger-coach"
     dynamodb_endpoint: str | None = None
@@ -92,9 +100,61 @@ class Settings:
         base = self.public_url or f"http://{self.host}:{self.port}"
         return base.rstrip("/") + "/audio/"
 
+    @property
+    def manifests_dir(self) -> Path:
+        """Return the folder of this voice's routine manifests."""
+        base = self.tracks_dir / "manifests"
+        return base / self.voice_folder if self.voice_folder else base
+
+    def voice_for(self, locale: str | None) -> str:
+        """Return the voice a request in `locale` hears: its own if one is set, else the main voice."""
+        wanted = (locale or "").strip().lower()
+        return next((voice for loc, voice in self.locale_voices if loc.lower() == wanted), self.voice)
+
+    def speaking(self, locale: str | None) -> Settings:
+        """Return these settings as they render and play for `locale` (themselves for the main voice)."""
+        voice = self.voice_for(locale)
+        if voice == self.voice:
+            return self
+        locale = next(loc for loc, v in self.locale_voices if v == voice)  # the first locale with it
+        return replace(self, voice=voice, voice_locale=locale, voice_folder=_folder(voice), locale_voices=())
+
+    def voiced(self) -> tuple[Settings, ...]:
+        """Return one Settings per distinct voice: the main voice first, then each locale's own."""
+        found = [self]
+        for locale, _ in self.locale_voices:
+            voiced = self.speaking(locale)
+            if all(voiced.voice != f.voice for f in found):
+                found.append(voiced)
+        return tuple(found)
+
     def with_(self, **changes: object) -> Settings:
         """Return a copy with some settings changed."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _folder(voice: str) -> str:
+    """Return a folder name for a voice setting ("polly:Amy" -> "polly-Amy")."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", voice).strip("-.") or "voice"
+
+
+_LOCALE_CODE = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
+
+
+def _locale_voices(name: str, value: str) -> tuple[tuple[str, str], ...]:
+    """Parse "en-GB=polly:Amy,en-AU=polly:Olivia" into (locale, voice) pairs."""
+    pairs: list[tuple[str, str]] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        locale, sep, voice = (x.strip() for x in item.partition("="))
+        if not sep or not _LOCALE_CODE.match(locale) or not voice:
+            raise ConfigError(f"{name}: {item!r} is not LOCALE=VOICE; use e.g. en-GB=polly:Amy,en-IN=polly:Kajal.")
+        if any(locale == known for known, _ in pairs):
+            raise ConfigError(f"{name}: the locale {locale!r} is given twice in {value!r}; name each locale "
+                              "once, e.g. en-GB=polly:Amy.")
+        pairs.append((locale, voice))
+    return tuple(pairs)
 
 
 def _flag(name: str, value: str) -> bool:
@@ -162,6 +222,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         audio_dir=_path(get("TRIGGER_COACH_AUDIO_DIR")),
         routines_dir=_path(get("TRIGGER_COACH_ROUTINES_DIR")),
         voice=get("TRIGGER_COACH_VOICE"),
+        locale_voices=_locale_voices("TRIGGER_COACH_LOCALE_VOICES", get("TRIGGER_COACH_LOCALE_VOICES")),
         storage=storage,
         dynamodb_table=get("TRIGGER_COACH_DYNAMODB_TABLE"),
         dynamodb_endpoint=get("TRIGGER_COACH_DYNAMODB_ENDPOINT") or None,

@@ -20,9 +20,9 @@ def envelope(
     request: dict[str, Any], *, user: str = "amzn1.ask.account.TEST-USER", device: str = "device-1",
     session: bool = True, new_session: bool = False, session_attributes: dict | None = None,
     audio_player: dict | None = None, skill_id: str = LOCAL_SKILL_ID,
-    api_endpoint: str = "http://127.0.0.1:9", supports_audio: bool = True,
+    api_endpoint: str = "http://127.0.0.1:9", supports_audio: bool = True, locale: Any = "en-US",
 ) -> dict[str, Any]:
-    """Return a full request envelope around one request body."""
+    """Return a full request envelope around one request body (locale None: the field is left out)."""
     interfaces: dict[str, Any] = {"AudioPlayer": {}} if supports_audio else {}
     context: dict[str, Any] = {
         "System": {
@@ -41,10 +41,12 @@ def envelope(
         "request": {
             "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}",
             "timestamp": now_iso(),
-            "locale": "en-US",
+            "locale": locale,
             **request,
         },
     }
+    if locale is None:
+        del body["request"]["locale"]
     if session:
         body["session"] = {
             "new": new_session,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 from skill.alexa.catalog import Catalog
@@ -18,7 +19,9 @@ from skill.storage import make_adapter
 from skill.timezone import TimeZoneResolver
 
 if TYPE_CHECKING:
-    from ask_sdk_core.skill import CustomSkill
+    from typing import Any
+
+    from ask_sdk_model import RequestEnvelope, ResponseEnvelope
 
     from skill.alexa.user import Store
 
@@ -72,10 +75,43 @@ def build_skill(
     with every other envelope check, before the skill is invoked.
     """
     coach = coach or build_coach(settings)
+    adapter = adapter or build_adapter(settings)
+    voiced = settings.voiced()
+    if len(voiced) == 1:
+        return _one_skill(coach, adapter)
+    skills = {settings.voice: _one_skill(coach, adapter)}
+    for own in voiced[1:]:  # same routines, handlers and storage; the voice's own manifests
+        skills[own.voice] = _one_skill(Coach(own, Catalog(coach.catalog.library, own), coach.timezones,
+                                             coach.clock, coach.new_run_id, coach.complaints), adapter)
+    return VoicedSkill(skills, settings)
+
+
+def _one_skill(coach: Coach, adapter: Store) -> CustomSkill:
     builder = CustomSkillBuilder()
-    builder.add_global_request_interceptor(AttachStoreInterceptor(adapter or build_adapter(settings)))
+    builder.add_global_request_interceptor(AttachStoreInterceptor(adapter))
     for handler in [*reminder_handlers(coach), *request_handlers(coach)]:
         builder.add_request_handler(handler)
     builder.add_global_response_interceptor(SaveUserInterceptor())
     builder.add_exception_handler(ErrorHandler())
     return builder.create()
+
+
+class VoicedSkill(CustomSkill):
+    """Answer each request with the skill whose catalog plays its locale's voice.
+
+    Built only when TRIGGER_COACH_LOCALE_VOICES gives some locale a voice of its own: the
+    tracks of each voice have their own lengths, so a run started in en-GB plays (and its
+    audio events find) the tracks of the en-GB voice. It is a CustomSkill, so the web
+    adapter and the envelope checks take it as they take one skill.
+    """
+
+    def __init__(self, skills: dict[str, CustomSkill], settings: Settings) -> None:
+        vars(self).update(vars(skills[settings.voice]))  # serializer, skill id, dispatcher of the main voice
+        self.skills = skills
+        self.voices = settings
+
+    def invoke(self, request_envelope: RequestEnvelope, context: Any) -> ResponseEnvelope:
+        """Invoke the skill of the voice that the request's locale speaks with."""
+        locale = getattr(request_envelope.request, "locale", None)
+        voice = self.voices.voice_for(locale if isinstance(locale, str) else None)
+        return self.skills[voice].invoke(request_envelope, context)

@@ -27,9 +27,9 @@ from ask_sdk_model.interfaces.audioplayer import (
     Stream,
 )
 
-from skill import speech
 from skill.alexa import intents
 from skill.alexa.device import device_of
+from skill.alexa.locale import text_of
 from skill.alexa.user import (
     UNAVAILABLE,
     commit,
@@ -51,9 +51,11 @@ from skill.core.complaints import EMERGENCY, Complaint, ComplaintBook, RedFlag, 
 from skill.core.player import Activity, PlaybackState, Program, Token, Transition
 from skill.core.progress import feelings
 from skill.core.routines import Length, normalise
+from skill.text import Question, ssml
 
 if TYPE_CHECKING:
     from datetime import tzinfo
+    from types import ModuleType
 
     from ask_sdk_core.handler_input import HandlerInput
     from ask_sdk_model import Response
@@ -120,7 +122,7 @@ def respond(
     commit(handler_input, transition, program, routine, coach.clock())
     builder = handler_input.response_builder
     if say:
-        builder.speak(speech.ssml(say))
+        builder.speak(ssml(say))
     directive = None
     if transition.play is not None and routine is not None:
         directive = _play_directive(coach, transition.play, routine)
@@ -134,7 +136,7 @@ def respond(
 
 
 def _ask(
-    handler_input: HandlerInput, lead: str, question: speech.Question, pending: str | None = None,
+    handler_input: HandlerInput, lead: str, question: Question, pending: str | None = None,
 ) -> Response:
     """Say `lead`, end with `question` and keep the session open; a yes/no names its answer."""
     if question.yes_no != bool(pending):
@@ -147,13 +149,13 @@ def _ask(
         attrs.pop(PENDING, None)
     say = f"{lead} {question.ask}" if lead else question.ask
     return (
-        handler_input.response_builder.speak(speech.ssml(say))
-        .ask(speech.ssml(question.reprompt)).response
+        handler_input.response_builder.speak(ssml(say))
+        .ask(ssml(question.reprompt)).response
     )
 
 
 def _tell(handler_input: HandlerInput, say: str) -> Response:
-    return handler_input.response_builder.speak(speech.ssml(say)).set_should_end_session(True).response
+    return handler_input.response_builder.speak(ssml(say)).set_should_end_session(True).response
 
 
 def _run(coach: Coach, state: PlaybackState) -> tuple[Routine | None, Program | None]:
@@ -178,6 +180,7 @@ def _audio_was_playing(handler_input: HandlerInput) -> bool:
 
 def _after_greeting(handler_input: HandlerInput, greeting: str) -> str:
     """Return the greeting followed by the storage apology, when storage is down."""
+    speech = text_of(handler_input)
     down = user_of(handler_input).health == UNAVAILABLE
     return f"{greeting} {speech.STORAGE_DOWN}" if down else greeting
 
@@ -224,6 +227,7 @@ def start_routine(
     handler_input: HandlerInput, coach: Coach, routine: Routine, length: str | None = None,
 ) -> Response:
     """Introduce a routine and play its first track, at `length` or else the one chosen last."""
+    speech = text_of(handler_input)
     if not device_of(handler_input).audio:
         return _tell(handler_input, speech.NO_AUDIO_PLAYER)
     routine = coach.catalog.routine(routine.id, _length_or_last(handler_input, length)) or routine
@@ -245,6 +249,7 @@ def start_routine(
 def resume_run(handler_input: HandlerInput, coach: Coach, spoken: bool) -> Response:
     """Continue a paused run, on this device or the one paused last on another device of
     the user; explain when there is nothing to continue."""
+    speech = text_of(handler_input)
     state = _state(handler_input, coach)
     if not state.has_run:
         offer = resumable(handler_input)
@@ -268,8 +273,9 @@ def resume_run(handler_input: HandlerInput, coach: Coach, spoken: bool) -> Respo
     return respond(handler_input, coach, player.resume(state, program), program, routine, say)
 
 
-def _offer(handler_input: HandlerInput, coach: Coach) -> tuple[speech.Question, str | None]:
+def _offer(handler_input: HandlerInput, coach: Coach) -> tuple[Question, str | None]:
     """Return what to offer next, and what a yes to it means: carry on, the last one, or ask."""
+    speech = text_of(handler_input)
     user = user_of(handler_input)
     offer = resumable(handler_input)
     state = offer[1] if offer else user.state
@@ -292,12 +298,13 @@ class LaunchHandler(AbstractRequestHandler):
         return is_request_type("LaunchRequest")(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         recent = recent_runs(handler_input, feelings.recent_since(self.coach.clock()))
         check_in = ask_check_in(handler_input, self.coach, recent)
         if check_in is not None:
             return check_in
         question, pending = _offer(handler_input, self.coach)
-        question, pending = _rested_offer(self.coach, question, pending, recent)
+        question, pending = _rested_offer(self.coach, question, pending, recent, speech)
         if pending:  # someone who has been here before
             return _ask(handler_input, _after_greeting(handler_input, speech.WELCOME_BACK),
                         question, pending)
@@ -314,12 +321,13 @@ class StartRoutineHandler(AbstractRequestHandler):
         return is_intent_name(intents.START_ROUTINE.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         heard, routine_id = _slot(handler_input, intents.ROUTINE.name)
         length = _length_slot(handler_input)
         library = self.coach.catalog.library
         routine = library.get(routine_id) if routine_id else None
         said = _raw_slot(handler_input, intents.ROUTINE.name)
-        if routine is None and said and not (heard and _unnamed(heard)):
+        if routine is None and said and not (heard and _unnamed(heard, speech)):
             routine = library.find(heard) if heard else None
             if routine is None:
                 return _ask(handler_input, speech.unknown_routine(heard, self.coach.featured()),
@@ -331,13 +339,9 @@ class StartRoutineHandler(AbstractRequestHandler):
 
 # --- quick or full, and starting without a name ----------------------------------------------
 
-# What fills the routine slot when nobody named one: "start my usual", "start a routine".
-_NO_NAME = frozenset({"", "a", "usual", "the usual", "one", "a one", "it", "this"})
-
-
-def _unnamed(heard: str) -> bool:
+def _unnamed(heard: str, speech: ModuleType) -> bool:
     """Return whether what was heard in the routine slot names no routine ("my usual")."""
-    return normalise(heard) in _NO_NAME
+    return normalise(heard) in speech.NO_ROUTINE_NAMED
 
 
 def _raw_slot(handler_input: HandlerInput, name: str) -> str:
@@ -379,6 +383,7 @@ def _start_unnamed(handler_input: HandlerInput, coach: Coach, length: str | None
 
     The usual one is the routine done last, at its last length; someone new is asked which.
     """
+    speech = text_of(handler_input)
     attrs = handler_input.attributes_manager.session_attributes
     pending = str(attrs.get(PENDING, "") or "")
     routine_id, offered = _pending_start(pending) if pending.startswith("start:") else (None, None)
@@ -443,6 +448,7 @@ class YesNoHandler(AbstractRequestHandler):
                 or is_intent_name(intents.NO.name)(handler_input))
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         attrs = handler_input.attributes_manager.session_attributes
         pending = str(attrs.pop(PENDING, "") or "")
         if pending.startswith(COMPLAINT_PENDING):
@@ -483,6 +489,7 @@ def ask_check_in(
     whatever the answer (or silence). A paused run comes first: the offer to pick it up is
     what a launch is for then, and the check-in waits for a later launch (within its days).
     """
+    speech = text_of(handler_input)
     now = coach.clock()
     due = feelings.due_check_in(recent, now)
     if due is None or resumable(handler_input) is not None:
@@ -504,8 +511,8 @@ def _another_routine(coach: Coach, avoid: frozenset[str]) -> Routine | None:
 
 
 def _rested_offer(
-    coach: Coach, question: speech.Question, pending: str | None, recent: list[dict[str, Any]],
-) -> tuple[speech.Question, str | None]:
+    coach: Coach, question: Question, pending: str | None, recent: list[dict[str, Any]], speech: ModuleType,
+) -> tuple[Question, str | None]:
     """Return the launch offer, changed to another area when the offered one was sore lately."""
     if not pending or not pending.startswith("start:"):
         return question, pending
@@ -523,6 +530,7 @@ def _rested_offer(
 def _with_rest_advice(handler_input: HandlerInput, coach: Coach, routine: Routine, intro: str) -> str:
     """Return the intro, led by one sentence of rest advice when this area is worked a third
     day running. The routine still starts: "stop" pauses it like any other."""
+    speech = text_of(handler_input)
     now = coach.clock()
     recent = recent_runs(handler_input, feelings.rest_since(now))
     if not recent:
@@ -554,6 +562,7 @@ class FeelingHandler(AbstractRequestHandler):
                 and CHECK_IN in handler_input.attributes_manager.session_attributes)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         attrs = handler_input.attributes_manager.session_attributes
         asked = attrs.pop(CHECK_IN, None)
         area = asked.get("area") if isinstance(asked, dict) else None
@@ -594,6 +603,7 @@ class ListRoutinesHandler(AbstractRequestHandler):
         return is_intent_name(intents.LIST_ROUTINES.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         return _ask(handler_input, speech.routine_list(self.coach.names()), speech.WHICH_ROUTINE)
 
 
@@ -605,6 +615,7 @@ class ProgressHandler(AbstractRequestHandler):
         return is_intent_name(intents.PROGRESS.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         user = user_of(handler_input)
         if user.health != "ok":
             text = speech.STORAGE_DOWN if user.health == UNAVAILABLE else speech.PROGRESS_UNREADABLE
@@ -637,6 +648,7 @@ class ForgetHistoryHandler(AbstractRequestHandler):
         return is_intent_name(intents.FORGET_HISTORY.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         return _ask(handler_input, "", speech.FORGET, "forget")
 
 
@@ -648,6 +660,7 @@ class HelpHandler(AbstractRequestHandler):
         return is_intent_name(intents.HELP.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         state = user_of(handler_input).state
         routine = self.coach.catalog.routine(state.routine_id)
         if state.has_run and routine is not None:
@@ -666,6 +679,7 @@ class SafetyTipsHandler(AbstractRequestHandler):
         return is_intent_name(intents.SAFETY_TIPS.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         mark_briefed(handler_input)
         if _audio_was_playing(handler_input):
             # The routine goes on by itself after the speech; a question would hold it up.
@@ -681,6 +695,7 @@ class LoopShuffleHandler(AbstractRequestHandler):
         return any(is_intent_name(n)(handler_input) for n in self.NAMES)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         return _tell(handler_input, speech.LOOP_SHUFFLE)
 
 
@@ -691,6 +706,7 @@ class FallbackHandler(AbstractRequestHandler):
         return is_request_type("IntentRequest")(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         return _ask(handler_input, f"{speech.DID_NOT_CATCH} {speech.HELP_EXAMPLES}", speech.WHAT_NEXT)
 
 
@@ -704,6 +720,7 @@ def offer_for_complaint(
     handler_input: HandlerInput, coach: Coach, complaint: Complaint, index: int, lead: str,
 ) -> Response:
     """Offer the complaint's routine number `index` (in file order, skipping ones not in the library)."""
+    speech = text_of(handler_input)
     routes = offers(complaint, [r.id for r in coach.catalog.library.routines])
     if index >= len(routes):
         none = speech.COMPLAINT_NOTHING_LEFT if index else speech.COMPLAINT_NOT_AVAILABLE
@@ -715,6 +732,7 @@ def offer_for_complaint(
 
 def answer_complaint_offer(handler_input: HandlerInput, coach: Coach, pending: str, yes: bool) -> Response:
     """Start the offered routine on yes; on no, offer the complaint's next routine or ask which area."""
+    speech = text_of(handler_input)
     complaint_id, _, index = pending.removeprefix(COMPLAINT_PENDING).rpartition(":")
     complaint = coach.complaints.get(complaint_id)
     if not isinstance(complaint, Complaint) or not index.isdigit():
@@ -730,6 +748,7 @@ def answer_complaint_offer(handler_input: HandlerInput, coach: Coach, pending: s
 
 def answer_red_flag(handler_input: HandlerInput, coach: Coach, flag: RedFlag) -> Response:
     """Advise medical help and start nothing; a routine that was playing is paused, not carried on."""
+    speech = text_of(handler_input)
     say = speech.red_flag(flag.about, emergency=flag.urgency == EMERGENCY)
     state = user_of(handler_input).state
     routine, program = _run(coach, state)
@@ -750,6 +769,7 @@ class ComplaintHandler(AbstractRequestHandler):
         return is_intent_name(intents.COMPLAINT_INTENT.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         heard, resolved = _slot(handler_input, intents.COMPLAINT.name, max_heard=MAX_COMPLAINT_HEARD)
         found = self.coach.complaints.match(heard, resolved)
         if isinstance(found, RedFlag):
@@ -821,6 +841,7 @@ class PlaybackCommandHandler(AbstractRequestHandler):
         return self._command(handler_input) is not None
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         command = self._command(handler_input)
         is_button = get_request_type(handler_input) != "IntentRequest"
         if command == RESUME:
@@ -925,6 +946,7 @@ class ErrorHandler(AbstractExceptionHandler):
         return True
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
+        speech = text_of(handler_input)
         log.exception("Unhandled error for %s", _describe(handler_input), exc_info=exception)
         request_type = get_request_type(handler_input)
         if request_type in ("LaunchRequest", "IntentRequest"):

@@ -1,6 +1,6 @@
 """Declare every intent once: its name, its slots and what people say to reach it.
 
-The interaction-model generator (`skill.alexa.model`) writes these into en-US.json and the
+The interaction-model generator (`skill.alexa.model`) writes these into every <locale>.json and the
 handlers pick requests by the same names, so an intent cannot be renamed in one place and
 forgotten in the other. A test sends every intent of the generated model over HTTP and
 checks that a handler answers it.

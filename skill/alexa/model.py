@@ -1,24 +1,42 @@
-"""Generate the en-US interaction model from skill.alexa.intents, the routines/ library and its complaints file.
+"""Generate one interaction model per locale, and the store listing, from intents, routines and text.
 
-`trigger-coach model` writes skill-package/interactionModels/custom/en-US.json and
-`trigger-coach model --check` (run by the test command) fails when the committed file and
-the routines drift apart.
+Intent names and slots come from skill.alexa.intents, slot values from the routines/ library
+and its complaints file, and each locale's own words (invocation name, extra synonyms and
+samples, the store listing) from its skill.text module. `trigger-coach model` writes
+skill-package/interactionModels/custom/<locale>.json for every locale and the
+publishing-information locales of skill-package/skill.json; `trigger-coach model --check`
+(run by the test command) fails when any of them drifts from what would be generated.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from skill import text
 from skill.alexa import intents
 from skill.config import PROJECT_ROOT
 from skill.content.complaints import complaints_path, load_complaints
 from skill.core.complaints import ComplaintBook
 from skill.core.routines import Library
 
-MODEL_PATH = PROJECT_ROOT / "skill-package" / "interactionModels" / "custom" / "en-US.json"
-INVOCATION_NAME = "trigger coach"
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+PACKAGE_DIR = PROJECT_ROOT / "skill-package"
+MODEL_DIR = PACKAGE_DIR / "interactionModels" / "custom"
+MODEL_PATH = MODEL_DIR / f"{text.BASE}.json"
+SKILL_JSON = PACKAGE_DIR / "skill.json"
+INVOCATION_NAME = text.for_locale(text.BASE).INVOCATION_NAME
+# Where the skill is offered, by locale: the country part of each locale we have text for.
+COUNTRIES = tuple(sorted({locale.split("-")[1] for locale in text.LOCALES}))
+
+
+def model_path(locale: str, folder: Path = MODEL_DIR) -> Path:
+    """Return where a locale's interaction model lives."""
+    return Path(folder) / f"{locale}.json"
 
 
 def routine_slot_values(library: Library) -> list[dict[str, Any]]:
@@ -44,53 +62,140 @@ def _default_complaints(library: Library) -> ComplaintBook:
     return load_complaints(complaints_path(), library.routines, check=False)[0]
 
 
-def build_model(library: Library, complaints: ComplaintBook | None = None) -> dict[str, Any]:
-    """Return the whole en-US interaction model for this routine library and complaints (default: routines/)."""
+def _with_synonyms(slot_type: str, values: list[dict[str, Any]], extra: dict[str, tuple[str, ...]],
+                   locale: str) -> list[dict[str, Any]]:
+    """Return slot values with a locale's extra synonyms added; an unknown value id is an error."""
+    known = {v["id"] for v in values}
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise ValueError(
+            f"The {locale} text adds synonyms to {slot_type} value(s) {unknown}, which the model does not "
+            f"have (known: {sorted(known)}); fix MODEL_SYNONYMS in skill/text/{locale.replace('-', '_')}.py.")
+    merged = []
+    for value in values:
+        name = value["name"]
+        said = [name["value"], *name["synonyms"]]
+        added = [s for s in extra.get(value["id"], ()) if s not in said]
+        merged.append({"id": value["id"], "name": {"value": name["value"], "synonyms": [*name["synonyms"], *added]}})
+    return merged
+
+
+def build_model(library: Library, complaints: ComplaintBook | None = None,
+                locale: str = text.BASE) -> dict[str, Any]:
+    """Return a locale's whole interaction model for this routine library and complaints (default: routines/)."""
     complaints = complaints if complaints is not None else _default_complaints(library)
+    said = text.for_locale(locale)
+    unknown = sorted(set(said.MODEL_SAMPLES) - {i.name for i in intents.CUSTOM})
+    if unknown:
+        raise ValueError(f"The {locale} text adds samples to intent(s) {unknown}, which are not custom intents "
+                         "in skill/alexa/intents.py; fix MODEL_SAMPLES.")
     declared: list[dict[str, Any]] = []
     for intent in intents.ALL:
         entry: dict[str, Any] = {"name": intent.name}
         if intent.custom:
             entry["slots"] = [{"name": s.name, "type": s.type} for s in intent.slots]
-        entry["samples"] = list(intent.samples)
+        extra = [s for s in said.MODEL_SAMPLES.get(intent.name, ()) if s not in intent.samples]
+        entry["samples"] = [*intent.samples, *extra]
         declared.append(entry)
+    types = [
+        (intents.ROUTINE.type, routine_slot_values(library)),
+        (intents.PERIOD.type, spoken_values(intents.PERIOD_VALUES)),
+        (intents.FEELING.type, spoken_values(intents.FEELING_VALUES)),
+        (intents.COMPLAINT.type, complaint_slot_values(complaints)),
+        (intents.LENGTH.type, spoken_values(intents.LENGTH_VALUES)),
+        (intents.RECURRENCE.type, spoken_values(intents.RECURRENCE_VALUES)),
+    ]
+    unknown = sorted(set(said.MODEL_SYNONYMS) - {name for name, _ in types})
+    if unknown:
+        raise ValueError(f"The {locale} text adds synonyms to slot type(s) {unknown}, which the model does not "
+                         "have; fix MODEL_SYNONYMS.")
     return {
         "interactionModel": {
             "languageModel": {
-                "invocationName": INVOCATION_NAME,
+                "invocationName": said.INVOCATION_NAME,
                 "intents": declared,
-                "types": [
-                    {"name": intents.ROUTINE.type, "values": routine_slot_values(library)},
-                    {"name": intents.PERIOD.type, "values": spoken_values(intents.PERIOD_VALUES)},
-                    {"name": intents.FEELING.type, "values": spoken_values(intents.FEELING_VALUES)},
-                    {"name": intents.COMPLAINT.type, "values": complaint_slot_values(complaints)},
-                    {"name": intents.LENGTH.type, "values": spoken_values(intents.LENGTH_VALUES)},
-                    {"name": intents.RECURRENCE.type, "values": spoken_values(intents.RECURRENCE_VALUES)},
-                ],
+                "types": [{"name": name, "values": _with_synonyms(name, values, said.MODEL_SYNONYMS.get(name, {}),
+                                                                  locale)}
+                          for name, values in types],
             }
         }
     }
 
 
-def render_model(library: Library, complaints: ComplaintBook | None = None) -> str:
-    """Return the model as the exact text committed to the repository."""
-    return json.dumps(build_model(library, complaints), indent=2, ensure_ascii=False) + "\n"
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_model(library: Library, complaints: ComplaintBook | None = None, path: Path = MODEL_PATH) -> Path:
-    """Write the generated model to the skill package."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_model(library, complaints), encoding="utf-8")
-    return path
+def render_model(library: Library, complaints: ComplaintBook | None = None, locale: str = text.BASE) -> str:
+    """Return a locale's model as the exact text committed to the repository."""
+    return _json(build_model(library, complaints, locale))
+
+
+def store_listing(locale: str, icons: dict[str, str]) -> dict[str, Any]:
+    """Return a locale's skill.json publishing information: name, summary, description, examples, keywords."""
+    said = text.for_locale(locale)
+    return {
+        "name": said.STORE_NAME,
+        "summary": said.STORE_SUMMARY,
+        "description": said.STORE_DESCRIPTION,
+        "examplePhrases": list(said.STORE_EXAMPLES),
+        "keywords": list(said.STORE_KEYWORDS),
+        **icons,
+    }
+
+
+def render_skill_json(current: dict[str, Any], locales: Sequence[str] = text.LOCALES) -> str:
+    """Return skill.json with its per-locale publishing and privacy entries generated; the rest is kept.
+
+    Icons and privacy links are not words: a locale that has none yet takes en-US's.
+    """
+    manifest = current["manifest"]
+    publishing = manifest["publishingInformation"]
+    privacy = manifest["privacyAndCompliance"]
+    old_listings, old_privacy = publishing.get("locales", {}), privacy.get("locales", {})
+    icon_keys = ("smallIconUri", "largeIconUri")
+    base_icons = {k: v for k, v in old_listings.get(text.BASE, {}).items() if k in icon_keys}
+    listings, links = {}, {}
+    for locale in locales:
+        own = old_listings.get(locale, {})
+        icons = {k: own.get(k, base_icons.get(k)) for k in icon_keys if k in own or k in base_icons}
+        listings[locale] = store_listing(locale, icons)
+        links[locale] = old_privacy.get(locale, old_privacy.get(text.BASE, {}))
+    publishing["locales"] = listings
+    publishing["distributionCountries"] = list(COUNTRIES)
+    privacy["locales"] = links
+    return _json(current)
+
+
+def write_model(library: Library, complaints: ComplaintBook | None = None, folder: Path = MODEL_DIR,
+                skill_json: Path = SKILL_JSON) -> list[Path]:
+    """Write every locale's generated model and the listings in skill.json; return the paths written."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    written = []
+    for locale in text.LOCALES:
+        path = model_path(locale, folder)
+        path.write_text(render_model(library, complaints, locale), encoding="utf-8")
+        written.append(path)
+    current = json.loads(Path(skill_json).read_text(encoding="utf-8"))
+    Path(skill_json).write_text(render_skill_json(current), encoding="utf-8")
+    return [*written, Path(skill_json)]
 
 
 def check_model(
-    library: Library, complaints: ComplaintBook | None = None, path: Path = MODEL_PATH,
+    library: Library, complaints: ComplaintBook | None = None, folder: Path = MODEL_DIR,
+    skill_json: Path = SKILL_JSON,
 ) -> str | None:
-    """Return a sentence describing drift between the committed model and routines/, or None."""
-    if not path.exists():
-        return f"{path} is missing; run 'trigger-coach model' to generate it."
-    if path.read_text(encoding="utf-8") != render_model(library, complaints):
-        return (f"{path} does not match routines/ (slot values, complaints or samples changed); "
-                "run 'trigger-coach model' and commit the result.")
-    return None
+    """Return sentences describing drift between the committed models or listings and the sources, or None."""
+    drift = []
+    for locale in text.LOCALES:
+        path = model_path(locale, folder)
+        if not path.exists():
+            drift.append(f"{path} is missing; run 'trigger-coach model' to generate it.")
+        elif path.read_text(encoding="utf-8") != render_model(library, complaints, locale):
+            drift.append(f"{path} does not match routines/ and skill/text/ (slot values, complaints, samples or "
+                         "synonyms changed); run 'trigger-coach model' and commit the result.")
+    committed = json.loads(Path(skill_json).read_text(encoding="utf-8"))
+    if committed != json.loads(render_skill_json(copy.deepcopy(committed))):  # its layout is free
+        drift.append(f"{skill_json} publishing information does not match skill/text/ (store listing or locales); "
+                     "run 'trigger-coach model' and commit the result.")
+    return " ".join(drift) or None

@@ -18,16 +18,18 @@ from ask_sdk_core.utils import get_request_type, is_intent_name
 from ask_sdk_model.interfaces.connections import SendRequestDirective
 from ask_sdk_model.ui import AskForPermissionsConsentCard
 
-from skill import speech
 from skill.alexa import intents
 from skill.alexa.device import device_of
 from skill.alexa.handlers import _ask, _slot, _tell
+from skill.alexa.locale import text_of
 from skill.alexa.reminders_api import PERMISSION, THROTTLED, RemindersApi, RemindersError
 from skill.core import reminders
 from skill.core.reminders import Asked, Plan, Unclear
+from skill.text import ssml
 
 if TYPE_CHECKING:
     from datetime import date, datetime
+    from types import ModuleType
 
     from ask_sdk_core.handler_input import HandlerInput
     from ask_sdk_model import Response
@@ -61,13 +63,14 @@ def _api(handler_input: HandlerInput, coach: Coach) -> RemindersApi:
 
 def _consent_card(handler_input: HandlerInput, say: str) -> Response:
     """Tell, and send the consent card to the Alexa app (where voice consent cannot run)."""
-    builder = handler_input.response_builder.speak(speech.ssml(say))
+    builder = handler_input.response_builder.speak(ssml(say))
     builder.set_card(AskForPermissionsConsentCard(permissions=[SCOPE]))
     return builder.set_should_end_session(True).response
 
 
 def _ask_permission(handler_input: HandlerInput, asked: Asked) -> Response:
     """Ask for the reminders permission by voice, keeping what was asked in the session."""
+    speech = text_of(handler_input)
     if handler_input.request_envelope.session is None:
         return _consent_card(handler_input, speech.REMINDERS_NO_PERMISSION)
     handler_input.attributes_manager.session_attributes[ASKED] = asked.to_dict()
@@ -77,12 +80,13 @@ def _ask_permission(handler_input: HandlerInput, asked: Asked) -> Response:
         token="reminder",
     )
     # No reprompt and no shouldEndSession: Alexa speaks the permission prompt next.
-    return (handler_input.response_builder.speak(speech.ssml(speech.REMINDER_PERMISSION_LEAD))
+    return (handler_input.response_builder.speak(ssml(speech.REMINDER_PERMISSION_LEAD))
             .add_directive(directive).response)
 
 
 def _failure(handler_input: HandlerInput, error: RemindersError) -> Response:
     """Say what went wrong with the API: busy, or unreachable. Nothing has changed."""
+    speech = text_of(handler_input)
     log.warning("%s", error)
     return _tell(handler_input, speech.REMINDER_BUSY if error.kind == THROTTLED else speech.REMINDER_UNREACHABLE)
 
@@ -92,7 +96,7 @@ def _title(coach: Coach, routine_id: str | None) -> str | None:
     return routine.title if routine is not None else None
 
 
-def _when(plan: Plan, now: datetime) -> str:
+def _when(speech: ModuleType, plan: Plan, now: datetime) -> str:
     at = plan.first
     if plan.repeat is not None:
         return speech.reminder_when(at.hour, at.minute, plan.repeat.days)
@@ -102,6 +106,7 @@ def _when(plan: Plan, now: datetime) -> str:
 
 def _question_for(handler_input: HandlerInput, asked: Asked, unclear: Unclear, heard: str | None) -> Response:
     """Ask back what is missing or unclear, keeping the rest of what was asked."""
+    speech = text_of(handler_input)
     handler_input.attributes_manager.session_attributes[ASKED] = asked.to_dict()
     if unclear.reason == reminders.WHICH_HALF and unclear.hour is not None:
         return _ask(handler_input, "", speech.reminder_which_half(unclear.hour))
@@ -127,6 +132,7 @@ def set_reminder(
     `just_allowed`: the person has just accepted the permission by voice, so it is not asked
     for again; if the API still refuses, the consent card goes to the app instead.
     """
+    speech = text_of(handler_input)
     attrs = handler_input.attributes_manager.session_attributes if handler_input.request_envelope.session else {}
     if asked.routine_id == reminders.UNKNOWN_ROUTINE:
         return _question_for(handler_input, Asked(None, asked.time, asked.date, asked.repeat),
@@ -156,7 +162,7 @@ def set_reminder(
             return _consent_card(handler_input, speech.REMINDER_PERMISSION_CARD)
         return _failure(handler_input, error)
     attrs.pop(ASKED, None)
-    return _tell(handler_input, speech.reminder_set(title, _when(planned, now), planned.moved_to_tomorrow))
+    return _tell(handler_input, speech.reminder_set(title, _when(speech, planned, now), planned.moved_to_tomorrow))
 
 
 class SetReminderHandler(AbstractRequestHandler):
@@ -209,6 +215,7 @@ class ListRemindersHandler(AbstractRequestHandler):
         return is_intent_name(intents.LIST_REMINDERS.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         if not reminders_allowed(handler_input):
             return _consent_card(handler_input, speech.REMINDERS_NO_PERMISSION)
         try:
@@ -225,10 +232,12 @@ class ListRemindersHandler(AbstractRequestHandler):
             device.api_endpoint or "", device.api_access_token or "", device.device_id or "")
         today = self.coach.clock().astimezone(zone).date()
         titles = {speech.reminder_text(r.title): r.title for r in self.coach.catalog.library.routines}
-        return _tell(handler_input, speech.reminder_list([_described(item, titles, today) for item in items]))
+        return _tell(handler_input, speech.reminder_list([_described(speech, item, titles, today) for item in items]))
 
 
-def _described(item: reminders.Listed, titles: dict[str, str], today: date) -> tuple[str | None, str]:
+def _described(
+    speech: ModuleType, item: reminders.Listed, titles: dict[str, str], today: date,
+) -> tuple[str | None, str]:
     """Return a listed reminder's routine title (if the text is one of ours) and when it rings."""
     title = titles.get(item.text)
     if item.at is None:
@@ -251,6 +260,7 @@ class CancelRemindersHandler(AbstractRequestHandler):
         return is_intent_name(intents.CANCEL_REMINDERS.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         if not reminders_allowed(handler_input):
             return _tell(handler_input, speech.reminders_cancelled(0, 0))
         api = _api(handler_input, self.coach)
@@ -284,6 +294,7 @@ class PermissionResponseHandler(AbstractRequestHandler):
         return get_request_type(handler_input) == CONNECTIONS_RESPONSE and getattr(request, "name", None) == ASK_FOR
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        speech = text_of(handler_input)
         request = handler_input.request_envelope.request
         code = str(getattr(getattr(request, "status", None), "code", "") or "")
         payload: Any = getattr(request, "payload", None)

@@ -26,11 +26,12 @@ from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_core.utils import get_request_type
 from ask_sdk_model.ui import SsmlOutputSpeech
 
-from skill import speech
+from skill.alexa.locale import text_of
 from skill.core import progress
 from skill.core.player import Activity, PlaybackState, Program, RunStarted, Transition
 from skill.storage import CorruptRecordError
 from skill.storage.records import Changes, RunWrite
+from skill.text import ssml_appended
 
 if TYPE_CHECKING:
     from ask_sdk_core.handler_input import HandlerInput
@@ -365,7 +366,8 @@ def _apologise(handler_input: HandlerInput, response: Response | None) -> None:
     if response is None or get_request_type(handler_input) not in ("LaunchRequest", "IntentRequest"):
         return
     said = getattr(response.output_speech, "ssml", None)
-    response.output_speech = SsmlOutputSpeech(ssml=speech.ssml_appended(said, speech.STORAGE_DOWN))
+    sorry = text_of(handler_input).STORAGE_DOWN
+    response.output_speech = SsmlOutputSpeech(ssml=ssml_appended(said, sorry))
 
 
 # The length (full or quick) this person chose last: the launch offer and "start my usual"

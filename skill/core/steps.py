@@ -16,7 +16,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from skill import speech
+from skill.text import en_US as speech
 
 # Quiet seconds after the last word of a step that asks the person to move, at the least.
 MIN_SETTLE_SECONDS = 6

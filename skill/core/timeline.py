@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from skill import speech
 from skill.core.cues import CUES, FINAL_CUE, SWITCH_CUE
 from skill.core.routines import Breath, Routine, Step
 from skill.core.steps import StepKind
+from skill.text import en_US as speech
 
 # A calm coaching voice speaks about 140 words a minute, with a short pause per sentence.
 WORDS_PER_SECOND = 2.3

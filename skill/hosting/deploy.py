@@ -127,7 +127,7 @@ def sam_command(*, stack_name: str, region: str, parameters: dict[str, str], tem
 
 
 def deploy(*, skill_id: str, stack_name: str, region: str, voice: str, bundle: Path, tracks_dir: Path,
-           code_bucket: str | None = None) -> str:
+           code_bucket: str | None = None, locale_voices: str = "") -> str:
     """Deploy everything to AWS with the default credentials; return a summary to print.
 
     When the stack exists, new tracks go up before the function that names them is updated.
@@ -145,6 +145,8 @@ def deploy(*, skill_id: str, stack_name: str, region: str, voice: str, bundle: P
     earlier = stack_outputs(cloudformation, stack_name, missing_ok=True)
     new = upload_tracks(s3, earlier["AudioBucketName"], tracks_dir).new if earlier else 0
     parameters = {"SkillId": skill_id, "Voice": voice, "CodeBucket": code_bucket, "CodeKey": key}
+    if locale_voices:  # otherwise the template's default: every locale speaks with Voice
+        parameters["LocaleVoices"] = locale_voices
     result = subprocess.run(sam_command(stack_name=stack_name, region=region, parameters=parameters), check=False)
     if result.returncode != 0:
         raise DeployError(f"'sam deploy' failed with exit status {result.returncode}; see its output above.")

@@ -158,15 +158,17 @@ def content_files(settings: Settings) -> dict[str, Path]:
     Every routine must have a manifest matching its steps: a deployed skill cannot render.
     """
     library = _checked_library(settings)
-    catalog = Catalog(library, settings)
-    unrendered = [v.key for r in library.routines for v in versions(r) if catalog.entry(r.id, v.length) is None]
-    if unrendered:
-        raise PackageError(
-            f"The tracks of {', '.join(unrendered)} are not rendered (no up-to-date manifest in "
-            f"{settings.tracks_dir / 'manifests'}); run 'trigger-coach render' first.")
     files = {f"routines/{p.name}": p for p in routine_files([settings.routines_dir])}
-    for routine in (v for r in library.routines for v in versions(r)):
-        files[f"audio/tracks/manifests/{routine.key}.json"] = manifest_path(routine.key, settings)
+    for voiced in settings.voiced():  # a locale with its own voice ships its own manifests
+        catalog = Catalog(library, voiced)
+        unrendered = [v.key for r in library.routines for v in versions(r) if catalog.entry(r.id, v.length) is None]
+        if unrendered:
+            raise PackageError(
+                f"The tracks of {', '.join(unrendered)} are not rendered (no up-to-date manifest in "
+                f"{voiced.manifests_dir}); run 'trigger-coach render' first.")
+        folder = "/".join(("audio/tracks/manifests", *([voiced.voice_folder] if voiced.voice_folder else [])))
+        for routine in (v for r in library.routines for v in versions(r)):
+            files[f"{folder}/{routine.key}.json"] = manifest_path(routine.key, voiced)
     return files
 
 

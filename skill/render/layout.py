@@ -33,8 +33,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from skill import speech
 from skill.core.timeline import SENTENCE_PAUSE_SECONDS, Track
+from skill.text import en_US as speech
 
 SAMPLE_RATE = 44_100
 # Tracks are whole MP3 frames: libmp3lame (via ffmpeg) pads a final frame shorter than

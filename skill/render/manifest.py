@@ -4,7 +4,8 @@ Light on purpose (json and dataclasses only): the skill reads manifests at reque
 without loading pydub, numpy or a voice. A manifest is written only when every track of
 the routine rendered, so a manifest on disk always lists a complete, playable routine.
 
-JSON shape (tracks_dir/manifests/<routine_id>.json, <routine_id>.quick.json for the quick version):
+JSON shape (tracks_dir/manifests/<routine_id>.json, <routine_id>.quick.json for the quick version;
+a locale's own voice keeps its manifests in tracks_dir/manifests/<voice folder>/):
   {"routine_id": "upper-back", "length": "full", "voice": "<voice key>", "renderer_version": "1",
    "format": "mp3 mono 44100 Hz CBR 48 kbps",
    "tracks": [{"index": 0, "kind": "position", "side": null, "file": "<key>.mp3",
@@ -121,7 +122,7 @@ class Manifest:
 
 def manifest_path(key: str, settings: Settings) -> Path:
     """Return where the manifest of a routine version lives (`Routine.key`: id, or id.quick)."""
-    return Path(settings.tracks_dir) / "manifests" / f"{key}.json"
+    return Path(settings.manifests_dir) / f"{key}.json"
 
 
 def load_manifest(key: str, settings: Settings) -> Manifest | None:

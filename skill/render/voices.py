@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from skill import speech
 from skill.core.timeline import SENTENCE_PAUSE_SECONDS
 from skill.render.audio import AudioSegment, from_int16, mono16, to_float
+from skill.text import en_US, for_locale, ssml
 
 if TYPE_CHECKING:
     from skill.config import Settings
@@ -171,7 +171,7 @@ class PollyVoice(Voice):
                 OutputFormat="pcm",
                 SampleRate=str(self.RATE),
                 TextType="ssml",
-                Text=speech.ssml(text),
+                Text=ssml(text),
                 VoiceId=self.name,
             )
             data = reply["AudioStream"].read()
@@ -224,7 +224,7 @@ def _espeak_library() -> tuple[Any, int, Any, list[np.ndarray]]:
 class EspeakVoice(Voice):
     """Speak with eSpeak NG (robotic, but tiny and fast): a fallback for machines without Piper."""
 
-    def __init__(self, language: str = "en-us", words_per_minute: int = 150) -> None:
+    def __init__(self, language: str = en_US.ESPEAK_LANGUAGE, words_per_minute: int = 150) -> None:
         super().__init__()
         self.language = language
         self.words_per_minute = words_per_minute
@@ -258,7 +258,7 @@ def make_voice(settings: Settings) -> Voice:
     if name == "piper":
         return PiperVoice()
     if name == "espeak":
-        return EspeakVoice()
+        return EspeakVoice(for_locale(settings.voice_locale).ESPEAK_LANGUAGE)
     if name.startswith("polly:") and name.removeprefix("polly:").strip():
         return PollyVoice(
             name.removeprefix("polly:").strip(),

@@ -13,9 +13,12 @@ Nothing lost: a save the database refuses (locked past the busy timeout, disk fu
 into a journal, a file of `JOURNAL_BYTES` reserved when the adapter opens, so appending to
 it needs no new disk space. The next request replays it before it reads; the merge rules are
 idempotent, so replaying twice, or after the save went through after all, changes nothing.
-The WAL is checkpointed every `WAL_PAGES` pages and truncated to `WAL_LIMIT` bytes, so a
-nearly full disk keeps taking writes with kilobytes free; on "disk full" the adapter
-checkpoints and tries once more before it journals.
+The WAL is checkpointed every `WAL_PAGES_ROOMY` pages (SQLite's default) while the disk has
+`ROOMY_BYTES` free, and every `WAL_PAGES` pages once it has less, truncated to `WAL_LIMIT`
+bytes, so a nearly full disk keeps taking writes with kilobytes free while a roomy one does
+not pay a checkpoint (and its fsyncs) every few saves. Free space is looked up (one statvfs)
+before every write. On "disk full" the adapter checkpoints and tries once more before it
+journals.
 """
 
 from __future__ import annotations
@@ -52,8 +55,11 @@ T = TypeVar("T")
 
 JOURNAL_BYTES = 256 * 1024  # a few hundred failed saves; reserved up front
 RETRY_BUDGET = 2.0  # seconds a save that ends a run keeps retrying before it is journaled
-WAL_PAGES = 16  # checkpoint after this many pages (64 KB with 4 KB pages)
-WAL_LIMIT = 64 * 1024  # and truncate the WAL back to this size
+WAL_PAGES = 16  # on a nearly full disk, checkpoint after this many pages (64 KB with 4 KB pages)
+WAL_PAGES_ROOMY = 1000  # with room to spare, SQLite's default: a checkpoint per 4 MB of WAL
+ROOMY_BYTES = 64 * 1024 * 1024  # free disk space below which the WAL is kept to WAL_PAGES
+SPACE_CHECK_SECONDS = 1.0  # how long a "roomy" look at the free space is trusted
+WAL_LIMIT = 64 * 1024  # and truncate the WAL back to this size after each checkpoint
 
 # One write lock per database file, shared by every adapter of this process. Threads queue on
 # it and are woken the moment the writer before them commits; without it they contend inside
@@ -128,11 +134,14 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # one decoder, not one per read
+
+
 def _decode(user_id: str, text: object) -> Document:
     try:
         if not isinstance(text, str):
             raise ValueError(f"expected JSON text, found {type(text).__name__}")
-        doc = json.loads(text, parse_constant=_reject_constant)
+        doc = _DECODER.decode(text)
         if not isinstance(doc, dict):
             raise ValueError(f"expected a JSON object, found {type(doc).__name__}")
     except ValueError as error:
@@ -229,9 +238,13 @@ class SQLiteAdapter:
         journal_path: str | os.PathLike[str] | None = None,
         journal_bytes: int = JOURNAL_BYTES,
         retry_budget: float = RETRY_BUDGET,
+        roomy_bytes: int = ROOMY_BYTES,
+        space_check_seconds: float = SPACE_CHECK_SECONDS,
     ) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        self.roomy_bytes, self.space_check_seconds = roomy_bytes, space_check_seconds
+        self._space = (WAL_PAGES, 0.0)  # the last look at the free space: interval, when
         self.retry_budget = retry_budget
         self.rules = rules or progress_rules()
         self._local = threading.local()
@@ -525,6 +538,7 @@ class SQLiteAdapter:
             try:
                 with self._errors(action):
                     conn = self._connection()
+                    self._fit_wal(conn)
                     conn.execute("BEGIN IMMEDIATE")
                     try:
                         result = work(conn)
@@ -544,6 +558,35 @@ class SQLiteAdapter:
                 self._write_lock.release()
         raise AssertionError("unreachable")
 
+    def _wal_pages(self) -> int:
+        """Return the checkpoint interval the free space of the database's disk allows.
+
+        The free space is looked up at most every ``space_check_seconds`` (a statvfs costs about
+        as much as a small write), and always while it is short.
+        """
+        now = time.monotonic()
+        pages, checked_at = self._space
+        if pages == WAL_PAGES_ROOMY and now - checked_at < self.space_check_seconds:
+            return pages
+        try:
+            stat = os.statvfs(self.path.parent)
+        except OSError:
+            pages = WAL_PAGES
+        else:
+            pages = WAL_PAGES_ROOMY if stat.f_bavail * stat.f_frsize >= self.roomy_bytes else WAL_PAGES
+        self._space = (pages, now)
+        return pages
+
+    def _fit_wal(self, conn: sqlite3.Connection) -> None:
+        """Set this connection's checkpoint interval for the disk's free space; shrink a big WAL."""
+        pages = self._wal_pages()
+        if pages == self._local.wal_pages:
+            return
+        conn.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+        if pages < self._local.wal_pages:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._local.wal_pages = pages
+
     def _checkpoint(self) -> None:
         """Fold the WAL back into the database and truncate it, to free its disk space."""
         try:
@@ -559,7 +602,7 @@ class SQLiteAdapter:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
             conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
-            self._local.conn, self._local.pid = conn, os.getpid()
+            self._local.conn, self._local.pid, self._local.wal_pages = conn, os.getpid(), WAL_PAGES
         return conn
 
     def _forget_connection(self) -> None:

@@ -57,7 +57,9 @@ const SKILL_URL = process.env.TRIGGER_COACH_E2E_SKILL_URL || "http://127.0.0.1:8
 const SKILL_ID = process.env.TRIGGER_COACH_E2E_SKILL_ID || "amzn1.ask.skill.00000000-0000-4000-8000-trigger0coach";
 const PUBLIC_URL = (process.env.TRIGGER_COACH_E2E_PUBLIC_URL || "https://coach.example.test").replace(/\/+$/, "");
 const CALVES_TRACKS = Number(process.env.TRIGGER_COACH_E2E_CALVES_TRACKS || 0);
-const MODEL = path.join(__dirname, "..", "..", "skill-package", "interactionModels", "custom", "en-US.json");
+const MODELS = path.join(__dirname, "..", "..", "skill-package", "interactionModels", "custom");
+// Dialogues marked with LOCALES run once per locale, each Echo with that locale's generated model.
+const LOCALES = ["en-US", "en-GB", "en-IN"];
 const TIME_ZONE = "America/New_York";
 const STEP_MS = 15_000; // the most one step (an utterance or a player event, with its fallout) may take
 const TEST_MS = 120_000;
@@ -112,10 +114,12 @@ function within(ms, promise, what) {
 }
 
 class Echo {
-  constructor() {
+  constructor(locale = "en-US") {
+    this.locale = locale;
     this.alexa = VirtualAlexa.Builder()
       .skillURL(SKILL_URL)
-      .interactionModelFile(MODEL)
+      .interactionModelFile(path.join(MODELS, `${locale}.json`))
+      .locale(locale)
       .applicationID(SKILL_ID)
       .create();
     this.userId = `amzn1.ask.account.e2e-${randomUUID()}`;
@@ -206,18 +210,24 @@ class Echo {
   }
 }
 
-/** Run a dialogue with a fresh Echo; print its transcript if it fails. */
-function dialogue(name, body) {
-  test(name, { timeout: TEST_MS }, async () => {
-    const echo = new Echo();
-    try {
-      await body(echo);
-      eventRepliesAreSilent(echo);
-    } catch (error) {
-      console.log(`Transcript of "${name}" (user ${echo.userId}):\n${echo.transcript()}`);
-      throw error;
-    }
-  });
+/** Run a dialogue with a fresh Echo in each locale (default en-US); print its transcript if it fails. */
+function dialogue(name, body, locales = ["en-US"]) {
+  for (const locale of locales) {
+    const title = locales.length > 1 ? `${name} [${locale}]` : name;
+    test(title, { timeout: TEST_MS }, async () => {
+      const echo = new Echo(locale);
+      try {
+        await body(echo);
+        for (const { request } of echo.log) {
+          assert.equal(request.request.locale, locale, "every request carries the Echo's locale");
+        }
+        eventRepliesAreSilent(echo);
+      } catch (error) {
+        console.log(`Transcript of "${title}" (user ${echo.userId}):\n${echo.transcript()}`);
+        throw error;
+      }
+    });
+  }
 }
 
 // --- reading requests and replies --------------------------------------------------------------
@@ -378,7 +388,7 @@ dialogue("open, start by voice, enqueue, pause, resume, next, previous, repeat a
     assert.equal(echo.activity(), "PLAYING", utterance);
     assert.equal(echo.playingToken(), stream.token, utterance);
   }
-});
+}, LOCALES);
 
 dialogue("stop, then pick up where you left off: on launch with yes, and with resume my routine", async (echo) => {
   let { reply } = await echo.say("start my upper back routine");
@@ -417,7 +427,7 @@ dialogue("stop, then pick up where you left off: on launch with yes, and with re
   assert.equal(play.audioItem.stream.token, run.token);
   await assertStream(play.audioItem.stream, { offset: 7_000 });
   assert.equal(echo.activity(), "PLAYING");
-});
+}, LOCALES);
 
 dialogue("the calves routine played to the end counts as one finished session this week", async (echo) => {
   let { reply, sent } = await echo.say("start my calves routine");
@@ -792,3 +802,43 @@ dialogue("start a quick upper back routine plays the quick track list, then the 
   assert.deepEqual(tokenParts(stream.token), { routine: "upper-back", track: 0, length: "full" });
   await assertStream(stream);
 });
+
+// --- each locale's own words: its synonyms and samples, and its emergency number -----------------
+
+const LOCAL_WORDS = {
+  "en-GB": {
+    complaint: ["my bum hurts", "buttock"],
+    start: ["have a go at my calves", "calves"],  // an en-GB sample (the tests render calves and upper back)
+    emergency: /Please call nine nine nine now/,
+  },
+  "en-IN": {
+    complaint: ["I have waist pain", "low-back-sitting"],
+    start: ["start upper back routine", "upper-back"],  // an en-IN sample
+    emergency: /Please call one one two now/,
+  },
+};
+
+for (const [locale, words] of Object.entries(LOCAL_WORDS)) {
+  dialogue(`the words people use in ${locale} reach the complaint and the routine they mean`, async (echo) => {
+    let [utterance, id] = words.complaint;
+    let { reply, sent } = await echo.say(utterance);
+    assert.deepEqual(kinds(sent), ["ComplaintIntent"], utterance);
+    assert.equal(resolvedId(sent[0], "complaint"), id, utterance);
+    assert.match(speech(reply), /Shall I start your .+ routine\?<\/speak>$/, utterance);
+    assert.equal(reply.response.shouldEndSession, false);
+
+    ({ reply, sent } = await echo.say("I have chest pain"));
+    assert.deepEqual(kinds(sent), ["ComplaintIntent"]);
+    assert.match(speech(reply), words.emergency);
+    assert.deepEqual(directiveTypes(reply), []);
+
+    [utterance, id] = words.start;
+    ({ reply, sent } = await echo.say(utterance));
+    assert.deepEqual(kinds(sent), ["StartRoutineIntent", "AudioPlayer.PlaybackStarted"], utterance);
+    assert.equal(resolvedId(sent[0], "routine"), id, utterance);
+    const stream = onlyPlay(reply).audioItem.stream;
+    assert.match(stream.token, new RegExp(`^${id}\\|`));
+    await assertStream(stream);
+    assert.equal(echo.activity(), "PLAYING");
+  }, [locale]);
+}

@@ -33,7 +33,6 @@ from typing import Any
 
 import pytest
 
-from skill import speech
 from skill.alexa.catalog import Catalog
 from skill.config import Settings
 from skill.core import progress
@@ -47,6 +46,7 @@ from skill.render.encode import Mp3Encoder
 from skill.render.tracks import Renderer, RenderError
 from skill.render.voices import make_voice
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
+from skill.text import en_US as speech
 from tests import alexa
 from tests.alexa import play_of, speech_of
 from tests.server import ProcessServer, ThreadServer

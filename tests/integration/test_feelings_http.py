@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from skill import speech
 from skill.alexa.builder import build_coach
 from skill.hosting.web import create_app
 from skill.storage import SQLITE_FILE_NAME
 from skill.storage.dynamodb import DynamoAdapter
 from skill.storage.sqlite import SQLiteAdapter
+from skill.text import en_US as speech
 from tests import alexa
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401  (the session fixture)
 from tests.server import ThreadServer

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skill import speech
 from skill.config import Settings
 from skill.core.routines import Routine, load_library
 from skill.core.steps import MIN_SETTLE_SECONDS, StepKind
@@ -35,6 +34,7 @@ from skill.render.layout import (
     instruction,
 )
 from skill.render.manifest import ManifestTrack, load_manifest
+from skill.text import en_US as speech
 from tests.conftest import TEST_ROUTINES
 
 FRAME = SAMPLE_RATE // 100  # 10 ms analysis frames

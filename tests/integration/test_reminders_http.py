@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skill import speech
 from skill.alexa.builder import build_coach
 from skill.alexa.reminders_api import TIMEOUT, RemindersApi, RemindersError
 from skill.hosting.web import create_app
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
+from skill.text import en_US as speech
 from tests import alexa
 from tests.alexa_api import TOKEN, alexa_api
 from tests.server import WaitressServer

@@ -15,11 +15,10 @@ import pytest
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import ResponseEnvelope
 
-from skill import speech
-from skill.alexa import handlers, intents
-from skill.alexa.model import build_model
+from skill.alexa import handlers
 from skill.core.routines import load_library
 from skill.hosting.web import create_app
+from skill.text import en_US as speech
 from tests import alexa
 from tests.alexa import play_of, speech_of
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401 - fixture
@@ -376,20 +375,7 @@ def test_safety_tips_during_playback_are_spoken_and_leave_the_stream_alone(serve
     assert queued["playBehavior"] == "ENQUEUE" and queued["audioItem"]["stream"]["expectedPreviousToken"] == token
 
 
-# --- every intent, every question, every closing hint ----------------------------------------
-
-def test_every_intent_in_the_generated_model_reaches_a_handler(server):
-    model = build_model(load_library())["interactionModel"]["languageModel"]
-    names = [i["name"] for i in model["intents"]]
-    assert names == [i.name for i in intents.ALL] and "SafetyTipsIntent" in names
-    for name in names:
-        r = ask(server, alexa.intent(name, user="amzn1.ask.account.EVERY-INTENT"))
-        text = said(r)
-        assert text, f"{name} got no answer"
-        assert speech.ERROR not in text, f"{name} raised an error"
-        if name != intents.FALLBACK.name:
-            assert not text.startswith(speech.DID_NOT_CATCH), f"{name} fell through to the fallback"
-
+# --- every question, every closing hint (every intent of every locale: test_locales_http) ------
 
 def _questions() -> list[speech.Question]:
     found = [v for v in vars(speech).values() if isinstance(v, speech.Question)]

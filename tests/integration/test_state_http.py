@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from skill import speech
 from skill.alexa.builder import build_coach
 from skill.core import progress
 from skill.core.player import Token
@@ -32,6 +31,7 @@ from skill.storage import SQLITE_FILE_NAME
 from skill.storage.dynamodb import DynamoAdapter
 from skill.storage.records import Changes
 from skill.storage.sqlite import SQLiteAdapter
+from skill.text import en_US as speech
 from tests import alexa
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401  (the session fixture)
 from tests.integration.dynamo_faults import WriteFaults, faulty_dynamodb

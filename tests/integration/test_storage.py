@@ -856,16 +856,35 @@ def test_writers_of_one_file_in_one_process_queue_on_one_lock_and_a_long_wait_is
     assert errors == [] and len(runs_by_id(first, "user-b")) == 160
 
 
-def test_the_wal_stays_kilobytes_small_however_many_writes_there_are(tmp_path: Path) -> None:
+def _write_runs(adapter: SQLiteAdapter, count: int, start: int = 0) -> None:
+    for n in range(start, start + count):
+        adapter.save("user-a", Changes("d", NOW, devices={"d": device("r", n)},
+                                       runs=[RunWrite(run_record(f"r{n}", NOW + timedelta(seconds=n)), "d")]))
+
+
+def test_on_a_nearly_full_disk_the_wal_stays_kilobytes_small_however_many_writes_there_are(
+        tmp_path: Path) -> None:
     from skill.storage.sqlite import WAL_LIMIT
 
     path = tmp_path / "db.sqlite3"
-    adapter = SQLiteAdapter(path)
-    for n in range(400):
-        adapter.save("user-a", Changes("d", NOW, devices={"d": device("r", n)},
-                                       runs=[RunWrite(run_record(f"r{n}", NOW + timedelta(seconds=n)), "d")]))
+    _write_runs(SQLiteAdapter(path, roomy_bytes=1 << 62), 400)  # every disk is "nearly full" here
     wal = path.with_name(path.name + "-wal")
     assert wal.stat().st_size <= WAL_LIMIT + 32 * 4096, wal.stat().st_size
+
+
+def test_on_a_roomy_disk_the_wal_checkpoints_rarely_and_shrinks_once_the_disk_fills(tmp_path: Path) -> None:
+    from skill.storage.sqlite import WAL_LIMIT, WAL_PAGES_ROOMY
+
+    path = tmp_path / "db.sqlite3"
+    adapter = SQLiteAdapter(path, roomy_bytes=0, space_check_seconds=0)  # every disk has room here
+    _write_runs(adapter, 400)
+    wal = path.with_name(path.name + "-wal")
+    roomy_size = wal.stat().st_size
+    assert WAL_LIMIT + 32 * 4096 < roomy_size <= (WAL_PAGES_ROOMY + 32) * 4096, roomy_size
+    adapter.roomy_bytes = 1 << 62  # the disk is now "nearly full": the next write shrinks the WAL
+    _write_runs(adapter, 1, start=400)
+    assert wal.stat().st_size <= WAL_LIMIT + 32 * 4096, wal.stat().st_size
+    assert len(runs_by_id(adapter, "user-a")) == 401
 
 
 # --- DynamoDB layout ---------------------------------------------------------------------------

@@ -251,7 +251,7 @@ def test_matching_any_text_returns_a_known_entry_or_nothing_and_never_raises(hea
 
 
 def test_help_names_a_complaint_the_file_really_has():
-    from skill import speech
+    from skill.text import en_US as speech
 
     example = re.search(r"like: (.+)\.$", speech.HELP_COMPLAINTS).group(1)
     assert isinstance(BOOK.match(example), Complaint) and speech.HELP_COMPLAINTS in speech.HELP_START

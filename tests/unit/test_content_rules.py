@@ -280,8 +280,8 @@ def test_a_routine_speaks_of_one_version_and_of_the_kit_it_lists(tmp_path, point
 
 
 def test_the_full_pressure_sentence_is_heard_once_per_routine_then_a_short_reminder():
-    from skill import speech
     from skill.core.timeline import expand
+    from skill.text import en_US as speech
 
     for routine in load_library().routines:
         texts = [t.text for t in expand(routine)]

@@ -62,6 +62,16 @@ def test_the_reader_builds_the_same_model_as_the_sdks_own_two_pass_reader():
 def test_the_private_sdk_method_the_one_pass_relies_on_still_exists():
     # If an ask-sdk-core release renames it, this is the test that says so, not a 400 for every request.
     assert callable(getattr(DefaultSerializer, "_DefaultSerializer__deserialize", None))
+    assert callable(getattr(DefaultSerializer, "_DefaultSerializer__deserialize_datetime", None))
+
+
+@pytest.mark.parametrize("stamp", ["2026-12-01T20:00:00Z", "2026-12-01T20:00:00.250+01:00", "2026-12-01T20:00:00",
+                                   "2026-12-01", "Tue, 01 Dec 2026 20:00:00 GMT", "2026-12-01 20:00 UTC"])
+def test_timestamps_read_as_the_sdk_reads_them_iso_ones_without_its_slow_parser(stamp: str) -> None:
+    text = json.dumps({**alexa.launch(), "request": {**alexa.launch()["request"], "timestamp": stamp}})
+    ours = READER.deserialize(text, RequestEnvelope).request.timestamp
+    sdk = DefaultSerializer().deserialize(text, RequestEnvelope).request.timestamp
+    assert ours == sdk and (ours.tzinfo is None) == (sdk.tzinfo is None)
 
 
 def test_other_types_are_left_to_the_sdks_serializer():

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skill import speech
 from skill.core import progress
 from skill.core.progress import Felt, RunRecord, feelings
 from skill.core.routines import MEDICAL_CLAIMS
+from skill.text import en_US as speech
 
 NOW = datetime(2025, 3, 6, 18, 0, tzinfo=UTC)  # a Thursday
 NEW_YORK = ZoneInfo("America/New_York")

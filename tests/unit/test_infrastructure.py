@@ -26,7 +26,7 @@ ASK_PROFILE = ASK_RESOURCES["profiles"]["default"]
 # What @ask-cli/cfn-deployer always passes to the stack (lib/builtins/deploy-delegates/cfn-deployer).
 CFN_DEPLOYER_PARAMETERS = {"SkillId", "LambdaRuntime", "LambdaHandler", "CodeBucket", "CodeKey", "CodeVersion"}
 # What skill/hosting/deploy.py's deploy() passes to sam deploy.
-TEMPLATE_PARAMETERS_DEPLOY_PASSES = ("SkillId", "Voice", "CodeBucket", "CodeKey")
+TEMPLATE_PARAMETERS_DEPLOY_PASSES = ("SkillId", "Voice", "LocaleVoices", "CodeBucket", "CodeKey")
 
 
 def default_of(name: str) -> str:
@@ -65,6 +65,15 @@ def test_the_environment_wires_dynamodb_the_table_the_cdn_and_the_region_with_do
     assert env["TRIGGER_COACH_AWS_REGION"] == {"Ref": "AWS::Region"}
     assert env["TRIGGER_COACH_SKILL_ID"] == {"Ref": "SkillId"}
     assert env["TRIGGER_COACH_VOICE"] == {"Ref": "Voice"}
+    assert env["TRIGGER_COACH_LOCALE_VOICES"] == {"Ref": "LocaleVoices"}
+
+
+def test_the_locale_voices_parameter_takes_what_the_setting_takes():
+    pattern = re.compile(TEMPLATE["Parameters"]["LocaleVoices"]["AllowedPattern"])
+    for value in ("", "en-GB=polly:Amy", "en-GB=polly:Amy,en-AU=polly:Olivia,en-IN=polly:Kajal", "en-CA=espeak"):
+        assert pattern.match(value) and config.from_env({"TRIGGER_COACH_LOCALE_VOICES": value}) is not None
+    for value in ("en-GB", "en-GB=", "english=polly:Amy", "en-GB=polly:Amy,"):
+        assert not pattern.match(value), value
 
 
 def test_the_table_has_the_state_layouts_keys_on_demand_with_recovery_and_deletion_protection():

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skill import speech
 from skill.core.cues import CUES
 from skill.core.routines import Breath
 from skill.core.steps import StepKind
@@ -23,6 +22,7 @@ from skill.render.layout import (
     plan_track,
     samples,
 )
+from skill.text import en_US as speech
 
 BREATH = Breath(4, 6)
 SOUNDS = {**{name: samples(cue.seconds) for name, cue in CUES.items()},

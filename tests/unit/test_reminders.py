@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skill import speech
 from skill.alexa import intents
 from skill.core import reminders
 from skill.core.reminders import REPEATS, Asked, Plan, Unclear, listed, plan, read_time, request_body, rrule
+from skill.text import en_US as speech
 
 BERLIN = ZoneInfo("Europe/Berlin")
 EVENING = datetime(2026, 12, 1, 18, 0, tzinfo=BERLIN)  # a Tuesday

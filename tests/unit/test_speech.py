@@ -7,10 +7,10 @@ from dataclasses import fields
 
 import pytest
 
-from skill import speech
 from skill.alexa.handlers import FEATURED
 from skill.core.progress import Nudge, Summary
 from skill.core.routines import MEDICAL_CLAIMS, SAFETY_TOPICS, load_library
+from skill.text import en_US as speech
 
 PACE = speech.ALEXA_SPEAKS_WORDS_PER_SECOND
 LIBRARY = load_library()

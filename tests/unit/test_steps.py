@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from skill import speech
 from skill.config import PROJECT_ROOT
 from skill.core.routines import SCHEMA_PATH, load_library
 from skill.core.steps import KINDS, MIN_SETTLE_SECONDS, StepKind, step_schema
 from skill.core.timeline import Track, expand
+from skill.text import en_US as speech
 
 
 def test_the_schema_file_holds_exactly_the_step_definition_built_from_the_table():

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import escape
 
 if TYPE_CHECKING:
     from skill.core.progress import Felt, Nudge, Summary
+
+LOCALE = "en-US"  # the locale this text speaks; skill.text sets it for every other locale
 
 # --- Guidance spoken inside tracks -------------------------------------------------------
 
@@ -60,7 +62,7 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def ssml(text: str) -> str:
     """Wrap plain text in <speak>, escaping characters SSML reserves and dropping ones XML forbids."""
-    return f"<speak>{escape(_NOT_XML.sub('', text))}</speak>"
+    return f"<speak>{escape(_NOT_XML.sub('', text), quote=False)}</speak>"
 
 
 def ssml_appended(said: str | None, text: str) -> str:
@@ -391,7 +393,10 @@ def progress_summary(summary: Summary) -> str:
 # --- Complaints: "what helps a headache", red flags ----------------------------------------
 # The explanation of where a pain often comes from is the complaint's own sentence in
 # routines/complaints.json; these sentences wrap it. A red flag is answered plainly: what it
-# is, who to call, and that no routine starts. Locale-neutral: "emergency services", not 911.
+# is, who to call, and that no routine starts. en-US text also answers every locale we have
+# no text for, so it says "emergency services", not 911; each locale names its own number.
+
+EMERGENCY_CALL = "call emergency services"
 
 WHAT_HURTS = Question(
     "What's bothering you, or which routine would you like?",
@@ -424,7 +429,7 @@ def red_flag(about: str, emergency: bool) -> str:
     what = _sentence(about)
     if emergency:
         return (f"{what} can be a sign of something that needs help right away. "
-                "Please call emergency services now, or ask someone near you to call. "
+                f"Please {EMERGENCY_CALL} now, or ask someone near you to call. "
                 "I won't start a routine for this.")
     return (f"{what} is something to have checked by a doctor or another clinician soon, "
             "before any self-massage. Please see a clinician about it. "
@@ -444,6 +449,7 @@ def unknown_complaint(heard: str | None, examples: list[str]) -> str:
 # felt, so the replies only note them, suggest rest, or suggest a clinician: never a diagnosis.
 
 _FELT_WORDS = {"better": "better", "same": "about the same", "sore": "sore"}
+CLINICIAN_EXAMPLE = "your doctor or a physical therapist"  # who people here go to for a sore muscle
 
 
 def _it(area: str) -> tuple[str, str]:
@@ -474,7 +480,7 @@ def feeling_noted(feeling: str, area: str, see_clinician: bool) -> str:
         if see_clinician:
             rest += (
                 f" Your {area} has been sore after two sessions in a row, so please check with a "
-                f"clinician, such as your doctor or a physiotherapist, before you work on {them} again."
+                f"clinician, such as {CLINICIAN_EXAMPLE}, before you work on {them} again."
             )
         return rest
     return OKAY
@@ -528,12 +534,46 @@ def felt_sentence(felt: Felt) -> str:
 # --- Quick or full, and starting without a name (issue 12, lengths) ----------------------------
 
 QUICK_WORD = "quick"
+# What fills the routine slot when nobody named one: "start my usual", "start a routine".
+NO_ROUTINE_NAMED = frozenset({"", "a", "usual", "the usual", "one", "a one", "it", "this"})
 NO_USUAL_YET = "We haven't done a routine together yet, so let's pick one."
 
 
 def length_title(title: str, length: str) -> str:
     """Return a routine's title as said for its length: "Quick upper back" for the quick one."""
     return f"{QUICK_WORD.capitalize()} {title.lower()}" if length == QUICK_WORD else title
+
+
+# --- The skill's words outside conversation: model, store listing, offline voice -------------
+# Each locale module overrides only what people there say or read differently.
+
+INVOCATION_NAME = "trigger coach"  # what people say to open the skill; INVOCATION above says it
+ESPEAK_LANGUAGE = "en-us"  # the eSpeak NG voice that reads this locale's text offline
+
+# Words people use here on top of the shared ones, by slot type and value id: routine ids
+# (routines/*.json), complaint ids (routines/complaints.json) and the intents' slot values.
+MODEL_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {}
+# More ways to say an intent here, by intent name, on top of skill.alexa.intents' samples.
+MODEL_SAMPLES: dict[str, tuple[str, ...]] = {}
+
+# The skill store's listing for this locale (skill.json publishingInformation.locales).
+STORE_NAME = SKILL_NAME
+STORE_SUMMARY = "Hands-free, voice-guided self-massage routines with a ball or foam roller."
+STORE_DESCRIPTION = (
+    "Trigger Coach talks you through short self-massage routines while you lie on the floor with a "
+    "tennis ball or foam roller: where to put the ball, how hard to press, how long to hold, when to "
+    "breathe and when to switch sides. Say pause, resume, next or go back at any time, and ask how you "
+    "did this week. Trigger Coach is for general wellbeing only and does not diagnose or treat any "
+    "condition. Stop if you feel sharp pain, numbness or tingling, and check with a clinician if you "
+    "have a medical condition."
+)
+# "Alexa, ask <invocation name> to ..." : each must parse against this locale's model (tested).
+STORE_EXAMPLES = (
+    f"Alexa, ask {INVOCATION_NAME} to start my upper back routine",
+    f"Alexa, ask {INVOCATION_NAME} what routines do you have",
+    f"Alexa, ask {INVOCATION_NAME} how did I do this week",
+)
+STORE_KEYWORDS = ("massage", "foam roller", "trigger point", "stretch", "back", "relax")
 
 
 # --- Reminders: "remind me to do my upper back every evening at 8" (issue 14) ---------------
