@@ -12,6 +12,7 @@ Runs, one after another, each as its own process (output streamed as it comes):
   load       bench/load.py --seconds 30         32 users, whole routines, stored counts checked
   load-year  bench/load.py --seconds 20 --history 365   the same, each user with a year of runs
   state      bench/bench_state.py               cost and bytes per request at any history length
+  reminders  bench/bench_reminders.py 300       our Reminders client vs the SDK's, same transport
 Our own benchmarks end with a `RESULT name key=value ...` line, which is what is read here;
 the others' figures are read from their printed lines (see PARSERS). A benchmark that fails
 or prints no figure is marked so in the table, the rest still run, and the exit status is 1.
@@ -205,6 +206,16 @@ def parse_state(out: str) -> list[Figure]:
     ]
 
 
+def parse_reminders(out: str) -> list[Figure]:
+    r = results(out, "reminders")
+    ratio = float(r["ratio"])
+    return [
+        Figure("reminders", "create a reminder: our client / the SDK's ReminderManagementServiceClient",
+               f"{r['create_ours_ms']} vs {r['create_sdk_ms']} ms (SDK's get_reminders cannot read a list)",
+               "<= 1.1", ratio, at_most(ratio, 1.1)),
+    ]
+
+
 BENCHES = [
     Bench("render", ["bench/bench_render.py"], ["bench/bench_render.py"], parse_render),
     Bench("storage", ["bench/bench_storage.py", "--seconds", "1"], ["bench/bench_storage.py", "--seconds", "0.2"],
@@ -219,6 +230,7 @@ BENCHES = [
     Bench("load-year", ["bench/load.py", "--users", "32", "--seconds", "20", "--history", "365"],
           ["bench/load.py", "--users", "32", "--seconds", "3", "--history", "365"], parse_load("load-year")),
     Bench("state", ["bench/bench_state.py"], ["bench/bench_state.py", "--quick"], parse_state),
+    Bench("reminders", ["bench/bench_reminders.py", "300"], ["bench/bench_reminders.py", "30"], parse_reminders),
 ]
 
 

@@ -36,6 +36,7 @@ DOCUMENTED = {
     "TRIGGER_COACH_IDLE_TIMEOUT": ("5", "Seconds a connection may sit idle (or send nothing) before the web server drops it."),
     "TRIGGER_COACH_CONNECTION_LIMIT": ("1000", "Connections the web server keeps open at once, idle ones included; keep it well above the threads."),
     "TRIGGER_COACH_API_TIMEOUT": ("1.5", "Seconds to wait for the Alexa Settings API (time zone) before falling back to UTC."),
+    "TRIGGER_COACH_REMINDERS_TIMEOUT": ("2.5", "Seconds in all that one request's calls to the Alexa Reminders API may take (a cancel's list and deletes together) before the skill says it couldn't reach reminders; with the time zone lookup it keeps a response well inside Alexa's 8 s."),
 }
 
 # Set by the AWS Lambda runtime in every function's environment.
@@ -79,6 +80,7 @@ class Settings:
     port: int = 8000
     threads: int = 8
     api_timeout: float = 1.5
+    reminders_timeout: float = 2.5
     idle_timeout: int = 5
     connection_limit: int = 1000
 
@@ -241,6 +243,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         port=int(_number("TRIGGER_COACH_PORT", get("TRIGGER_COACH_PORT"), int)),
         threads=int(_number("TRIGGER_COACH_THREADS", get("TRIGGER_COACH_THREADS"), int)),
         api_timeout=float(_number("TRIGGER_COACH_API_TIMEOUT", get("TRIGGER_COACH_API_TIMEOUT"), float)),
+        reminders_timeout=_seconds("TRIGGER_COACH_REMINDERS_TIMEOUT", get("TRIGGER_COACH_REMINDERS_TIMEOUT")),
         idle_timeout=_positive("TRIGGER_COACH_IDLE_TIMEOUT", get("TRIGGER_COACH_IDLE_TIMEOUT")),
         connection_limit=_positive("TRIGGER_COACH_CONNECTION_LIMIT", get("TRIGGER_COACH_CONNECTION_LIMIT")),
     )
@@ -250,4 +253,12 @@ def _positive(name: str, value: str) -> int:
     number = int(_number(name, value, int))
     if number < 1:
         raise ConfigError(f"{name}={value!r} must be a whole number of at least 1; use e.g. {DOCUMENTED[name][0]}.")
+    return number
+
+
+def _seconds(name: str, value: str) -> float:
+    number = float(_number(name, value, float))
+    if not 0 < number <= 6:
+        raise ConfigError(f"{name}={value!r} must be more than 0 and at most 6 seconds, so a response "
+                          f"stays inside Alexa's 8 s; use e.g. {DOCUMENTED[name][0]}.")
     return number

@@ -1,27 +1,23 @@
 """Ask Alexa which time zone a device is in, so "this week" is the user's week.
 
 The one place that calls the Alexa Settings API for ``System.timeZone``. It answers fast or
-not at all: a short timeout, a cache per device, and on any failure UTC with ``known=False``
-(the spoken summary then says it is counting in UTC). It never raises into a handler.
+not at all: one deadline for the whole call (`skill.alexa.api_http`), a cache per device,
+and on any failure UTC with ``known=False`` (the spoken summary then says it is counting in
+UTC). It never raises into a handler.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.client import HTTPException
-from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import certifi
+from skill.alexa import api_http
 
 logger = logging.getLogger("trigger_coach.timezone")
 
@@ -31,14 +27,6 @@ MAX_DEVICES = 10_000
 # Alexa's device ids are a few hundred ASCII characters; a longer one is not worth a lookup and
 # would bloat the cache and the log.
 MAX_DEVICE_ID = 1024
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Refuse redirects, so the access token is only ever sent to the apiEndpoint."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        """Return None, which makes urllib raise HTTPError for the 3xx answer."""
-        return None
 
 
 @dataclass(frozen=True)
@@ -75,13 +63,6 @@ class TimeZoneResolver:
         self._clock = clock
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
-        self._opener: urllib.request.OpenerDirector | None = None  # built on the first lookup
-
-    def _open(self, request: urllib.request.Request) -> Any:
-        if self._opener is None:  # loading the CA bundle is most of a cold start's extra cost
-            context = ssl.create_default_context(cafile=certifi.where())
-            self._opener = urllib.request.build_opener(_NoRedirects(), urllib.request.HTTPSHandler(context=context))
-        return self._opener.open(request, timeout=self.timeout)
 
     def resolve(self, api_endpoint: str, api_access_token: str, device_id: str) -> tuple[ZoneInfo, bool]:
         """Return the device's zone and whether it is known; (UTC, False) on any failure."""
@@ -130,25 +111,14 @@ class TimeZoneResolver:
             del self._cache[next(iter(self._cache))]  # the oldest insertion
 
     def _fetch(self, api_endpoint: str, token: str, device_id: str) -> tuple[ZoneInfo | None, str]:
-        base = api_endpoint.rstrip("/")
-        if urlsplit(base).scheme not in ("https", "http"):
-            return None, f"apiEndpoint {api_endpoint!r} is not an http(s) URL"
-        url = f"{base}/v2/devices/{quote(device_id, safe='')}/settings/System.timeZone"
-        request = urllib.request.Request(
-            url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        )
+        path = f"/v2/devices/{quote(device_id, safe='')}/settings/System.timeZone"
         try:
-            with self._open(request) as response:
-                body = response.read(MAX_BODY_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            return None, f"HTTP {exc.code} {exc.reason}"
-        except urllib.error.URLError as exc:
-            return None, f"no answer ({exc.reason})"
-        except (TimeoutError, OSError, HTTPException, ValueError) as exc:
-            return None, f"no answer ({type(exc).__name__}: {str(exc) or 'timed out'})"
-        if len(body) > MAX_BODY_BYTES:
-            return None, f"the answer is longer than {MAX_BODY_BYTES} bytes"
+            status, body = api_http.send(api_endpoint, "GET", path, token, deadline=time.monotonic() + self.timeout,
+                                         max_bytes=MAX_BODY_BYTES)
+        except api_http.ApiCallError as exc:
+            return None, str(exc)
+        if status != 200:
+            return None, f"HTTP {status} {body[:60]!r}"
         try:
             name = json.loads(body.decode("utf-8"))
         except ValueError:

@@ -180,3 +180,26 @@ def complete_run(url: str, routine: str, user: str, **kw: Any) -> int:
         played += 1
         token = queued["audioItem"]["stream"]["token"] if queued else None
     return played
+
+
+REMINDERS_SCOPE = "alexa::alerts:reminders:skill:readwrite"
+
+
+def with_reminders_permission(body: dict[str, Any], granted: bool = True) -> dict[str, Any]:
+    """Return the envelope with the reminders permission granted (consent token and scope) or not."""
+    user = body["context"]["System"]["user"]
+    if granted:
+        user["permissions"] = {"consentToken": "test-consent-token",
+                               "scopes": {REMINDERS_SCOPE: {"status": "GRANTED"}}}
+    else:
+        user.pop("permissions", None)
+    return body
+
+
+def connections_response(answer: str, *, code: str = "200", session_attributes: dict | None = None,
+                         **kw: Any) -> dict[str, Any]:
+    """Return the Connections.Response Alexa sends after an AskFor permission request."""
+    request = {"type": "Connections.Response", "name": "AskFor", "token": "reminder",
+               "status": {"code": code, "message": "OK" if code == "200" else "Failed"},
+               "payload": {"permissionScope": REMINDERS_SCOPE, "status": answer}}
+    return envelope(request, session_attributes=session_attributes, **kw)

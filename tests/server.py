@@ -13,7 +13,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -165,27 +164,8 @@ class ProcessServer:
 
 @contextmanager
 def zone_api(zone: str) -> Iterator[str]:
-    """Serve a stand-in Alexa Settings API on loopback (every device in `zone`); yield its URL."""
+    """Serve the stand-in Alexa APIs on loopback with every device in `zone`; yield its URL."""
+    from tests.alexa_api import AlexaApiState, alexa_api
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps(zone).encode()
-            ok = self.path.endswith("/settings/System.timeZone")
-            self.send_response(200 if ok else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Stay quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with alexa_api(AlexaApiState(zone=zone)) as (url, _):
+        yield url

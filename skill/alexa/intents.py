@@ -292,6 +292,85 @@ FEELING_ANSWER = Intent("FeelingIntent", slots=(FEELING,), samples=(
     "it's feeling {feeling}",
 ))
 
+# --- Reminders: "remind me to do my upper back every evening at 8" (issue 14) ----------------
+TIME = Slot("time", "AMAZON.TIME")  # "20:00", or a part of the day: MO, AF, EV, NI
+DATE = Slot("date", "AMAZON.DATE")  # "2026-12-02"; weeks, months and weekends are asked again
+RECURRENCE = Slot("recurrence", "RECURRENCE")  # values: RECURRENCE_VALUES below
+
+# Spoken values of the RECURRENCE slot, by the id `skill.core.reminders.REPEATS` takes.
+RECURRENCE_VALUES = {
+    "daily": ("every day", "daily", "each day", "every single day", "once a day"),
+    "mornings": ("every morning", "each morning", "in the mornings", "mornings"),
+    "afternoons": ("every afternoon", "each afternoon", "in the afternoons", "afternoons"),
+    "evenings": ("every evening", "each evening", "in the evenings", "evenings"),
+    "nights": ("every night", "each night", "nightly", "at night", "nights"),
+    "weekdays": ("every weekday", "on weekdays", "weekdays", "monday to friday", "every work day",
+                 "on work days"),
+    "weekday-mornings": ("every weekday morning", "weekday mornings", "on weekday mornings"),
+    "weekday-evenings": ("every weekday evening", "weekday evenings", "on weekday evenings"),
+    "weekends": ("every weekend", "on weekends", "at weekends", "weekends", "saturdays and sundays"),
+    **{f"{day}s": (f"every {day}", f"on {day}s", f"{day}s", f"each {day}")
+       for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
+}
+
+_REMIND_WHAT = ("remind me to do my {routine}", "remind me to do my {routine} routine",
+                "remind me to roll my {routine}", "remind me about my {routine}")
+SET_REMINDER = Intent("SetReminderIntent", slots=(ROUTINE, TIME, DATE, RECURRENCE), samples=(
+    *(f"{what} {tail}" for what in _REMIND_WHAT for tail in (
+        "{recurrence} at {time}", "{date} at {time}", "at {time}", "{recurrence}", "{date}")),
+    *_REMIND_WHAT,
+    "remind me {recurrence} at {time}",
+    "remind me {date} at {time}",
+    "remind me at {time}",
+    "remind me {recurrence}",
+    "remind me {date}",
+    "remind me to do a routine {recurrence} at {time}",
+    "remind me to do a routine at {time}",
+    "remind me to do a routine {date} at {time}",
+    "set a reminder",
+    "set a reminder for {time}",
+    "set a reminder {recurrence} at {time}",
+    "set a reminder for {date} at {time}",
+    "set a reminder for my {routine}",
+    "set a reminder for my {routine} routine",
+    "set a reminder for my {routine} {recurrence} at {time}",
+    "set a reminder for my {routine} at {time}",
+    "set up a reminder",
+    "give me a reminder {recurrence} at {time}",
+    "remind me",
+    "remind me to do my routine",
+    "{recurrence} at {time}",
+    "{date} at {time}",
+    "at {time}",
+    "{time}",
+    "it's for my {routine}",
+    "the reminder is for my {routine}",
+))
+LIST_REMINDERS = Intent("ListRemindersIntent", samples=(
+    "what reminders do I have",
+    "which reminders do I have",
+    "what reminders have I got",
+    "list my reminders",
+    "read my reminders",
+    "what are my reminders",
+    "do I have any reminders",
+    "when are my reminders",
+))
+CANCEL_REMINDERS = Intent("CancelRemindersIntent", samples=(
+    "cancel my reminders",
+    "cancel my reminder",
+    "cancel all my reminders",
+    "cancel the reminders",
+    "cancel the reminder",
+    "delete my reminders",
+    "delete my reminder",
+    "remove my reminders",
+    "stop my reminders",
+    "turn off my reminders",
+    "I don't want any reminders",
+    "no more reminders",
+))
+
 PAUSE = Intent("AMAZON.PauseIntent")
 RESUME = Intent("AMAZON.ResumeIntent")
 NEXT = Intent("AMAZON.NextIntent")
@@ -311,7 +390,7 @@ YES = Intent("AMAZON.YesIntent")
 NO = Intent("AMAZON.NoIntent")
 
 CUSTOM = (START_ROUTINE, LIST_ROUTINES, PROGRESS, RESUME_ROUTINE, FORGET_HISTORY, SAFETY_TIPS,
-          COMPLAINT_INTENT, FEELING_ANSWER)
+          COMPLAINT_INTENT, FEELING_ANSWER, SET_REMINDER, LIST_REMINDERS, CANCEL_REMINDERS)
 BUILT_IN = (
     PAUSE, RESUME, NEXT, PREVIOUS, REPEAT, START_OVER, LOOP_ON, LOOP_OFF, SHUFFLE_ON,
     SHUFFLE_OFF, CANCEL, STOP, HELP, FALLBACK, NAVIGATE_HOME, YES, NO,

@@ -103,6 +103,7 @@ def build_model(library: Library, complaints: ComplaintBook | None = None,
         (intents.FEELING.type, spoken_values(intents.FEELING_VALUES)),
         (intents.COMPLAINT.type, complaint_slot_values(complaints)),
         (intents.LENGTH.type, spoken_values(intents.LENGTH_VALUES)),
+        (intents.RECURRENCE.type, spoken_values(intents.RECURRENCE_VALUES)),
     ]
     unknown = sorted(set(said.MODEL_SYNONYMS) - {name for name, _ in types})
     if unknown:

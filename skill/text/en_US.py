@@ -621,3 +621,158 @@ SCREEN_BREATHS = "{breaths} slow breaths"
 SCREEN_BREATH = "breathe in {inhale}, out {exhale}"
 SCREEN_BREATH_HOLD = "breathe in {inhale}, hold {hold}, out {exhale}"
 SCREEN_NEXT = "next: {where}"  # a step that moves the person, before the ball goes in place
+
+
+# --- Reminders: "remind me to do my upper back every evening at 8" (issue 14) ---------------
+# The reminder itself is read by Alexa at the set time, out of our session, so its text names
+# the routine and the exact words that start it. Every answer says back exactly when it rings.
+
+_REPEAT_WORDS = {  # RRULE weekdays (Monday first) -> how the repeat is said
+    ("MO", "TU", "WE", "TH", "FR", "SA", "SU"): "every day",
+    ("MO", "TU", "WE", "TH", "FR"): "every weekday",
+    ("SA", "SU"): "every weekend",
+}
+_DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday",
+              "FR": "Friday", "SA": "Saturday", "SU": "Sunday"}
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+def reminder_text(title: str | None) -> str:
+    """Return what Alexa reads when a reminder rings: the routine and how to start it."""
+    if title is None:
+        return f"Time for your self-massage routine. Say: {INVOCATION} start my usual routine."
+    name = title.lower()
+    return f"Time for your {name} routine. Say: {INVOCATION} start my {name} routine."
+
+
+def clock_time(hour: int, minute: int) -> str:
+    """Say a clock time the way people do: "8 PM", "7:30 AM", "noon", "midnight"."""
+    if (hour, minute) == (12, 0):
+        return "noon"
+    if (hour, minute) == (0, 0):
+        return "midnight"
+    half = "AM" if hour < 12 else "PM"
+    shown = hour % 12 or 12
+    return f"{shown} {half}" if minute == 0 else f"{shown}:{minute:02d} {half}"
+
+
+def _at(hour: int, minute: int) -> str:
+    said = clock_time(hour, minute)
+    return said if said in ("noon", "midnight") else f"at {said}"
+
+
+def repeat_words(days: tuple[str, ...]) -> str:
+    """Say how a reminder repeats: "every day", "every weekday", "every Monday and Thursday"."""
+    if days in _REPEAT_WORDS:
+        return _REPEAT_WORDS[days]
+    return "every " + spoken_list([_DAY_NAMES[d] for d in days])
+
+
+def reminder_day(day_offset: int, weekday: int, month: int, day: int) -> str:
+    """Say a one-off reminder's day: "today", "tomorrow", or "on Friday, December 4"."""
+    if day_offset == 0:
+        return "today"
+    if day_offset == 1:
+        return "tomorrow"
+    names = list(_DAY_NAMES.values())
+    return f"on {names[weekday]}, {_MONTHS[month - 1]} {day}"
+
+
+def reminder_when(hour: int, minute: int, days: tuple[str, ...] = (), day: str | None = None) -> str:
+    """Say when a reminder rings: "every evening at 8 PM", "tomorrow at 7 AM"."""
+    at = _at(hour, minute)
+    if days:
+        return f"{repeat_words(days)} {at}"
+    return f"{day} {at}" if day else at
+
+
+def reminder_set(title: str | None, when: str, moved_to_tomorrow: bool) -> str:
+    """Say a reminder was set, exactly when it rings, and how to cancel it."""
+    what = f"to do your {title.lower()} routine" if title else "to do a routine"
+    moved = "That time has already passed today, so I've made it tomorrow. " if moved_to_tomorrow else ""
+    return (f"{moved}Done. I'll remind you {when} {what}. "
+            f"To stop it, say: {INVOCATION} cancel my reminders.")
+
+
+REMINDER_WHEN = Question(
+    "You can say, for example: every evening at 8. When shall I remind you?",
+    "When shall I remind you? Say a time, like: every evening at 8, or tomorrow at 7 AM.",
+)
+REMINDER_BAD_TIME = "Sorry, that isn't a time I can set."
+REMINDER_BAD_DATE = "Sorry, I need one particular day, like tomorrow or December the fifth."
+REMINDER_PAST_DATE = "That day has already passed."
+REMINDER_BAD_REPEAT = "I can repeat a reminder every day, on weekdays, at weekends, or on one day of the week."
+REMINDER_WHICH_DAY = Question(
+    "You can say tomorrow, or every day at 8. Which day shall I remind you?",
+    "Which day shall I remind you? Say tomorrow, a date, or every day.",
+)
+
+
+def reminder_which_half(hour: int) -> Question:
+    """Ask which half of the day an hour like "three" means."""
+    ask = f"Did you mean {hour} in the morning, or {hour} in the afternoon?"
+    return Question(ask, f"{ask} Say morning or afternoon.")
+
+
+def reminder_unknown_routine(heard: str) -> str:
+    """Say we have no routine by that name (the question follows)."""
+    return f"I don't have a routine for {heard}."
+
+
+REMINDER_WHICH_ROUTINE = Question(
+    "You can say, for example: it's for my upper back. Which routine is the reminder for?",
+    "Which routine is the reminder for? Say, for example: it's for my calves.",
+)
+REMINDER_PERMISSION_LEAD = "To set reminders, I need your permission first."
+REMINDER_PERMISSION_CARD = (
+    "To let me set reminders, open the Alexa app: I've sent a card there where you can allow it. "
+    "Then ask me again."
+)
+REMINDER_DENIED = (
+    "Okay, I won't set any reminders. If you change your mind, you can allow reminders for "
+    "Trigger Coach in the Alexa app."
+)
+REMINDER_NOT_ANSWERED = f"I didn't hear an answer, so I haven't set a reminder. {REMINDER_PERMISSION_CARD}"
+REMINDER_ALLOWED_NOTHING_ASKED = (
+    "Thanks, reminders are allowed now. "
+    f"To set one, say: {INVOCATION} remind me to do my upper back every evening at 8."
+)
+REMINDER_NO_ZONE = (
+    "I couldn't find out your time zone just now, so I can't set a reminder for the right time. "
+    "Please try again in a moment."
+)
+REMINDER_BUSY = "Reminders are busy right now, so nothing has changed. Please try again in a minute."
+REMINDER_UNREACHABLE = "I couldn't reach your reminders just now, so nothing has changed. Please try again in a moment."
+REMINDERS_NO_PERMISSION = (
+    "I don't have permission to use your reminders, so I haven't set any. "
+    f"{REMINDER_PERMISSION_CARD}"
+)
+REMINDERS_NONE = (
+    "You don't have any reminders from Trigger Coach. To set one, say: "
+    f"{INVOCATION} remind me to do my upper back every evening at 8."
+)
+
+
+MAX_REMINDERS_SAID = 5  # more would be a minute of listening; the rest are counted
+
+
+def reminder_list(items: list[tuple[str | None, str]]) -> str:
+    """List reminders as (routine title or None, when) pairs; past MAX_REMINDERS_SAID, count the rest."""
+    said = [f"{title.lower() if title else 'a routine'} {when}".strip() for title, when in items[:MAX_REMINDERS_SAID]]
+    if len(items) > MAX_REMINDERS_SAID:
+        said.append(f"{_number(len(items) - MAX_REMINDERS_SAID)} more")
+    count = "one reminder" if len(items) == 1 else f"{_number(len(items))} reminders"
+    return (f"You have {count} from Trigger Coach: {spoken_list(said)}. "
+            f"To stop them, say: {INVOCATION} cancel my reminders.")
+
+
+def reminders_cancelled(done: int, total: int) -> str:
+    """Say how many reminders were cancelled, and what to do when some could not be."""
+    if total == 0:
+        return "You don't have any reminders from Trigger Coach, so there was nothing to cancel."
+    if done == total:
+        what = "your reminder" if total == 1 else f"all {_number(total)} of your reminders"
+        return f"Done. I've cancelled {what} from Trigger Coach."
+    return (f"I cancelled {_number(done)} of your {_number(total)} reminders, but couldn't reach "
+            "the rest just now. Please say that again in a moment.")

@@ -14,7 +14,7 @@ import pytest
 from ask_sdk_core.dispatch_components import AbstractRequestHandler
 
 from skill import text
-from skill.alexa import handlers, intents
+from skill.alexa import handlers, intents, reminder_dialogue
 from skill.alexa.model import model_path
 from skill.hosting.web import create_app
 from skill.text import en_US
@@ -22,7 +22,8 @@ from tests import alexa
 from tests.alexa import speech_of
 from tests.server import ThreadServer
 
-HANDLERS = {cls.handle.__code__: cls.__name__ for cls in vars(handlers).values()
+HANDLERS = {cls.handle.__code__: cls.__name__ for module in (handlers, reminder_dialogue)
+            for cls in vars(module).values()
             if isinstance(cls, type) and issubclass(cls, AbstractRequestHandler) and "handle" in vars(cls)}
 
 

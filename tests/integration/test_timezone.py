@@ -7,78 +7,48 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from skill.timezone import UTC_ZONE, TimeZoneResolver
+from tests.alexa_api import TOKEN, AlexaApiState, alexa_api
+from tests.server import free_port
 
-TOKEN = "test-access-token"
+DEVICE_ANSWERS = {
+    "dev-la": (200, json.dumps("America/Los_Angeles").encode()),
+    "dev-auckland": (200, b'"Pacific/Auckland"'),
+    "dev-junk": (200, b"<html>not json</html>"),
+    "dev-mars": (200, b'"Mars/Olympus_Mons"'),
+    "dev-forbidden": (403, b'{"message": "Access denied"}'),
+    "dev-broken": (500, b"oops"),
+    "dev-unknown": (404, b'{"message": "unknown device"}'),
+}
 
 
-class FakeAlexaApi(ThreadingHTTPServer):
-    """Answer GET /v2/devices/<id>/settings/System.timeZone according to the device id."""
+@dataclass
+class Api:
+    """The stand-in's URL, and what it answers and was asked, by device."""
 
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), SettingsHandler)
-        self.calls: Counter[str] = Counter()
-        self.release = threading.Event()  # lets a sleeping answer end when the test ends
-        self.answers: dict[str, tuple[int, bytes]] = {
-            "dev-la": (200, json.dumps("America/Los_Angeles").encode()),
-            "dev-auckland": (200, b'"Pacific/Auckland"'),
-            "dev-junk": (200, b"<html>not json</html>"),
-            "dev-mars": (200, b'"Mars/Olympus_Mons"'),
-            "dev-forbidden": (403, b'{"message": "Access denied"}'),
-            "dev-broken": (500, b"oops"),
-        }
+    endpoint: str
+    state: AlexaApiState
 
     @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+    def calls(self) -> Counter[str]:
+        return self.state.zone_calls
 
-
-class SettingsHandler(BaseHTTPRequestHandler):
-    server: FakeAlexaApi
-
-    def do_GET(self) -> None:
-        prefix, suffix = "/v2/devices/", "/settings/System.timeZone"
-        segment = self.path[len(prefix):-len(suffix)] if self.path.startswith(prefix) else ""
-        device = "" if "/" in segment else unquote(segment)  # one quoted path segment, as the API takes it
-        self.server.calls[device] += 1
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-            status, body = 401, b'{"message": "no token"}'
-        elif device == "dev-slow":
-            self.server.release.wait(10)  # far longer than the resolver waits
-            status, body = 200, b'"Europe/Paris"'
-        else:
-            status, body = self.server.answers.get(device, (404, b'{"message": "unknown device"}'))
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:
-            pass  # the client gave up waiting, as it should
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    @property
+    def answers(self) -> dict[str, tuple[int, bytes]]:
+        return self.state.device_answers
 
 
 @pytest.fixture
-def api() -> Iterator[FakeAlexaApi]:
-    server = FakeAlexaApi()
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield server
-    server.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+def api() -> Iterator[Api]:
+    state = AlexaApiState(device_answers=dict(DEVICE_ANSWERS), slow_devices=frozenset({"dev-slow"}),
+                          dribble_devices=frozenset({"dev-dribble"}))
+    with alexa_api(state) as (url, _):
+        yield Api(url, state)
 
 
 class Clock:
@@ -167,16 +137,22 @@ def test_a_request_without_endpoint_token_or_device_falls_back_without_calling(a
     assert "the request has no" in caplog.text
 
 
-def test_a_non_http_endpoint_is_never_opened(caplog):
+@pytest.mark.parametrize("endpoint", ["file:///etc", "http://api.example.invalid", "ftp://127.0.0.1"])
+def test_an_endpoint_that_is_not_https_or_loopback_http_is_never_opened(caplog, endpoint):
     with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
-        result = TimeZoneResolver(timeout=5).resolve("file:///etc", TOKEN, "dev-la")
-    assert result == (UTC_ZONE, False) and "is not an http(s) URL" in caplog.text
+        result = TimeZoneResolver(timeout=5).resolve(endpoint, TOKEN, "dev-la")
+    assert result == (UTC_ZONE, False) and "is not an https URL" in caplog.text  # the token stays here
 
 
-def test_a_closed_port_falls_back_to_utc(api):
-    endpoint = api.endpoint
-    api.shutdown()
-    api.server_close()
+def test_an_answer_dribbled_byte_by_byte_is_cut_off_at_the_deadline(api, caplog):
+    resolver = TimeZoneResolver(timeout=0.3)
+    with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
+        assert resolver.resolve(api.endpoint, TOKEN, "dev-dribble") == (UTC_ZONE, False)
+    assert "timed out" in caplog.text
+
+
+def test_a_closed_port_falls_back_to_utc():
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     assert TimeZoneResolver(timeout=5).resolve(endpoint, TOKEN, "dev-la") == (UTC_ZONE, False)
 
 

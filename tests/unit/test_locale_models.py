@@ -32,6 +32,13 @@ def _said(model: dict, slot_type: str) -> dict[str, list[str]]:
     return {v["id"]: [v["name"]["value"], *v["name"]["synonyms"]] for v in values}
 
 
+# What Alexa's built-in slot types take, roughly: enough to tell a time or a day from other words.
+BUILT_IN_SLOTS = {
+    "AMAZON.TIME": r"\d{1,2}(?::\d{2})?(?: ?[ap]\.?m\.?)?|noon|midnight|in the (?:morning|afternoon|evening)|tonight",
+    "AMAZON.DATE": r"today|tomorrow|(?:next )?(?:mon|tues|wednes|thurs|fri|satur|sun)day|\w+ \d{1,2}(?:st|nd|rd|th)?",
+}
+
+
 def _parses(model: dict, utterance: str) -> str | None:
     """Return the custom intent whose samples and slot values make exactly this utterance, or None."""
     slot_words = {t["name"]: [p for ps in _said(model, t["name"]).values() for p in ps] for t in model["types"]}
@@ -40,7 +47,7 @@ def _parses(model: dict, utterance: str) -> str | None:
         for sample in intent["samples"]:
             pattern = re.escape(sample.lower())
             for name, kind in types.items():
-                words = "|".join(re.escape(w.lower()) for w in slot_words[kind])
+                words = BUILT_IN_SLOTS.get(kind) or "|".join(re.escape(w.lower()) for w in slot_words[kind])
                 pattern = pattern.replace(re.escape("{" + name + "}"), f"(?:{words})")
             if re.fullmatch(pattern, utterance.lower()):
                 return intent["name"]
