@@ -226,22 +226,23 @@ def cmd_render(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def cmd_model(args: argparse.Namespace, settings: config.Settings) -> int:
-    """Write the interaction model's ROUTINE slot values from routines/, or --check for drift.
+    """Write the interaction model and the Alexa Routines task file from routines/, or --check for drift.
 
     Example: trigger-coach model --check
     """
     from skill.alexa.model import check_model, write_model
+    from skill.alexa.tasks import check_task, write_task
 
     library = _library(settings)
     complaints = _complaints(settings, library)
     if args.check:
-        drift = check_model(library, complaints)
+        drift = check_model(library, complaints) or check_task(library)
         if drift:
             raise CliError(drift)
-        print("The interaction model matches routines/.")
+        print("The interaction model and the task file match routines/.")
         return 0
-    path = write_model(library, complaints)
-    print(f"Wrote {path}.")
+    for path in (write_model(library, complaints), write_task(library)):
+        print(f"Wrote {path}.")
     return 0
 
 

@@ -534,3 +534,28 @@ NO_USUAL_YET = "We haven't done a routine together yet, so let's pick one."
 def length_title(title: str, length: str) -> str:
     """Return a routine's title as said for its length: "Quick upper back" for the quick one."""
     return f"{QUICK_WORD.capitalize()} {title.lower()}" if length == QUICK_WORD else title
+
+
+# --- Alexa Routines: a task launch that cannot start anything ---------------------------------
+# Said when an Alexa Routine's "start a Trigger Coach routine" action is set up wrongly; the
+# fix is always in the Alexa app, so each sentence says where.
+
+TASK_NOT_OURS = (
+    "This Alexa Routine asks Trigger Coach for something I can't do. "
+    "In the Alexa app, open the routine and choose the action Start a Trigger Coach routine again."
+)
+TASK_NO_ROUTINE = (
+    "This Alexa Routine doesn't say which massage routine to start. "
+    "In the Alexa app, open the routine, edit the Trigger Coach action, and pick a routine, like upper back."
+)
+TASK_BAD_LENGTH = (
+    "This Alexa Routine asks for a length I don't have. "
+    "In the Alexa app, edit the Trigger Coach action and choose full length or quick."
+)
+
+
+def task_unknown_routine(heard: str | None, names: list[str]) -> str:
+    """Say the routine an Alexa Routine names is not one we have, and how to pick another."""
+    which = f"a routine called {heard}" if heard else "the routine it names"
+    return (f"This Alexa Routine asks for {which}, which I don't have. "
+            f"In the Alexa app, edit the Trigger Coach action and pick another, like {spoken_list(names, 'or')}.")
