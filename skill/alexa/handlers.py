@@ -273,7 +273,7 @@ def _offer(handler_input: HandlerInput, coach: Coach) -> tuple[speech.Question, 
     """Return what to offer next, and what a yes to it means: carry on, the last one, or ask."""
     user = user_of(handler_input)
     offer = resumable(handler_input)
-    state = offer[1] if offer else user.state
+    state = offer[1] if offer else user.own_state
     routine = coach.catalog.routine(state.routine_id)
     if state.has_run and routine is not None:
         return speech.resume_offer(routine.title), "resume"

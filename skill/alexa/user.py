@@ -68,6 +68,7 @@ class User:
     state: PlaybackState
     others: dict[str, PlaybackState] = field(default_factory=dict)
     owner: str | None = None  # the person key whose profile and runs these are; None: the account's
+    mine: bool = True  # this device's run was started by the owner (else it is someone else's)
     health: str = OK
     dirty: bool = False
     view: dict[str, Any] = field(default_factory=dict)  # runs this request touched, for progress.note
@@ -76,6 +77,11 @@ class User:
     profile_changed: bool = False
     started: bool = False
     now: datetime | None = None
+
+    @property
+    def own_state(self) -> PlaybackState:
+        """Return this device's state if its run is the owner's, else an idle one (for offers)."""
+        return self.state if self.mine else PlaybackState(seq=self.state.seq)
 
     @property
     def key(self) -> str:
@@ -156,7 +162,8 @@ def _load(handler_input: HandlerInput) -> User:
             others[other] = PlaybackState.from_dict(raw)
         except ValueError as exc:
             log.warning("Ignoring the unreadable playback record of device %s: %s", other[:40], exc)
-    return User(user_id, device_id, snapshot.profile, state, others, owner=owner,
+    mine = (snapshot.devices.get(device_id) or {}).get(OWNER) == owner
+    return User(user_id, device_id, snapshot.profile, state, others, owner=owner, mine=mine,
                 view=_view(snapshot.profile, state))
 
 
@@ -222,7 +229,7 @@ def resumable(handler_input: HandlerInput) -> tuple[str, PlaybackState] | None:
     """Return the device and state of the run to offer to resume: this device's, if paused,
     or else the one paused most recently on another device of this user."""
     user = user_of(handler_input)
-    if user.state.activity is Activity.PAUSED:
+    if user.own_state.activity is Activity.PAUSED:
         return user.device_id, user.state
     paused = [(state.paused_at or "", state.seq, device) for device, state in user.others.items()
               if state.activity is Activity.PAUSED]
