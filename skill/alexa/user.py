@@ -69,6 +69,7 @@ class User:
     others: dict[str, PlaybackState] = field(default_factory=dict)
     owner: str | None = None  # the person key whose profile and runs these are; None: the account's
     mine: bool = True  # this device's run was started by the owner (else it is someone else's)
+    loaded_profile: bool = False  # the owner had a stored profile when this request read it
     health: str = OK
     dirty: bool = False
     view: dict[str, Any] = field(default_factory=dict)  # runs this request touched, for progress.note
@@ -164,7 +165,7 @@ def _load(handler_input: HandlerInput) -> User:
             log.warning("Ignoring the unreadable playback record of device %s: %s", other[:40], exc)
     mine = (snapshot.devices.get(device_id) or {}).get(OWNER) == owner
     return User(user_id, device_id, snapshot.profile, state, others, owner=owner, mine=mine,
-                view=_view(snapshot.profile, state))
+                loaded_profile=bool(snapshot.profile), view=_view(snapshot.profile, state))
 
 
 def _view(profile: dict[str, Any], state: PlaybackState) -> dict[str, Any]:
@@ -379,6 +380,7 @@ def changes_of(user: User) -> Changes:
         runs=[RunWrite(raw, user.device_id) for raw in user.runs.values()],
         started=user.started,
         owner=user.owner,
+        new_owner=user.owner is not None and not user.loaded_profile,
     )
 
 

@@ -313,7 +313,7 @@ class DynamoAdapter:
 
     def _write(self, user_id: str, changes: Changes) -> None:
         owner = changes.owner or user_id  # whose profile and runs these are; devices are the account's
-        if changes.owner is not None and (changes.profile is not None or changes.runs):
+        if changes.owner is not None and changes.new_owner and (changes.profile is not None or changes.runs):
             self._add_person(user_id, changes.owner)  # first, so no record of a person is left unlisted
         if changes.profile is not None:
             self._merge_item(owner, PROFILE, lambda stored: self.rules.profile(stored, changes.profile))

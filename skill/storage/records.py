@@ -82,13 +82,16 @@ class Changes:
     once never leave an orphan. `epoch` is the profile epoch the runs belong to; runs of an
     older epoch (written by a request that began before "forget my history") stay invisible.
     `owner` is the person key the profile and runs belong to (None: the account itself); the
-    device records are always the account's.
+    device records are always the account's. `new_owner` says that person had no profile when
+    the request read it: the store then adds them to the account's list of persons (a person
+    with a profile is listed already: every profile write of a person lists them first).
     """
 
     device_id: str
     now: datetime
     epoch: int = 0
     owner: str | None = None
+    new_owner: bool = False
     profile: Document | None = None
     devices: dict[str, Document] = field(default_factory=dict)
     runs: list[RunWrite] = field(default_factory=list)
@@ -105,7 +108,7 @@ class Changes:
             "device_id": self.device_id, "now": self.now.astimezone(UTC).isoformat(), "epoch": self.epoch,
             "profile": self.profile, "devices": self.devices,
             "runs": [{"record": r.record, "device_id": r.device_id} for r in self.runs], "started": self.started,
-            "owner": self.owner,
+            "owner": self.owner, "new_owner": self.new_owner,
         }
 
     @classmethod
@@ -118,6 +121,7 @@ class Changes:
                 runs=[RunWrite(dict(r["record"]), r["device_id"]) for r in data["runs"]],
                 started=bool(data["started"]),
                 owner=None if data.get("owner") is None else str(data["owner"]),  # older entries have none
+                new_owner=bool(data.get("new_owner", data.get("owner") is not None)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"Journal entry {data!r:.120} is not a saved change: {exc}") from None

@@ -459,7 +459,7 @@ class SQLiteAdapter:
         owner = changes.owner or user_id  # whose profile and runs these are; devices are the account's
 
         def work(conn: sqlite3.Connection) -> None:
-            if changes.owner is not None:
+            if changes.owner is not None and changes.new_owner:
                 conn.execute(_ADD_PERSON, (user_id, changes.owner))
             if changes.profile is not None:
                 row = conn.execute("SELECT doc FROM users WHERE user_id = ?", (owner,)).fetchone()

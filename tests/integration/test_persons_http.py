@@ -7,6 +7,7 @@ the device record says whose run it plays.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -139,3 +140,22 @@ def test_a_person_pausing_on_one_device_is_not_offered_another_persons_paused_ru
     assert ben.get("sessionAttributes", {}).get("pending") != "resume", said(ben)
     anna: dict[str, Any] = rig.ask(alexa.launch(user=user, device="echo-bedroom", person=ANNA))
     assert anna["sessionAttributes"].get("pending") == "resume", said(anna)
+
+
+def test_a_person_is_listed_in_dynamodb_once_not_on_every_event(rig: Rig) -> None:
+    if rig.faults is None:
+        pytest.skip("watches the DynamoDB items put, at the proxy")
+    put: list[str] = []
+    count = rig.faults.count
+
+    def watch(operation: str, body: bytes) -> None:
+        if operation == "PutItem":
+            put.append(json.loads(body)["Item"]["sk"]["S"])
+        count(operation, body)
+
+    rig.faults.count = watch  # the proxy's own bookkeeping, not the skill's code
+    user = "amzn1.ask.account.LISTED-ONCE"
+    tracks = play_all(rig, user, start(rig, user, "calves", "echo-kitchen", ANNA), "echo-kitchen")
+    play_all(rig, user, start(rig, user, "upper-back", "echo-bedroom", ANNA), "echo-bedroom")
+    assert tracks > 1 and len(put) > 2 * tracks
+    assert len([sk for sk in put if sk.startswith("person#")]) == 1, put
