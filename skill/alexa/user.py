@@ -33,6 +33,7 @@ from ask_sdk_core.utils import get_request_type
 from ask_sdk_model.ui import SsmlOutputSpeech
 
 from skill import speech
+from skill.alexa import intents
 from skill.core import progress
 from skill.core.player import Activity, PlaybackState, Program, RunStarted, Transition
 from skill.storage import CorruptRecordError
@@ -135,9 +136,9 @@ def _load(handler_input: HandlerInput) -> User:
     try:
         snapshot = store.load(user_id or "", device_id, owner)
         claimed = (snapshot.devices.get(device_id) or {}).get(OWNER)
-        if owner is None and handler_input.request_envelope.session is None and is_person_of(user_id or "", claimed):
-            # An AudioPlayer event or a button: no voice, so no person. The run on this
-            # device belongs to whoever started it.
+        if owner is None and _steers_playback(handler_input) and is_person_of(user_id or "", claimed):
+            # An AudioPlayer event, a button, or "pause" / "next" from a voice Alexa did not
+            # recognise this time: the run on this device belongs to whoever started it.
             owner = empty.owner = claimed
             snapshot.profile = store.profile(owner)
     except CorruptRecordError:
@@ -178,6 +179,20 @@ def _user_id(handler_input: HandlerInput) -> str | None:
     context = handler_input.request_envelope.context
     system = getattr(context, "system", None)
     return getattr(getattr(system, "user", None), "user_id", None)
+
+
+# Said during a routine, these steer the device's playback, so they act for the run's owner.
+_PLAYBACK_INTENTS = frozenset(i.name for i in (
+    intents.PAUSE, intents.RESUME, intents.NEXT, intents.PREVIOUS, intents.REPEAT, intents.START_OVER,
+    intents.CANCEL, intents.STOP, intents.NAVIGATE_HOME, intents.RESUME_ROUTINE))
+
+
+def _steers_playback(handler_input: HandlerInput) -> bool:
+    """Return whether the request acts on this device's playback: an event, a button, a playback intent."""
+    if handler_input.request_envelope.session is None:
+        return True
+    intent = getattr(handler_input.request_envelope.request, "intent", None)
+    return getattr(intent, "name", None) in _PLAYBACK_INTENTS
 
 
 def _person_id(handler_input: HandlerInput) -> str | None:

@@ -159,3 +159,17 @@ def test_a_person_is_listed_in_dynamodb_once_not_on_every_event(rig: Rig) -> Non
     play_all(rig, user, start(rig, user, "upper-back", "echo-bedroom", ANNA), "echo-bedroom")
     assert tracks > 1 and len(put) > 2 * tracks
     assert len([sk for sk in put if sk.startswith("person#")]) == 1, put
+
+
+def test_pause_and_resume_said_by_a_voice_alexa_did_not_recognise_stay_with_the_persons_run(rig: Rig) -> None:
+    user = f"amzn1.ask.account.UNRECOGNISED-{rig.kind}"
+    token = start(rig, user, "calves", "echo-kitchen", ANNA)
+    rig.ask(alexa.audio_event("PlaybackStarted", token, user=user, device="echo-kitchen"))
+    player = {"token": token, "offsetInMilliseconds": 5000, "playerActivity": "PLAYING"}
+    rig.ask(alexa.intent("AMAZON.PauseIntent", audio_player=player, user=user, device="echo-kitchen"))
+    rig.ask(alexa.audio_event("PlaybackStopped", token, 5000, user=user, device="echo-kitchen"))
+    resumed = token_of(rig.ask(alexa.intent("AMAZON.ResumeIntent", user=user, device="echo-kitchen")))
+    assert resumed == token
+    assert play_all(rig, user, resumed, "echo-kitchen") > 1
+    assert rig.runs(user) == {}, "no copy of the person's run under the account"
+    assert "one session" in progress(rig, user, ANNA)
