@@ -234,21 +234,22 @@ def cmd_render(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def cmd_model(args: argparse.Namespace, settings: config.Settings) -> int:
-    """Write every locale's interaction model and the skill.json listings, or --check for drift.
+    """Write every locale's interaction model, the skill.json listings and the Routines task, or --check for drift.
 
     Example: trigger-coach model --check
     """
     from skill.alexa.model import check_model, write_model
+    from skill.alexa.tasks import check_task, write_task
 
     library = _library(settings)
     complaints = _complaints(settings, library)
     if args.check:
-        drift = check_model(library, complaints)
+        drift = check_model(library, complaints) or check_task(library)
         if drift:
             raise CliError(drift)
-        print("The interaction models and store listings match routines/ and skill/text/.")
+        print("The interaction models, store listings and task file match routines/ and skill/text/.")
         return 0
-    for path in write_model(library, complaints):
+    for path in (*write_model(library, complaints), write_task(library)):
         print(f"Wrote {path}.")
     return 0
 

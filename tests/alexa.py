@@ -28,15 +28,17 @@ SCREEN_VIEWPORT = {
 
 
 def envelope(
-    request: dict[str, Any], *, user: str = "amzn1.ask.account.TEST-USER", device: str = "device-1",
+    request: dict[str, Any], *, user: str = "amzn1.ask.account.TEST-USER", device: str | None = "device-1",
     session: bool = True, new_session: bool = False, session_attributes: dict | None = None,
     audio_player: dict | None = None, skill_id: str = LOCAL_SKILL_ID,
     api_endpoint: str = "http://127.0.0.1:9", supports_audio: bool = True, locale: Any = "en-US",
-    screen: bool = False,
+    screen: bool = False, person: str | None = None,
 ) -> dict[str, Any]:
     """Return a full request envelope around one request body.
 
-    `locale` None leaves the field out; `screen` makes it come from an Echo Show.
+    `locale` None leaves the field out; `screen` makes it come from an Echo Show; `person`: the
+    personId of a recognised speaker (context.System.person); `device` None leaves the device
+    out, as skill events do.
     """
     interfaces: dict[str, Any] = {"AudioPlayer": {}} if supports_audio else {}
     if screen:
@@ -45,11 +47,14 @@ def envelope(
         "System": {
             "application": {"applicationId": skill_id},
             "user": {"userId": user},
-            "device": {"deviceId": device, "supportedInterfaces": interfaces},
             "apiEndpoint": api_endpoint,
             "apiAccessToken": "test-access-token",
         }
     }
+    if device is not None:
+        context["System"]["device"] = {"deviceId": device, "supportedInterfaces": interfaces}
+    if person is not None:
+        context["System"]["person"] = {"personId": person}
     if audio_player is not None:
         context["AudioPlayer"] = audio_player
     if screen:
@@ -79,6 +84,23 @@ def envelope(
 
 def launch(**kw: Any) -> dict[str, Any]:
     return envelope({"type": "LaunchRequest"}, new_session=True, **kw)
+
+
+def task_launch(inputs: Any, *, name: str = f"{LOCAL_SKILL_ID}.StartRoutine", version: str = "1",
+                **kw: Any) -> dict[str, Any]:
+    """Return the LaunchRequest an Alexa Routine sends for a custom task (`inputs`: its input)."""
+    return envelope({"type": "LaunchRequest", "task": {"name": name, "version": version, "input": inputs}},
+                    new_session=True, **kw)
+
+
+def skill_event(kind: str, body: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    """Return an AlexaSkillEvent.* request: out of session, with no device."""
+    now = now_iso()
+    request: dict[str, Any] = {"type": f"AlexaSkillEvent.{kind}", "eventCreationTime": now,
+                               "eventPublishingTime": now}
+    if body is not None:
+        request["body"] = body
+    return envelope(request, session=False, device=None, **kw)
 
 
 def intent(name: str, slots: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:

@@ -28,12 +28,13 @@ from ask_sdk_model.interfaces.audioplayer import (
 )
 from ask_sdk_model.interfaces.display import Image, ImageInstance
 
-from skill.alexa import apl, intents
+from skill.alexa import apl, intents, tasks
 from skill.alexa.device import device_of
 from skill.alexa.locale import text_of
 from skill.alexa.user import (
     UNAVAILABLE,
     commit,
+    delete_everything,
     forget,
     history,
     last_length,
@@ -309,7 +310,7 @@ def _offer(handler_input: HandlerInput, coach: Coach) -> tuple[Question, str | N
     speech = text_of(handler_input)
     user = user_of(handler_input)
     offer = resumable(handler_input)
-    state = offer[1] if offer else user.state
+    state = offer[1] if offer else user.own_state
     routine = coach.catalog.routine(state.routine_id)
     if state.has_run and routine is not None:
         return speech.resume_offer(routine.title), "resume"
@@ -345,6 +346,38 @@ class LaunchHandler(AbstractRequestHandler):
         greeting = _after_greeting(handler_input, speech.WELCOME_NEW)
         return _ask(handler_input, f"{greeting} {speech.welcome_list(self.coach.featured())}",
                     question)
+
+
+def _task(handler_input: HandlerInput) -> Any:
+    """Return the task a LaunchRequest carries (an Alexa Routine's action), or None."""
+    return getattr(handler_input.request_envelope.request, "task", None)
+
+
+class TaskLaunchHandler(AbstractRequestHandler):
+    """Start the routine an Alexa Routine's task names at once: playback in this one response.
+
+    A task we cannot run gets a spoken explanation of what to change in the Alexa app; no
+    question, as nobody may be listening for one.
+    """
+
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type("LaunchRequest")(handler_input) and _task(handler_input) is not None
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        task = _task(handler_input)
+        found = tasks.read_task(task, self.coach.settings.skill_id, self.coach.catalog.library)
+        if isinstance(found, tasks.TaskStart):
+            return start_routine(handler_input, self.coach, found.routine, found.length)
+        log.info("Cannot run task %.80r version %.10r with input %.120r: %s",
+                 getattr(task, "name", None), getattr(task, "version", None), getattr(task, "input", None), found.kind)
+        speech = text_of(handler_input)
+        if found.kind == tasks.UNKNOWN_ROUTINE:
+            return _tell(handler_input, speech.task_unknown_routine(found.heard, self.coach.featured()))
+        said = {tasks.NO_ROUTINE: speech.TASK_NO_ROUTINE, tasks.BAD_LENGTH: speech.TASK_BAD_LENGTH}
+        return _tell(handler_input, said.get(found.kind, speech.TASK_NOT_OURS))
 
 
 class StartRoutineHandler(AbstractRequestHandler):
@@ -977,6 +1010,33 @@ class SessionEndedHandler(AbstractRequestHandler):
         return handler_input.response_builder.response
 
 
+class SkillDisabledHandler(AbstractRequestHandler):
+    """Delete everything stored for a user who disabled the skill; the event wants no speech."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type("AlexaSkillEvent.SkillDisabled")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        delete_everything(handler_input)
+        return handler_input.response_builder.response
+
+
+class SkillPermissionHandler(AbstractRequestHandler):
+    """Log which permissions a user granted or changed; the event wants no speech."""
+
+    EVENTS = ("AlexaSkillEvent.SkillPermissionAccepted", "AlexaSkillEvent.SkillPermissionChanged")
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return get_request_type(handler_input) in self.EVENTS
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        granted = getattr(getattr(request, "body", None), "accepted_permissions", None) or []
+        scopes = sorted(str(getattr(p, "scope", None))[:80] for p in granted)
+        log.info("%s: the user now grants %s.", get_request_type(handler_input), scopes or "no permissions")
+        return handler_input.response_builder.response
+
+
 class SystemExceptionHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_request_type("System.ExceptionEncountered")(handler_input)
@@ -1024,6 +1084,7 @@ def _describe(handler_input: HandlerInput) -> Any:
 def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
     """Return the handlers in the order the SDK should try them; specific before general."""
     return [
+        TaskLaunchHandler(coach),
         LaunchHandler(coach),
         StartRoutineHandler(coach),
         ResumeHandler(coach),
@@ -1040,6 +1101,8 @@ def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
         PlaybackCommandHandler(coach),
         AudioPlayerEventHandler(coach),
         SessionEndedHandler(),
+        SkillDisabledHandler(),
+        SkillPermissionHandler(),
         SystemExceptionHandler(),
         FallbackHandler(),
         AnyOtherRequestHandler(),

@@ -8,6 +8,13 @@ once, and the handlers change them only through `commit()`; `SaveUserInterceptor
 changed records once, in one `Changes`. History beyond the current run is read only by the
 progress summary, through `history()`, for its window alone.
 
+Every person in the home: when Alexa recognises the speaker (`context.System.person`), the
+profile, runs, check-ins, "my usual", the briefing and "forget my history" are that person's
+(`User.owner`, a key from `records.person_key`); without a person, the account's, as before.
+Playback stays per device, in the account's device records, and each device record names
+the person whose run it plays, so the AudioPlayer events that follow (which carry no voice
+and so no person) add to that person's run. A person we have never seen starts fresh.
+
 A record that cannot be read is never overwritten blindly. Storage that is down never stops
 playback: the handlers continue from the event's token (`player.catch_up`), a failed save is
 retried (longer when it would end a run) and on SQLite journaled for the next request.
@@ -15,7 +22,6 @@ retried (longer when it would end a run) and on SQLite journaled for the next re
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,11 +32,12 @@ from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_core.utils import get_request_type
 from ask_sdk_model.ui import SsmlOutputSpeech
 
+from skill.alexa import intents
 from skill.alexa.locale import text_of
 from skill.core import progress
 from skill.core.player import Activity, PlaybackState, Program, RunStarted, Transition
 from skill.storage import CorruptRecordError
-from skill.storage.records import Changes, RunWrite
+from skill.storage.records import Changes, RunWrite, is_person_of, person_key, storable_key
 from skill.text import ssml_appended
 
 if TYPE_CHECKING:
@@ -48,19 +55,23 @@ log = logging.getLogger("trigger_coach.user")
 _KEY = "trigger_coach.user"
 _STORE = "trigger_coach.store"
 NO_DEVICE = "unknown-device"  # requests without a deviceId share one playback record
+OWNER = "owner"  # in a device record: the person key whose run it plays (absent: the account)
 
 OK, UNAVAILABLE, CORRUPT = "ok", "unavailable", "corrupt"
 
 
 @dataclass
 class User:
-    """One request's view of a user: profile, this device's state, the other devices'."""
+    """One request's view of a user: profile, this device's state, the other devices' (of this owner)."""
 
     user_id: str | None
     device_id: str
-    doc: dict[str, Any]  # the profile
+    doc: dict[str, Any]  # the profile (of the owner)
     state: PlaybackState
     others: dict[str, PlaybackState] = field(default_factory=dict)
+    owner: str | None = None  # the person key whose profile and runs these are; None: the account's
+    mine: bool = True  # this device's run was started by the owner (else it is someone else's)
+    loaded_profile: bool = False  # the owner had a stored profile when this request read it
     health: str = OK
     dirty: bool = False
     view: dict[str, Any] = field(default_factory=dict)  # runs this request touched, for progress.note
@@ -69,6 +80,21 @@ class User:
     profile_changed: bool = False
     started: bool = False
     now: datetime | None = None
+
+    @property
+    def own_state(self) -> PlaybackState:
+        """Return this device's state if its run is the owner's, else an idle one (for offers)."""
+        return self.state if self.mine else PlaybackState(seq=self.state.seq)
+
+    @property
+    def key(self) -> str:
+        """Return the storage key of the owner's profile and runs: the person's, else the account's."""
+        return self.owner or self.user_id or ""
+
+    def device_record(self, state: PlaybackState) -> dict[str, Any]:
+        """Return the device record to store for `state`, naming whose run it plays."""
+        record = state.to_dict()
+        return {**record, OWNER: self.owner} if self.owner else record
 
     @property
     def writable(self) -> bool:
@@ -104,9 +130,18 @@ def user_of(handler_input: HandlerInput) -> User:
 
 def _load(handler_input: HandlerInput) -> User:
     user_id, device_id = _user_id(handler_input), _device_id(handler_input)
-    empty = User(user_id, device_id, {}, PlaybackState(), view=_view({}, PlaybackState()))
+    person = _person_id(handler_input)
+    owner = person_key(user_id, person) if user_id and person else None
+    empty = User(user_id, device_id, {}, PlaybackState(), view=_view({}, PlaybackState()), owner=owner)
+    store = store_of(handler_input)
     try:
-        snapshot = store_of(handler_input).load(user_id or "", device_id)
+        snapshot = store.load(user_id or "", device_id, owner)
+        claimed = (snapshot.devices.get(device_id) or {}).get(OWNER)
+        if owner is None and _steers_playback(handler_input) and is_person_of(user_id or "", claimed):
+            # An AudioPlayer event, a button, or "pause" / "next" from a voice Alexa did not
+            # recognise this time: the run on this device belongs to whoever started it.
+            owner = empty.owner = claimed
+            snapshot.profile = store.profile(owner)
     except CorruptRecordError:
         log.error("The stored record of user %s cannot be read; leaving it untouched.", user_id)
         empty.health = CORRUPT
@@ -124,13 +159,15 @@ def _load(handler_input: HandlerInput) -> User:
         return empty
     others = {}
     for other, raw in snapshot.devices.items():
-        if other == device_id:
-            continue
+        if other == device_id or raw.get(OWNER) != owner:
+            continue  # another person's playback is not this owner's to resume or count
         try:
             others[other] = PlaybackState.from_dict(raw)
         except ValueError as exc:
             log.warning("Ignoring the unreadable playback record of device %s: %s", other[:40], exc)
-    return User(user_id, device_id, snapshot.profile, state, others, view=_view(snapshot.profile, state))
+    mine = (snapshot.devices.get(device_id) or {}).get(OWNER) == owner
+    return User(user_id, device_id, snapshot.profile, state, others, owner=owner, mine=mine,
+                loaded_profile=bool(snapshot.profile), view=_view(snapshot.profile, state))
 
 
 def _view(profile: dict[str, Any], state: PlaybackState) -> dict[str, Any]:
@@ -145,7 +182,25 @@ def _user_id(handler_input: HandlerInput) -> str | None:
     return getattr(getattr(system, "user", None), "user_id", None)
 
 
-MAX_DEVICE_KEY = 512  # real device ids are a few hundred characters; DynamoDB sort keys cap at 1 KB
+# Said during a routine, these steer the device's playback, so they act for the run's owner.
+_PLAYBACK_INTENTS = frozenset(i.name for i in (
+    intents.PAUSE, intents.RESUME, intents.NEXT, intents.PREVIOUS, intents.REPEAT, intents.START_OVER,
+    intents.CANCEL, intents.STOP, intents.NAVIGATE_HOME, intents.RESUME_ROUTINE))
+
+
+def _steers_playback(handler_input: HandlerInput) -> bool:
+    """Return whether the request acts on this device's playback: an event, a button, a playback intent."""
+    if handler_input.request_envelope.session is None:
+        return True
+    intent = getattr(handler_input.request_envelope.request, "intent", None)
+    return getattr(intent, "name", None) in _PLAYBACK_INTENTS
+
+
+def _person_id(handler_input: HandlerInput) -> str | None:
+    """Return the recognised speaker's person id, or None when Alexa sent none."""
+    system = getattr(handler_input.request_envelope.context, "system", None)
+    person_id = getattr(getattr(system, "person", None), "person_id", None)
+    return person_id if isinstance(person_id, str) and person_id else None
 
 
 def _device_id(handler_input: HandlerInput) -> str:
@@ -160,14 +215,7 @@ def _device_id(handler_input: HandlerInput) -> str:
     device_id = getattr(device, "device_id", None)
     if not isinstance(device_id, str) or not device_id:
         return NO_DEVICE
-    try:
-        device_id.encode("utf-8")
-    except UnicodeEncodeError:
-        pass
-    else:
-        if len(device_id) <= MAX_DEVICE_KEY:
-            return device_id
-    return "sha256-" + hashlib.sha256(device_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return storable_key(device_id)
 
 
 def commit(
@@ -179,7 +227,7 @@ def commit(
     if transition.state == user.state and not transition.events:
         return
     user.state = transition.state
-    user.devices[user.device_id] = transition.state.to_dict()
+    user.devices[user.device_id] = user.device_record(transition.state)
     user.now = now
     if program is not None and routine is not None:
         before = user.view
@@ -198,7 +246,7 @@ def resumable(handler_input: HandlerInput) -> tuple[str, PlaybackState] | None:
     """Return the device and state of the run to offer to resume: this device's, if paused,
     or else the one paused most recently on another device of this user."""
     user = user_of(handler_input)
-    if user.state.activity is Activity.PAUSED:
+    if user.own_state.activity is Activity.PAUSED:
         return user.device_id, user.state
     paused = [(state.paused_at or "", state.seq, device) for device, state in user.others.items()
               if state.activity is Activity.PAUSED]
@@ -219,9 +267,9 @@ def take_over(handler_input: HandlerInput, device_id: str) -> PlaybackState:
         return user.state
     state = user.others[device_id]
     user.others[device_id] = PlaybackState(seq=state.seq)
-    user.devices[device_id] = user.others[device_id].to_dict()
+    user.devices[device_id] = user.device_record(user.others[device_id])
     user.state = state
-    user.devices[user.device_id] = state.to_dict()
+    user.devices[user.device_id] = user.device_record(state)
     user.dirty = True
     return state
 
@@ -242,12 +290,12 @@ def history(handler_input: HandlerInput, now: datetime) -> dict[str, Any]:
     store = store_of(handler_input)
     # Folding old months here (one month per summary at most) keeps what a user stores
     # bounded; events never pay for it.
-    store.fold(user.user_id or "", progress.fold_before(now), user.epoch, lambda runs: progress.fold_month(runs, now))
+    store.fold(user.key, progress.fold_before(now), user.epoch, lambda runs: progress.fold_month(runs, now))
     since = progress.window_start(now)
-    runs = {r["run_id"]: r for r in store.runs_since(user.user_id or "", since, user.epoch)
+    runs = {r["run_id"]: r for r in store.runs_since(user.key, since, user.epoch)
             if isinstance(r.get("run_id"), str)}
     return {"v": progress.VERSION, "epoch": user.epoch, "runs": runs,
-            "totals": store.months(user.user_id or "", user.epoch)}
+            "totals": store.months(user.key, user.epoch)}
 
 
 def recent_runs(handler_input: HandlerInput, since: str) -> list[dict[str, Any]]:
@@ -260,7 +308,7 @@ def recent_runs(handler_input: HandlerInput, since: str) -> list[dict[str, Any]]
     if not user.writable or not user.user_id:
         return []
     try:
-        return store_of(handler_input).runs_since(user.user_id, since, user.epoch)
+        return store_of(handler_input).runs_since(user.key, since, user.epoch)
     except (PersistenceException, ValueError) as exc:  # as `_load`: down, or an id it cannot key
         log.error("Cannot read the recent runs of user %s: %s", user.user_id, exc)
         return []
@@ -305,20 +353,36 @@ def forget(handler_input: HandlerInput) -> bool:
     store = store_of(handler_input)
     try:
         if user.health == CORRUPT:
-            store.delete(user.user_id or "")
+            store.delete(user.key)
             user.doc, user.state, user.health = {}, PlaybackState(), OK
         else:
             forgotten = progress.forget(user.doc)
             profile = {k: v for k, v in forgotten.items() if k not in ("runs", "totals", "playback")}
             profile["layout"] = progress.LAYOUT
-            user.doc = store.update(user.user_id or "", lambda stored: progress.join_profiles(stored, profile))
-            store.delete_history(user.user_id or "", user.epoch)
+            account = user.user_id if user.owner else None
+            user.doc = store.update(user.key, lambda stored: progress.join_profiles(stored, profile), account)
+            store.delete_history(user.key, user.epoch)
     except PersistenceException as exc:
         log.error("Could not forget the history of user %s: %s", user.user_id, exc)
         return False
     user.runs.clear()
     user.profile_changed = False
     return True
+
+
+def delete_everything(handler_input: HandlerInput) -> int | None:
+    """Delete every record of this request's account and of all its persons; return how many.
+
+    Return None when storage could not do it (logged; a user we never saw deletes nothing).
+    """
+    user_id = _user_id(handler_input)
+    try:
+        deleted = store_of(handler_input).delete_account(user_id or "")
+    except (PersistenceException, ValueError) as exc:
+        log.error("Could not delete the records of user %s, who disabled the skill: %s", user_id, exc)
+        return None
+    log.info("User %s disabled the skill; deleted their %d stored record(s).", user_id, deleted)
+    return deleted
 
 
 def changes_of(user: User) -> Changes:
@@ -331,6 +395,8 @@ def changes_of(user: User) -> Changes:
         devices=dict(user.devices),
         runs=[RunWrite(raw, user.device_id) for raw in user.runs.values()],
         started=user.started,
+        owner=user.owner,
+        new_owner=user.owner is not None and not user.loaded_profile,
     )
 
 

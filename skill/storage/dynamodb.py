@@ -6,7 +6,9 @@ Items (`id` = userId, `sk` = what it is), each ``{attributes: record, rev: N, up
 - ``device#<deviceId>``: that device's playback record;
 - ``run#<started_at>#<runId>``: one run (plus ``run_id``, ``device``, ``epoch``, ``open``),
   so a summary reads its window with one range query on the sort key;
-- ``month#<YYYY-MM>``: a folded month (plus ``epoch``).
+- ``month#<YYYY-MM>``: a folded month (plus ``epoch``);
+- ``person#<sha256 of the key>``: in an account's partition, one of its persons (``person``:
+  the partition key of that person's profile, runs and months), for `delete_account`.
 
 Every write is read, merge (the injected `Rules`), then a put on condition that the item's
 revision is still the one read; a lost race re-reads and re-merges. The merges are
@@ -18,6 +20,7 @@ hundred bytes, at any history length. No Decimal ever leaves this module.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -157,19 +160,20 @@ class DynamoAdapter:
 
     # Reading.
 
-    def load(self, user_id: str, device_id: str) -> Snapshot:
-        """Return the user's profile and device records, splitting an old document first.
+    def load(self, user_id: str, device_id: str, owner: str | None = None) -> Snapshot:
+        """Return the profile of ``owner`` (default: the user) and the user's device records.
 
         An old whole-history document (a profile not of the split layout, or the user's item
         in ``legacy_table``) is split into records on this first touch; its playback state
         goes to ``device_id``.
         """
         require_user_id(user_id)
-        profile, _ = self._read(user_id, PROFILE)
-        if profile is None and self.legacy_table:
+        key = owner or user_id
+        profile, _ = self._read(key, PROFILE)
+        if profile is None and self.legacy_table and owner is None:
             profile = self._legacy(user_id)
         if profile is not None and not self.rules.is_split(profile):
-            profile = self._split(user_id, device_id, profile)
+            profile = self._split(key, device_id, profile)
         devices = {item["sk"]["S"][len("device#"):]: doc for item, doc in self._query(user_id, "device#", "device$")}
         return Snapshot(profile or {}, devices)
 
@@ -233,12 +237,15 @@ class DynamoAdapter:
                 logger.warning("Retrying the save of user %r (attempt %d): %s", user_id, attempt + 1, error)
                 time.sleep(pause)
 
-    def update(self, user_id: str, fn: Callable[[Document], Document]) -> Document:
+    def update(self, user_id: str, fn: Callable[[Document], Document], account: str | None = None) -> Document:
         """Apply ``fn`` to the stored profile ({} if none) atomically and return the result.
 
         ``fn`` may run more than once when other writers interfere, so it must be pure.
+        ``account``: the account ``user_id`` is a person of, which is noted for `delete_account`.
         """
         require_user_id(user_id)
+        if account is not None:
+            self._add_person(account, user_id)
         return self._merge_item(user_id, PROFILE, lambda stored: fn({} if stored is None else stored))
 
     def put_months(self, user_id: str, months: dict[str, Document], epoch: int) -> None:
@@ -276,24 +283,47 @@ class DynamoAdapter:
                 if self._number(item, "epoch") < before_epoch:
                     self._delete_item(user_id, item["sk"]["S"])
 
-    def delete(self, user_id: str) -> None:
-        """Delete every record of ``user_id``; deleting a missing one does nothing."""
+    def delete(self, user_id: str) -> int:
+        """Delete every record of ``user_id`` and return how many; deleting a missing one does nothing."""
         require_user_id(user_id)
-        for item, _ in self._query(user_id, "0", "~", decode=False):
+        items = self._query(user_id, "0", "~", decode=False)
+        for item, _ in items:
             self._delete_item(user_id, item["sk"]["S"])
+        return len(items)
+
+    def delete_account(self, user_id: str) -> int:
+        """Delete everything stored for an account and each of its persons; return how many items.
+
+        The persons go first and the account's own items (with the list of its persons) last,
+        so a deletion cut short is finished by the next one. An account we never saw deletes
+        nothing.
+        """
+        require_user_id(user_id)
+        persons = [item["person"]["S"] for item, _ in self._query(user_id, "person#", "person$", decode=False)
+                   if "S" in item.get("person", {})]
+        return sum(self.delete(person) for person in persons) + self.delete(user_id)
+
+    def _add_person(self, account: str, owner: str) -> None:
+        """Note that ``owner`` is a person of ``account`` (one small put; idempotent)."""
+        sk = "person#" + hashlib.sha256(owner.encode("utf-8")).hexdigest()
+        self._call(f"note a person of user {account!r}", self._client.put_item, TableName=self.table_name,
+                   Item={"id": {"S": account}, "sk": {"S": sk}, "person": {"S": owner}})
 
     # Internals: the save.
 
     def _write(self, user_id: str, changes: Changes) -> None:
+        owner = changes.owner or user_id  # whose profile and runs these are; devices are the account's
+        if changes.owner is not None and changes.new_owner and (changes.profile is not None or changes.runs):
+            self._add_person(user_id, changes.owner)  # first, so no record of a person is left unlisted
         if changes.profile is not None:
-            self._merge_item(user_id, PROFILE, lambda stored: self.rules.profile(stored, changes.profile))
+            self._merge_item(owner, PROFILE, lambda stored: self.rules.profile(stored, changes.profile))
         for device_id, incoming in changes.devices.items():
             doc = {**incoming, "updated_at": _stamp()}
             self._merge_item(user_id, f"device#{device_id}", lambda stored, d=doc: self.rules.device(stored, d))
         for write in changes.runs:
-            self._put_run(user_id, write, changes.epoch)
+            self._put_run(owner, write, changes.epoch)
         if changes.started:
-            self._close_others(user_id, changes.device_id, changes.now, changes.epoch)
+            self._close_others(user_id, owner, changes.device_id, changes.now, changes.epoch)
 
     def _put_run(self, user_id: str, write: RunWrite, epoch: int) -> None:
         record = require_document(write.record, user_id)
@@ -319,16 +349,16 @@ class DynamoAdapter:
 
         self._merge_item(user_id, run_key(record), merge, with_item=True, extra_of=finish)
 
-    def _close_others(self, user_id: str, device_id: str, moment: datetime, epoch: int) -> None:
-        """End every in-progress run of the device except the one its record now plays."""
+    def _close_others(self, user_id: str, owner: str, device_id: str, moment: datetime, epoch: int) -> None:
+        """End every in-progress run of ``owner`` on the device except the one its record now plays."""
         current = (self._read(user_id, f"device#{device_id}")[0] or {}).get("run_id")
         since = (moment - OPEN_RUNS_LOOKBACK).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for item, doc in self._query(user_id, f"run#{since}", "run$"):
+        for item, doc in self._query(owner, f"run#{since}", "run$"):
             if (item.get("device", {}).get("S") != device_id or not item.get("open", {}).get("BOOL")
                     or doc.get("run_id") == current):
                 continue
             closed = self.rules.close_run(doc, moment)
-            self._put_run(user_id, RunWrite(closed, device_id), self._number(item, "epoch") or epoch)
+            self._put_run(owner, RunWrite(closed, device_id), self._number(item, "epoch") or epoch)
 
     def _merge_item(
         self, user_id: str, sk: str, merge: Callable[..., Document | None], *, with_item: bool = False,

@@ -12,6 +12,11 @@ A user has a few kinds of small records, each written atomically and idempotentl
   every write (`Rules.run`), written only when that run changed;
 - one **month** record per folded month (totals of runs that are no longer kept one by one).
 
+Every person in the home: when Alexa recognises who speaks (`context.System.person`), the
+profile, runs and months belong to that person, under `person_key(account, personId)`; the
+device records stay with the account (playback follows the device). A store keeps a list of
+the persons each account has (`Changes.owner` adds to it), so `delete_account` removes them all.
+
 Storage does not know what the records mean: the skill injects `Rules` (pure functions,
 the defaults come from `skill.core.progress`), and both adapters call the same rules, so
 SQLite and DynamoDB merge identically. Records hold plain JSON types only, in and out.
@@ -19,6 +24,7 @@ SQLite and DynamoDB merge identically. Records hold plain JSON types only, in an
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,11 +81,17 @@ class Changes:
     other in-progress run of that device (whichever request wrote it), so two starts at
     once never leave an orphan. `epoch` is the profile epoch the runs belong to; runs of an
     older epoch (written by a request that began before "forget my history") stay invisible.
+    `owner` is the person key the profile and runs belong to (None: the account itself); the
+    device records are always the account's. `new_owner` says that person had no profile when
+    the request read it: the store then adds them to the account's list of persons (a person
+    with a profile is listed already: every profile write of a person lists them first).
     """
 
     device_id: str
     now: datetime
     epoch: int = 0
+    owner: str | None = None
+    new_owner: bool = False
     profile: Document | None = None
     devices: dict[str, Document] = field(default_factory=dict)
     runs: list[RunWrite] = field(default_factory=list)
@@ -96,6 +108,7 @@ class Changes:
             "device_id": self.device_id, "now": self.now.astimezone(UTC).isoformat(), "epoch": self.epoch,
             "profile": self.profile, "devices": self.devices,
             "runs": [{"record": r.record, "device_id": r.device_id} for r in self.runs], "started": self.started,
+            "owner": self.owner, "new_owner": self.new_owner,
         }
 
     @classmethod
@@ -107,6 +120,8 @@ class Changes:
                 epoch=int(data["epoch"]), profile=data["profile"], devices=dict(data["devices"]),
                 runs=[RunWrite(dict(r["record"]), r["device_id"]) for r in data["runs"]],
                 started=bool(data["started"]),
+                owner=None if data.get("owner") is None else str(data["owner"]),  # older entries have none
+                new_owner=bool(data.get("new_owner", data.get("owner") is not None)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"Journal entry {data!r:.120} is not a saved change: {exc}") from None
@@ -123,6 +138,42 @@ class Snapshot:
 def run_key(record: Document) -> str:
     """Return the sort key of a run: `run#<start>#<id>`, so runs sort by start."""
     return f"run#{record.get('started_at')}#{record.get('run_id')}"
+
+
+MAX_KEY = 512  # real ids are a few hundred characters; DynamoDB sort keys cap at 1 KB
+
+
+def storable_key(raw: str, limit: int = MAX_KEY) -> str:
+    """Return ``raw`` as a key both stores hold as it is, else its SHA-256 (``sha256-<hex>``).
+
+    A lone surrogate (SQLite and DynamoDB refuse to encode it) or an id longer than ``limit``
+    is hashed, so whoever it names still gets records of their own.
+    """
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        if len(raw) <= limit:
+            return raw
+    return "sha256-" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+PERSON_MARK = "#person#"
+
+
+def person_key(account: str, person_id: str) -> str:
+    """Return the key of a recognised person's records: the account, a mark, the person id.
+
+    The person id is hashed when it cannot be stored as it is (see `storable_key`), so the
+    key is never more than `MAX_KEY` characters longer than the account id.
+    """
+    return f"{account}{PERSON_MARK}{storable_key(person_id)}"
+
+
+def is_person_of(account: str, key: object) -> bool:
+    """Return whether ``key`` is the key of a person of ``account`` (see `person_key`)."""
+    return isinstance(key, str) and key.startswith(account + PERSON_MARK) and len(key) > len(account + PERSON_MARK)
 
 
 def require_user_id(user_id: object) -> str:

@@ -1,8 +1,9 @@
 """Keep users' records in one SQLite file (WAL mode), safe across threads and processes.
 
 Tables: `users` (the profile document of each user), `devices` (one playback record per
-user and device), `runs` (one record per run, indexed by user and start) and `months`
-(folded months). A save is one transaction under SQLite's write lock (`BEGIN IMMEDIATE`):
+user and device), `runs` (one record per run, indexed by user and start), `months`
+(folded months) and `persons` (the person keys each account has, for `delete_account`).
+A save is one transaction under SQLite's write lock (`BEGIN IMMEDIATE`):
 every record it touches is read, merged with the injected `Rules` and written, so writers
 queue up instead of overwriting each other, and a run record is written only if the merge
 changed it. Threads of one process first queue on one in-process lock per database file, so
@@ -99,6 +100,10 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " user_id TEXT NOT NULL, month TEXT NOT NULL, epoch INTEGER NOT NULL, doc TEXT NOT NULL,"
         " PRIMARY KEY (user_id, month)) WITHOUT ROWID",
     ),
+    (
+        "CREATE TABLE persons ("
+        " user_id TEXT NOT NULL, person TEXT NOT NULL, PRIMARY KEY (user_id, person)) WITHOUT ROWID",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -116,6 +121,8 @@ _UPSERT_RUN = (
     "started_at = excluded.started_at, device_id = COALESCE(runs.device_id, excluded.device_id), "
     "epoch = excluded.epoch, open = excluded.open, doc = excluded.doc, updated_at = excluded.updated_at"
 )
+_ADD_PERSON = "INSERT OR IGNORE INTO persons (user_id, person) VALUES (?, ?)"
+_TABLES = ("users", "devices", "runs", "months")  # the tables a user's records live in
 _UPSERT_MONTH = (
     "INSERT INTO months (user_id, month, epoch, doc) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (user_id, month) DO UPDATE SET epoch = excluded.epoch, doc = excluded.doc"
@@ -256,20 +263,21 @@ class SQLiteAdapter:
 
     # Reading.
 
-    def load(self, user_id: str, device_id: str) -> Snapshot:
-        """Return the user's profile and device records, splitting an old document first.
+    def load(self, user_id: str, device_id: str, owner: str | None = None) -> Snapshot:
+        """Return the profile of ``owner`` (default: the user) and the user's device records.
 
         A profile in the old whole-history format is split into records on this first touch
         (its playback state goes to ``device_id``, the device the user is using now).
         """
         require_user_id(user_id)
         self.replay()
-        with self._errors(f"read the records of user {user_id!r}"):
+        key = owner or user_id
+        with self._errors(f"read the records of user {key!r}"):
             conn = self._connection()
-            row = conn.execute("SELECT doc FROM users WHERE user_id = ?", (user_id,)).fetchone()
-            profile = {} if row is None else _decode(user_id, row[0])
+            row = conn.execute("SELECT doc FROM users WHERE user_id = ?", (key,)).fetchone()
+            profile = {} if row is None else _decode(key, row[0])
             if row is not None and not self.rules.is_split(profile):
-                profile = self._split(user_id, device_id)
+                profile = self._split(key, device_id)
             devices = {
                 device: _decode(user_id, doc)
                 for device, doc in conn.execute("SELECT device_id, doc FROM devices WHERE user_id = ?", (user_id,))
@@ -367,13 +375,18 @@ class SQLiteAdapter:
         logger.info("Replayed %d journaled save(s) from %s.", count, self.journal.path)
         return count
 
-    def update(self, user_id: str, fn: Callable[[Document], Document]) -> Document:
-        """Apply ``fn`` to the stored profile ({} if none) atomically and return the result."""
+    def update(self, user_id: str, fn: Callable[[Document], Document], account: str | None = None) -> Document:
+        """Apply ``fn`` to the stored profile ({} if none) atomically and return the result.
+
+        ``account``: the account ``user_id`` is a person of, which is noted for `delete_account`.
+        """
         require_user_id(user_id)
         def work(conn: sqlite3.Connection) -> Document:
             row = conn.execute("SELECT doc FROM users WHERE user_id = ?", (user_id,)).fetchone()
             doc = require_document(fn({} if row is None else _decode(user_id, row[0])), user_id)
             conn.execute(_UPSERT_USER, (user_id, _encode(doc), _now()))
+            if account is not None:
+                conn.execute(_ADD_PERSON, (account, user_id))
             return doc
 
         return self._atomic(f"save the document of user {user_id!r}", work)
@@ -427,29 +440,52 @@ class SQLiteAdapter:
         """Delete every record of ``user_id``; deleting a missing one does nothing."""
         require_user_id(user_id)
         def work(conn: sqlite3.Connection) -> None:
-            for table in ("users", "devices", "runs", "months"):
+            for table in _TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # fixed table names
 
         self._atomic(f"delete the document of user {user_id!r}", work)
+
+    def delete_account(self, user_id: str) -> int:
+        """Delete everything stored for an account and each of its persons; return how many rows.
+
+        Journaled saves are written first (so none of that user is left in the journal to
+        come back later), then every row of the account and of its persons goes in one
+        transaction. An account we never saw deletes nothing.
+        """
+        require_user_id(user_id)
+        self.replay()
+
+        def work(conn: sqlite3.Connection) -> int:
+            keys = [user_id, *(p for (p,) in conn.execute("SELECT person FROM persons WHERE user_id = ?", (user_id,)))]
+            deleted = 0
+            for key in keys:
+                for table in _TABLES:
+                    deleted += conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (key,)).rowcount  # fixed names
+            return deleted + conn.execute("DELETE FROM persons WHERE user_id = ?", (user_id,)).rowcount
+
+        return self._atomic(f"delete every record of user {user_id!r}", work)
 
     # Internals.
 
     def _write(self, user_id: str, changes: Changes) -> None:
         rules, now = self.rules, _now()
+        owner = changes.owner or user_id  # whose profile and runs these are; devices are the account's
 
         def work(conn: sqlite3.Connection) -> None:
+            if changes.owner is not None and changes.new_owner:
+                conn.execute(_ADD_PERSON, (user_id, changes.owner))
             if changes.profile is not None:
-                row = conn.execute("SELECT doc FROM users WHERE user_id = ?", (user_id,)).fetchone()
-                stored = None if row is None else _decode(user_id, row[0])
-                doc = require_document(rules.profile(stored, changes.profile), user_id)
+                row = conn.execute("SELECT doc FROM users WHERE user_id = ?", (owner,)).fetchone()
+                stored = None if row is None else _decode(owner, row[0])
+                doc = require_document(rules.profile(stored, changes.profile), owner)
                 if doc != stored:
-                    conn.execute(_UPSERT_USER, (user_id, _encode(doc), now))
+                    conn.execute(_UPSERT_USER, (owner, _encode(doc), now))
             for device_id, incoming in changes.devices.items():
                 self._put_device(conn, user_id, device_id, incoming, now)
             for write in changes.runs:
-                self._put_run(conn, user_id, write, changes.epoch, now)
+                self._put_run(conn, owner, write, changes.epoch, now)
             if changes.started:
-                self._close_others(conn, user_id, changes.device_id, changes.now, now)
+                self._close_others(conn, user_id, owner, changes.device_id, changes.now, now)
 
         self._atomic(f"save the records of user {user_id!r}", work)
 
@@ -477,19 +513,19 @@ class SQLiteAdapter:
             int(self.rules.is_open(joined)), _encode(joined), now,
         ))
 
-    def _close_others(self, conn: sqlite3.Connection, user_id: str, device_id: str, moment: datetime,
-                      now: str) -> None:
-        """End every in-progress run of the device except the one its record now plays."""
+    def _close_others(self, conn: sqlite3.Connection, user_id: str, owner: str, device_id: str,
+                      moment: datetime, now: str) -> None:
+        """End every in-progress run of ``owner`` on the device except the one its record now plays."""
         row = conn.execute("SELECT doc FROM devices WHERE user_id = ? AND device_id = ?",
                            (user_id, device_id)).fetchone()
         current = None if row is None else _decode(user_id, row[0]).get("run_id")
         rows = conn.execute(
             "SELECT run_id, doc FROM runs WHERE user_id = ? AND device_id = ? AND open = 1 AND run_id IS NOT ?",
-            (user_id, device_id, current)).fetchall()
+            (owner, device_id, current)).fetchall()
         for run_id, doc in rows:
-            closed = self.rules.close_run(_decode(user_id, doc), moment)
+            closed = self.rules.close_run(_decode(owner, doc), moment)
             conn.execute("UPDATE runs SET doc = ?, open = ?, updated_at = ? WHERE user_id = ? AND run_id = ?",
-                         (_encode(closed), int(self.rules.is_open(closed)), now, user_id, run_id))
+                         (_encode(closed), int(self.rules.is_open(closed)), now, owner, run_id))
 
     def _put_months(self, conn: sqlite3.Connection, user_id: str, months: dict[str, Document], epoch: int) -> None:
         for month, bucket in months.items():

@@ -776,3 +776,26 @@ def reminders_cancelled(done: int, total: int) -> str:
         return f"Done. I've cancelled {what} from Trigger Coach."
     return (f"I cancelled {_number(done)} of your {_number(total)} reminders, but couldn't reach "
             "the rest just now. Please say that again in a moment.")
+# --- Alexa Routines: a task launch that cannot start anything ---------------------------------
+# Said when an Alexa Routine's "start a Trigger Coach routine" action is set up wrongly; the
+# fix is always in the Alexa app, so each sentence says where.
+
+TASK_NOT_OURS = (
+    "This Alexa Routine asks Trigger Coach for something I can't do. "
+    "In the Alexa app, open the routine and choose the action Start a Trigger Coach routine again."
+)
+TASK_NO_ROUTINE = (
+    "This Alexa Routine doesn't say which massage routine to start. "
+    "In the Alexa app, open the routine, edit the Trigger Coach action, and pick a routine, like upper back."
+)
+TASK_BAD_LENGTH = (
+    "This Alexa Routine asks for a length I don't have. "
+    "In the Alexa app, edit the Trigger Coach action and choose full length or quick."
+)
+
+
+def task_unknown_routine(heard: str | None, names: list[str]) -> str:
+    """Say the routine an Alexa Routine names is not one we have, and how to pick another."""
+    which = f"a routine called {heard}" if heard else "the routine it names"
+    return (f"This Alexa Routine asks for {which}, which I don't have. "
+            f"In the Alexa app, edit the Trigger Coach action and pick another, like {spoken_list(names, 'or')}.")

@@ -110,8 +110,9 @@ class Rig:
         return self.adapter.get(user).get("runs", {})
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def rig(request: pytest.FixtureRequest, app_settings) -> Iterator[Rig]:
+@contextmanager
+def serve_rig(request: pytest.FixtureRequest, app_settings) -> Iterator[Rig]:
+    """Serve the skill on the store `request.param` names ("sqlite" or "dynamodb"); yield its rig."""
     coach = build_coach(app_settings)
     if request.param == "sqlite":
         db_path = app_settings.data_dir / SQLITE_FILE_NAME
@@ -125,6 +126,12 @@ def rig(request: pytest.FixtureRequest, app_settings) -> Iterator[Rig]:
                                 save_budget=3.0, quick_budget=0.05)
         with ThreadServer(create_app(app_settings, coach=coach, adapter=adapter)) as server:
             yield Rig("dynamodb", server.url, adapter, faults=faults)
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def rig(request: pytest.FixtureRequest, app_settings) -> Iterator[Rig]:
+    with serve_rig(request, app_settings) as served:
+        yield served
 
 
 def start(rig: Rig, user: str, device: str = "device-1") -> str:

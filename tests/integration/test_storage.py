@@ -377,7 +377,7 @@ def test_the_sqlite_file_runs_in_wal_mode(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_migrating_an_empty_file_creates_schema_version_1_and_reopening_changes_nothing(
+def test_migrating_an_empty_file_creates_every_schema_version_and_reopening_changes_nothing(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "db.sqlite3"
@@ -392,8 +392,8 @@ def test_migrating_an_empty_file_creates_schema_version_1_and_reopening_changes_
         return versions, columns, cookie
 
     versions, columns, cookie = schema()
-    assert SCHEMA_VERSION == 2
-    assert versions == [(1,), (2,)]
+    assert SCHEMA_VERSION == 3
+    assert versions == [(1,), (2,), (3,)]
     assert [(name, kind, notnull, pk) for _, name, kind, notnull, _, pk in columns] == [
         ("user_id", "TEXT", 0, 1),
         ("doc", "TEXT", 1, 0),
@@ -409,8 +409,9 @@ def test_a_database_from_a_newer_schema_is_refused_untouched(tmp_path: Path) -> 
     path = tmp_path / "db.sqlite3"
     SQLiteAdapter(path)
     with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO schema_version VALUES (3, 'later')")
-    with pytest.raises(StorageUnavailableError, match="schema version 3, newer than the 2"):
+        conn.execute("INSERT INTO schema_version VALUES (?, 'later')", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StorageUnavailableError,
+                       match=f"schema version {SCHEMA_VERSION + 1}, newer than the {SCHEMA_VERSION}"):
         SQLiteAdapter(path)
 
 
