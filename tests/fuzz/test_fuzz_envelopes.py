@@ -40,11 +40,13 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from skill.alexa.builder import build_coach
+from skill.alexa.user import NO_DEVICE
 from skill.config import PROJECT_ROOT, Settings
 from skill.core import progress
 from skill.core.player import Activity, PlaybackState, Token, check_invariants
 from skill.hosting.web import MAX_BODY, create_app
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
+from skill.storage.records import storable_key
 from tests import alexa
 
 EXAMPLES = max(20, int(os.environ.get("TRIGGER_COACH_FUZZ_EXAMPLES", "2000")))
@@ -272,9 +274,18 @@ def check_stored(rig: Rig, user: str, before: dict[str, Any], after: dict[str, A
     assert len(runs1) - len(runs0) <= 1, "one request started two runs"
 
 
+def device_key(parsed: Any) -> str:
+    """Return the key of the playback record a request's device has (as skill.alexa.user keys it)."""
+    context = parsed.get("context") if isinstance(parsed, dict) else None
+    system = context.get("System") if isinstance(context, dict) else None
+    device = system.get("device") if isinstance(system, dict) else None
+    device_id = device.get("deviceId") if isinstance(device, dict) else None
+    return storable_key(device_id) if isinstance(device_id, str) and device_id else NO_DEVICE
+
+
 def check_reply(rig: Rig, reply: dict[str, Any], request: dict[str, Any] | None,
-                user: str | None) -> None:
-    """Check a 200 reply against Alexa's rules and against what was stored."""
+                user: str | None, device: str = NO_DEVICE) -> None:
+    """Check a 200 reply against Alexa's rules and against what this device's record stored."""
     envelope = SERIALIZER.deserialize(json.dumps(reply), ResponseEnvelope)
     assert envelope.version == "1.0"
     body = reply.get("response") or {}
@@ -298,7 +309,7 @@ def check_reply(rig: Rig, reply: dict[str, Any], request: dict[str, Any] | None,
     assert (rig.settings.tracks_dir / stream["url"].rsplit("/", 1)[1]).is_file(), stream["url"]
     if user is None:
         return  # no user id, so nothing can be stored: playback still works, unrecorded
-    state = PlaybackState.from_dict(rig.read(user).get("playback"))
+    state = PlaybackState.from_dict(rig.adapter.load(user, device).devices.get(device))
     if plays[0]["playBehavior"] == "ENQUEUE":
         assert stream["token"] == state.enqueued_token and stream["expectedPreviousToken"] == state.token
     elif plays[0]["playBehavior"] == "REPLACE_ENQUEUED":  # a repeated nearly-finished: same queued track
@@ -435,7 +446,7 @@ def exchange(rig: Rig, body: bytes, users: set[str], content_type: str = "applic
         assert status in (200, 400), status
     after = {u: rig.read(u) for u in involved}
     if status == 200:
-        check_reply(rig, response.get_json(), request, target)
+        check_reply(rig, response.get_json(), request, target, device_key(parsed))
     else:
         assert after == before, "a rejected request changed stored state"
         check = (response.get_json(silent=True) or {}).get("check")
