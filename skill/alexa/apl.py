@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
-
 from skill.text import en_US
 
 if TYPE_CHECKING:
+    from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
+
     from skill.alexa.device import Device
     from skill.core.progress import Summary
     from skill.core.routines import Routine
@@ -65,7 +65,13 @@ def renders(device: Device) -> bool:
 
 
 def directive(screen: Screen) -> RenderDocumentDirective:
-    """Return the directive that shows a screen."""
+    """Return the directive that shows a screen.
+
+    ask-sdk-model's APL package (about 10 ms to import) is imported here, on the first screen
+    shown, rather than when the server starts.
+    """
+    from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
+
     return RenderDocumentDirective(token=screen.token, document=screen.document,
                                    datasources=screen.datasources)
 
