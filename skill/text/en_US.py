@@ -398,6 +398,10 @@ def progress_summary(summary: Summary) -> str:
 
 EMERGENCY_CALL = "call emergency services"
 
+# Words people put in front of what hurts, or of a routine's name, that do not change what it is:
+# "a really bad headache" is "headache" (skill.core.complaints.phrase_key drops them).
+PHRASE_FILLERS = frozenset({"a", "an", "the", "my", "some", "bad", "really"})
+
 WHAT_HURTS = Question(
     "What's bothering you, or which routine would you like?",
     "What's bothering you, or which routine would you like? You can say: my head aches. "
@@ -617,6 +621,17 @@ SCREEN_BREATHS = "{breaths} slow breaths"
 SCREEN_BREATH = "breathe in {inhale}, out {exhale}"
 SCREEN_BREATH_HOLD = "breathe in {inhale}, hold {hold}, out {exhale}"
 SCREEN_NEXT = "next: {where}"  # a step that moves the person, before the ball goes in place
+# What a screen shows for a step of each kind (skill.core.steps.StepKind), where nothing more precise is known.
+SCREEN_STEP = {
+    "position": "Get into position",
+    "place": "Place the ball",
+    "move": "Small movements",
+    "hold": "Hold",
+    "breathe": "Breathe",
+    "roll": "Roll",
+    "switch": "Switch sides",
+    "rest": "Rest",
+}
 
 
 # --- Reminders: "remind me to do my upper back every evening at 8" (issue 14) ---------------
