@@ -68,8 +68,8 @@ def slot_words(library: Library, complaints: ComplaintBook, locale: str) -> dict
     """
     said = text.for_locale(locale)
     fix = f"fix MODEL_SYNONYMS in skill/text/{locale.replace('-', '_')}.py"
-    words = {intents.ROUTINE.type: routine_words(library), **said.SLOT_VALUES,
-             intents.COMPLAINT.type: complaint_words(complaints)}
+    from_routines = {intents.ROUTINE.type: routine_words(library), intents.COMPLAINT.type: complaint_words(complaints)}
+    words = {**from_routines, **said.SLOT_VALUES}
     unknown = sorted(set(said.MODEL_SYNONYMS) - set(words))
     if unknown:
         raise ValueError(f"The {locale} text adds synonyms to slot type(s) {unknown}, which the model does not "
@@ -79,8 +79,8 @@ def slot_words(library: Library, complaints: ComplaintBook, locale: str) -> dict
         if unknown:
             raise ValueError(f"The {locale} text adds synonyms to {slot_type} value(s) {unknown}, which the model "
                              f"does not have (known: {sorted(words[slot_type])}); {fix}.")
-    return {slot_type: text.added_words(values, said.MODEL_SYNONYMS.get(slot_type, {}))
-            for slot_type, values in words.items()}
+    return {**said.SLOT_VALUES, **{slot_type: text.added_words(values, said.MODEL_SYNONYMS.get(slot_type, {}))
+                                   for slot_type, values in from_routines.items()}}
 
 
 # The slot types in the order each model lists them.
