@@ -425,7 +425,7 @@ def _length_slot(handler_input: HandlerInput) -> str | None:
     if length_id in tuple(Length):
         return length_id
     wanted = normalise(heard or "")
-    return next((lid for lid, names in intents.LENGTH_VALUES.items()
+    return next((lid for lid, names in text_of(handler_input).SLOT_VALUES[intents.LENGTH.type].items()
                  if wanted in {normalise(n) for n in names}), None)
 
 

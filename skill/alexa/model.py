@@ -39,12 +39,14 @@ def model_path(locale: str, folder: Path = MODEL_DIR) -> Path:
     return Path(folder) / f"{locale}.json"
 
 
-def routine_slot_values(library: Library) -> list[dict[str, Any]]:
-    """Return the ROUTINE slot values: id = routine id, value = spoken name, synonyms."""
-    return [
-        {"id": r.id, "name": {"value": r.name, "synonyms": list(r.synonyms)}}
-        for r in sorted(library.routines, key=lambda r: r.id)
-    ]
+def routine_words(library: Library) -> dict[str, tuple[str, ...]]:
+    """Return the ROUTINE slot's words by routine id: the spoken name, then its synonyms."""
+    return {r.id: (r.name, *r.synonyms) for r in sorted(library.routines, key=lambda r: r.id)}
+
+
+def complaint_words(book: ComplaintBook) -> dict[str, tuple[str, ...]]:
+    """Return the COMPLAINT slot's words by complaint or red-flag id: its phrases, the first one the value."""
+    return {e.id: tuple(e.phrases) for e in (*book.complaints, *book.red_flags)}
 
 
 def spoken_values(values: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
@@ -53,31 +55,37 @@ def spoken_values(values: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
             for vid, names in values.items()]
 
 
-def complaint_slot_values(book: ComplaintBook) -> list[dict[str, Any]]:
-    """Return the COMPLAINT slot values: id = complaint or red-flag id, value = first phrase, synonyms."""
-    return spoken_values({e.id: tuple(e.phrases) for e in (*book.complaints, *book.red_flags)})
-
-
 def _default_complaints(library: Library) -> ComplaintBook:
     return load_complaints(complaints_path(), library.routines, check=False)[0]
 
 
-def _with_synonyms(slot_type: str, values: list[dict[str, Any]], extra: dict[str, tuple[str, ...]],
-                   locale: str) -> list[dict[str, Any]]:
-    """Return slot values with a locale's extra synonyms added; an unknown value id is an error."""
-    known = {v["id"] for v in values}
-    unknown = sorted(set(extra) - known)
+def slot_words(library: Library, complaints: ComplaintBook, locale: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Return every slot type's words in a locale, by slot type and value id, its synonyms added.
+
+    ROUTINE and COMPLAINT come from routines/, the others are the text's SLOT_VALUES (which
+    already hold the locale's MODEL_SYNONYMS). A synonym for a value id or slot type the model
+    does not have is an error naming the file to fix.
+    """
+    said = text.for_locale(locale)
+    fix = f"fix MODEL_SYNONYMS in skill/text/{locale.replace('-', '_')}.py"
+    from_routines = {intents.ROUTINE.type: routine_words(library), intents.COMPLAINT.type: complaint_words(complaints)}
+    words = {**from_routines, **said.SLOT_VALUES}
+    unknown = sorted(set(said.MODEL_SYNONYMS) - set(words))
     if unknown:
-        raise ValueError(
-            f"The {locale} text adds synonyms to {slot_type} value(s) {unknown}, which the model does not "
-            f"have (known: {sorted(known)}); fix MODEL_SYNONYMS in skill/text/{locale.replace('-', '_')}.py.")
-    merged = []
-    for value in values:
-        name = value["name"]
-        said = [name["value"], *name["synonyms"]]
-        added = [s for s in extra.get(value["id"], ()) if s not in said]
-        merged.append({"id": value["id"], "name": {"value": name["value"], "synonyms": [*name["synonyms"], *added]}})
-    return merged
+        raise ValueError(f"The {locale} text adds synonyms to slot type(s) {unknown}, which the model does not "
+                         f"have (known: {sorted(words)}); {fix}.")
+    for slot_type, extra in said.MODEL_SYNONYMS.items():
+        unknown = sorted(set(extra) - set(words[slot_type]))
+        if unknown:
+            raise ValueError(f"The {locale} text adds synonyms to {slot_type} value(s) {unknown}, which the model "
+                             f"does not have (known: {sorted(words[slot_type])}); {fix}.")
+    return {**said.SLOT_VALUES, **{slot_type: text.added_words(values, said.MODEL_SYNONYMS.get(slot_type, {}))
+                                   for slot_type, values in from_routines.items()}}
+
+
+# The slot types in the order each model lists them.
+SLOT_TYPES = (intents.ROUTINE.type, intents.PERIOD.type, intents.FEELING.type, intents.COMPLAINT.type,
+              intents.LENGTH.type, intents.RECURRENCE.type)
 
 
 def build_model(library: Library, complaints: ComplaintBook | None = None,
@@ -85,38 +93,29 @@ def build_model(library: Library, complaints: ComplaintBook | None = None,
     """Return a locale's whole interaction model for this routine library and complaints (default: routines/)."""
     complaints = complaints if complaints is not None else _default_complaints(library)
     said = text.for_locale(locale)
-    unknown = sorted(set(said.MODEL_SAMPLES) - {i.name for i in intents.CUSTOM})
+    custom = {i.name for i in intents.CUSTOM}
+    unknown = sorted(set(said.MODEL_SAMPLES) - custom)
     if unknown:
         raise ValueError(f"The {locale} text adds samples to intent(s) {unknown}, which are not custom intents "
-                         "in skill/alexa/intents.py; fix MODEL_SAMPLES.")
+                         f"in skill/alexa/intents.py; fix MODEL_SAMPLES in skill/text/{locale.replace('-', '_')}.py.")
+    missing = sorted(custom - set(said.INTENT_SAMPLES))
+    if missing:
+        raise ValueError(f"The {locale} text has no samples for intent(s) {missing}; add them to INTENT_SAMPLES "
+                         "in skill/text/en_US.py.")
     declared: list[dict[str, Any]] = []
     for intent in intents.ALL:
         entry: dict[str, Any] = {"name": intent.name}
         if intent.custom:
             entry["slots"] = [{"name": s.name, "type": s.type} for s in intent.slots]
-        extra = [s for s in said.MODEL_SAMPLES.get(intent.name, ()) if s not in intent.samples]
-        entry["samples"] = [*intent.samples, *extra]
+        entry["samples"] = list(said.INTENT_SAMPLES.get(intent.name, ()))
         declared.append(entry)
-    types = [
-        (intents.ROUTINE.type, routine_slot_values(library)),
-        (intents.PERIOD.type, spoken_values(intents.PERIOD_VALUES)),
-        (intents.FEELING.type, spoken_values(intents.FEELING_VALUES)),
-        (intents.COMPLAINT.type, complaint_slot_values(complaints)),
-        (intents.LENGTH.type, spoken_values(intents.LENGTH_VALUES)),
-        (intents.RECURRENCE.type, spoken_values(intents.RECURRENCE_VALUES)),
-    ]
-    unknown = sorted(set(said.MODEL_SYNONYMS) - {name for name, _ in types})
-    if unknown:
-        raise ValueError(f"The {locale} text adds synonyms to slot type(s) {unknown}, which the model does not "
-                         "have; fix MODEL_SYNONYMS.")
+    words = slot_words(library, complaints, locale)
     return {
         "interactionModel": {
             "languageModel": {
                 "invocationName": said.INVOCATION_NAME,
                 "intents": declared,
-                "types": [{"name": name, "values": _with_synonyms(name, values, said.MODEL_SYNONYMS.get(name, {}),
-                                                                  locale)}
-                          for name, values in types],
+                "types": [{"name": name, "values": spoken_values(words[name])} for name in SLOT_TYPES],
             }
         }
     }

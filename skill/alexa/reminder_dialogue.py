@@ -181,7 +181,8 @@ class SetReminderHandler(AbstractRequestHandler):
         _, repeat = _slot(handler_input, intents.RECURRENCE.name)
         if repeat is None:  # no entity match: the value may still be one of ours, said exactly
             said, _ = _slot(handler_input, intents.RECURRENCE.name)
-            repeat = next((rid for rid, names in intents.RECURRENCE_VALUES.items()
+            repeats = text_of(handler_input).SLOT_VALUES[intents.RECURRENCE.type]
+            repeat = next((rid for rid, names in repeats.items()
                            if said and said.lower() in names), reminders.UNKNOWN_REPEAT if said else None)
         now_said = Asked(
             routine_id=routine.id if routine else (reminders.UNKNOWN_ROUTINE if heard else None),

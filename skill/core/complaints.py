@@ -14,13 +14,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from skill.core.routines import MEDICAL_CLAIMS, Problem, Routine
+from skill.text import en_US as speech
 
 EMERGENCY = "emergency"  # call emergency services now
 PROMPT = "prompt"  # see a clinician soon, before any self-massage
 URGENCIES = (EMERGENCY, PROMPT)
 
-# Words people put in front of what hurts that do not change what it is.
-_FILLERS = {"a", "an", "the", "my", "some", "bad", "really"}
 # An explanation says where pain *often* comes from; it never states a cause as fact.
 HEDGE = re.compile(r"\b(often|may|might|can|sometimes|commonly)\b", re.I)
 
@@ -97,7 +96,7 @@ def phrase_key(phrase: str) -> str:
     """Fold a spoken phrase to lower-case words without apostrophes or leading fillers ("a", "my", "the")."""
     folded = re.sub(r"['\u2019]", "", phrase.lower()).replace("-", " ")  # "can't" and "cant" alike
     words = re.findall(r"[a-z0-9]+", folded)
-    while words and words[0] in _FILLERS:
+    while words and words[0] in speech.PHRASE_FILLERS:
         words = words[1:]
     return " ".join(words)
 

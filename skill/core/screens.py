@@ -92,12 +92,12 @@ def screens(routine: Routine, tracks: tuple[Track, ...] | None = None) -> tuple[
         heading = title if track.side is None else speech.SCREEN_JOIN.join(
             (title, speech.SCREEN_SIDE.format(side=speech.SIDE_WORDS[track.side])))
         if track.kind is StepKind.PLACE or track.kind.rules.ball_work:
-            parts = [where or track.kind.rules.label, *_timed(routine, track)]
+            parts = [where or track.kind.label, *_timed(routine, track)]
         elif track.kind.rules.moving:
             ahead = _next_where(routine, tracks, track.index)
-            parts = [track.kind.rules.label, *([speech.SCREEN_NEXT.format(where=ahead)] if ahead else [])]
+            parts = [track.kind.label, *([speech.SCREEN_NEXT.format(where=ahead)] if ahead else [])]
         else:
-            parts = _timed(routine, track) or [track.kind.rules.label]
+            parts = _timed(routine, track) or [track.kind.label]
         subtitle = speech.SCREEN_JOIN.join(parts)
         out.append(Screen(heading, subtitle[:1].upper() + subtitle[1:], placement))
     return tuple(out)

@@ -42,12 +42,16 @@ class StepKind(StrEnum):
         """Return this kind's row of the table."""
         return KINDS[self]
 
+    @property
+    def label(self) -> str:
+        """Return what a screen shows for a step of this kind, e.g. "Place the ball" (en_US.SCREEN_STEP)."""
+        return speech.SCREEN_STEP[self.value]
+
 
 @dataclass(frozen=True)
 class KindRules:
     """What one kind of step sounds like and which JSON fields it takes."""
 
-    label: str  # what a screen shows for the step, e.g. "Place the ball"
     timed_by: str | None  # "seconds", "breaths" or None (instruction only)
     moving: bool  # asks the person to move: needs at least MIN_SETTLE_SECONDS of quiet
     settle_seconds: int  # default quiet after the last word, before anything else is said
@@ -72,9 +76,9 @@ _PRESSURE = {"enum": ["gentle", "moderate", "firm"]}
 _BREATH = {"$ref": "#/$defs/breath"}
 
 KINDS: Mapping[StepKind, KindRules] = MappingProxyType({
-    StepKind.POSITION: KindRules("Get into position", None, moving=True, settle_seconds=10),
+    StepKind.POSITION: KindRules(None, moving=True, settle_seconds=10),
     StepKind.PLACE: KindRules(
-        "Place the ball", None, moving=True, settle_seconds=6,
+        None, moving=True, settle_seconds=6,
         fields={"region": {"type": "string", "pattern": "^[a-z][a-z-]+$",
                            "description": "Where the ball sits, a name from skill/core/placements.py "
                                           "REGIONS; the placement picture is drawn from it."},
@@ -84,35 +88,35 @@ KINDS: Mapping[StepKind, KindRules] = MappingProxyType({
         required=("region", "where"),
     ),
     StepKind.MOVE: KindRules(
-        "Small movements", "seconds", moving=False, settle_seconds=0, pressure=True,
+        "seconds", moving=False, settle_seconds=0, pressure=True,
         countdown=True, mid_cue=speech.MOVE_EASY, quick_timed=30, ball_work=True,
         fields={"seconds": {"type": "integer", "minimum": 20, "maximum": 90},
                 "pressure": _PRESSURE},
         required=("seconds", "pressure"),
     ),
     StepKind.HOLD: KindRules(
-        "Hold", "seconds", moving=False, settle_seconds=0, pressure=True, breath_cues=True,
+        "seconds", moving=False, settle_seconds=0, pressure=True, breath_cues=True,
         countdown=True, mid_cue=speech.HALFWAY, quick_timed=30, ball_work=True,
         fields={"seconds": {"type": "integer"}, "pressure": _PRESSURE, "breath": _BREATH},
         required=("seconds", "pressure", "breath"),
     ),
     StepKind.BREATHE: KindRules(
-        "Breathe", "breaths", moving=False, settle_seconds=0, breath_cues=True, quick_timed=2,
+        "breaths", moving=False, settle_seconds=0, breath_cues=True, quick_timed=2,
         fields={"breaths": {"type": "integer", "minimum": 2, "maximum": 12}, "breath": _BREATH},
         required=("breaths", "breath"),
     ),
     StepKind.ROLL: KindRules(
-        "Roll", "seconds", moving=False, settle_seconds=0, pressure=True, strokes=True,
+        "seconds", moving=False, settle_seconds=0, pressure=True, strokes=True,
         countdown=True, mid_cue=speech.KEEP_ROLLING, quick_timed=30, ball_work=True,
         fields={"seconds": {"type": "integer", "minimum": 20, "maximum": 120},
                 "stroke_seconds": {"type": "integer", "minimum": 2, "maximum": 6},
                 "pressure": _PRESSURE},
         required=("seconds", "stroke_seconds", "pressure"),
     ),
-    StepKind.SWITCH: KindRules("Switch sides", None, moving=True, settle_seconds=10,
+    StepKind.SWITCH: KindRules(None, moving=True, settle_seconds=10,
                                changes_side=True),
     StepKind.REST: KindRules(
-        "Rest", "seconds", moving=False, settle_seconds=0, quick_timed=10,
+        "seconds", moving=False, settle_seconds=0, quick_timed=10,
         fields={"seconds": {"type": "integer", "minimum": 5, "maximum": 60}},
         required=("seconds",),
     ),

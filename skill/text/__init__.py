@@ -153,5 +153,7 @@ LOCALES: tuple[str, ...] = TEXTS.locales
 Question = en_US.Question
 ssml = en_US.ssml  # markup, not words: the same in every locale
 ssml_appended = en_US.ssml_appended
+added_words = en_US.added_words  # merging word lists, not words: the same in every locale
 
-__all__ = ["BASE", "LOCALES", "TEXTS", "Question", "Texts", "for_locale", "module_locale", "normalized", "ssml", "ssml_appended"]
+__all__ = ["BASE", "LOCALES", "TEXTS", "Question", "Texts", "added_words", "for_locale", "module_locale",
+           "normalized", "ssml", "ssml_appended"]

@@ -22,6 +22,7 @@ MODEL_SYNONYMS = {
         "same": ("much the same", "not bad"),
         "sore": ("knackered", "a bit knackered", "pretty sore"),
     },
+    "RECURRENCE": {"afternoons": ("every arvo", "each arvo", "arvos")},  # "arvo": the afternoon
 }
 MODEL_SAMPLES = {
     "StartRoutineIntent": ("give my {routine} a go", "have a go at my {routine}"),

@@ -398,6 +398,10 @@ def progress_summary(summary: Summary) -> str:
 
 EMERGENCY_CALL = "call emergency services"
 
+# Words people put in front of what hurts, or of a routine's name, that do not change what it is:
+# "a really bad headache" is "headache" (skill.core.complaints.phrase_key drops them).
+PHRASE_FILLERS = frozenset({"a", "an", "the", "my", "some", "bad", "really"})
+
 WHAT_HURTS = Question(
     "What's bothering you, or which routine would you like?",
     "What's bothering you, or which routine would you like? You can say: my head aches. "
@@ -550,11 +554,7 @@ def length_title(title: str, length: str) -> str:
 INVOCATION_NAME = "trigger coach"  # what people say to open the skill; INVOCATION above says it
 ESPEAK_LANGUAGE = "en-us"  # the eSpeak NG voice that reads this locale's text offline
 
-# Words people use here on top of the shared ones, by slot type and value id: routine ids
-# (routines/*.json), complaint ids (routines/complaints.json) and the intents' slot values.
-MODEL_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {}
-# More ways to say an intent here, by intent name, on top of skill.alexa.intents' samples.
-MODEL_SAMPLES: dict[str, tuple[str, ...]] = {}
+# The model's samples and slot values, and a locale's additions to them: see the last section.
 
 # The skill store's listing for this locale (skill.json publishingInformation.locales).
 STORE_NAME = SKILL_NAME
@@ -621,6 +621,17 @@ SCREEN_BREATHS = "{breaths} slow breaths"
 SCREEN_BREATH = "breathe in {inhale}, out {exhale}"
 SCREEN_BREATH_HOLD = "breathe in {inhale}, hold {hold}, out {exhale}"
 SCREEN_NEXT = "next: {where}"  # a step that moves the person, before the ball goes in place
+# What a screen shows for a step of each kind (skill.core.steps.StepKind), where nothing more precise is known.
+SCREEN_STEP = {
+    "position": "Get into position",
+    "place": "Place the ball",
+    "move": "Small movements",
+    "hold": "Hold",
+    "breathe": "Breathe",
+    "roll": "Roll",
+    "switch": "Switch sides",
+    "rest": "Rest",
+}
 
 
 # --- Reminders: "remind me to do my upper back every evening at 8" (issue 14) ---------------
@@ -799,3 +810,353 @@ def task_unknown_routine(heard: str | None, names: list[str]) -> str:
     which = f"a routine called {heard}" if heard else "the routine it names"
     return (f"This Alexa Routine asks for {which}, which I don't have. "
             f"In the Alexa app, edit the Trigger Coach action and pick another, like {spoken_list(names, 'or')}.")
+
+
+# --- What people say to the skill: the interaction model's samples and slot values ------------
+# Intent names and slots are declared once, in skill.alexa.intents; the words people say live
+# here. INTENT_SAMPLES and SLOT_VALUES (at the end) are this locale's whole lists: en-US's own
+# words below plus the locale's MODEL_SAMPLES and MODEL_SYNONYMS. The model generator writes
+# them into <locale>.json, and the handlers read SLOT_VALUES to turn a heard word into an id.
+
+# Starting with a length, and starting without a name ("start my usual"): the handler plays
+# the routine offered or done last.
+_START_WITH_LENGTH = (
+    "start a {length} {routine} routine",
+    "start my {length} {routine} routine",
+    "start the {length} {routine} routine",
+    "start a {length} {routine}",
+    "do a {length} {routine} routine",
+    "do the {length} {routine} routine",
+    "play a {length} {routine} routine",
+    "begin a {length} {routine} routine",
+    "can we do a {length} {routine} routine",
+    "let's do a {length} {routine} routine",
+    "I want a {length} {routine} routine",
+    "a {length} {routine} routine",
+    "the {length} {routine} routine",
+    "give me a {length} {routine} routine",
+    "start a {length} routine for my {routine}",
+    "start a {length} routine for {routine}",
+    "do a {length} routine for my {routine}",
+    "give me a {length} routine for my {routine}",
+    "start my {routine} routine the {length} one",
+    "start the {length} version of my {routine} routine",
+    "start a {length} routine",
+    "start a {length} one",
+    "start the {length} one",
+    "do the {length} one",
+    "do a {length} one",
+    "play the {length} one",
+    "give me the {length} one",
+    "I want the {length} one",
+    "I'll take the {length} one",
+    "let's do the {length} one",
+    "let's do a {length} one",
+    "the {length} one",
+    "a {length} one",
+    "the {length} version",
+    "the {length} routine",
+    "a {length} routine",
+    "make it {length}",
+    "make it a {length} one",
+    "{length} please",
+    "do my usual {length}",
+    "start my usual {length} routine",
+)
+_START_WITHOUT_NAME = (
+    "start my usual",
+    "start my usual routine",
+    "start the usual",
+    "do my usual",
+    "do the usual",
+    "my usual",
+    "the usual",
+    "start my routine",
+    "start a routine",
+    "start the routine",
+    "begin a routine",
+    "begin my routine",
+    "do a routine",
+    "play my routine",
+    "let's go",
+    "let's start",
+    "let's begin",
+    "let's do this",
+    "let's do it",
+)
+_START_VERBS = (
+    "begin the {routine} routine",
+    "begin {routine}",
+    "begin my {routine}",
+    "can we do {routine}",
+    "can we do my {routine}",
+    "can we do the {routine} routine",
+    "can we do a {routine} routine",
+    "can we work on my {routine}",
+    "let's do {routine}",
+    "let's do the {routine} routine",
+    "let's do a {routine} routine",
+    "let's work on {routine}",
+    "do {routine}",
+    "do a {routine} routine",
+    "play {routine}",
+    "play the {routine} routine",
+    "play a {routine} routine",
+    "work on {routine}",
+    "work on my {routine} routine",
+    "start a {routine} routine",
+    "begin a {routine} routine",
+)
+_REMIND_WHAT = ("remind me to do my {routine}", "remind me to do my {routine} routine",
+                "remind me to roll my {routine}", "remind me about my {routine}")
+
+# What people say to reach each custom intent, by intent name. "Alexa, ask trigger coach for
+# safety tips": Alexa strips "ask <invocation> for", so a sample is what follows it, and no
+# sample may start with ask, open or tell (Alexa would launch the skill instead).
+_SAMPLES: dict[str, tuple[str, ...]] = {
+    "StartRoutineIntent": (
+        "start my {routine} routine",
+        "start my {routine}",
+        "start the {routine} routine",
+        "start {routine}",
+        "begin my {routine} routine",
+        "do my {routine}",
+        "do my {routine} routine",
+        "do the {routine} routine",
+        "roll out my {routine}",
+        "roll my {routine}",
+        "I want to work on my {routine}",
+        "I want to roll out my {routine}",
+        "work on my {routine}",
+        "let's do my {routine}",
+        "let's work on my {routine}",
+        "play my {routine} routine",
+        "guide me through my {routine} routine",
+        "help me loosen my {routine}",
+        "massage my {routine}",
+        "my {routine} routine",
+        "the {routine} routine",
+        "{routine}",
+        *_START_VERBS,
+        *_START_WITH_LENGTH,
+        *_START_WITHOUT_NAME,
+    ),
+    "ListRoutinesIntent": (
+        "what routines do you have",
+        "what routines are there",
+        "which routines do you have",
+        "list the routines",
+        "list my routines",
+        "what can I work on",
+        "what areas can you do",
+        "what are my options",
+    ),
+    "ProgressIntent": (
+        "how did I do this week",
+        "how did I do {period}",
+        "how am I doing",
+        "what's my progress",
+        "what is my progress",
+        "what's my progress {period}",
+        "what did I do {period}",
+        "how many sessions did I do {period}",
+        "give me my weekly summary",
+        "my progress",
+    ),
+    "ResumeRoutineIntent": (
+        "resume my routine",
+        "continue my routine",
+        "carry on with my routine",
+        "pick up where I left off",
+        "keep going with my routine",
+        "finish my routine",
+        "resume where I stopped",
+    ),
+    "ForgetHistoryIntent": (
+        "forget my history",
+        "delete my history",
+        "erase my history",
+        "clear my history",
+        "delete my progress",
+        "forget everything about me",
+    ),
+    "SafetyTipsIntent": (
+        "safety tips",
+        "the safety tips",
+        "give me the safety tips",
+        "give me safety tips",
+        "safety",
+        "the safety advice",
+        "safety advice",
+        "is this safe",
+        "is it safe",
+        "how hard should I press",
+        "how hard do I press",
+        "how much pressure should I use",
+        "what does out of ten mean",
+    ),
+    # Carrier phrases only; the complaint words are the COMPLAINT slot's values, which the
+    # validator keeps apart from routine names, so no utterance means both a complaint and a routine.
+    "ComplaintIntent": (
+        "what helps {complaint}",
+        "what helps a {complaint}",
+        "what helps my {complaint}",
+        "what helps with {complaint}",
+        "what helps with my {complaint}",
+        "what helps for {complaint}",
+        "what's good for {complaint}",
+        "what's good for a {complaint}",
+        "what's good for my {complaint}",
+        "what can I do for {complaint}",
+        "what can I do for a {complaint}",
+        "what can I do for my {complaint}",
+        "what can I do about {complaint}",
+        "what can I do about my {complaint}",
+        "what should I do for {complaint}",
+        "what should I do about my {complaint}",
+        "something for {complaint}",
+        "something for my {complaint}",
+        "help with {complaint}",
+        "help with my {complaint}",
+        "help me with my {complaint}",
+        "I have {complaint}",
+        "I have a {complaint}",
+        "I've got {complaint}",
+        "I've got a {complaint}",
+        "I get {complaint}",
+        "I keep getting {complaint}",
+        "I'm getting {complaint}",
+        "I suffer from {complaint}",
+        "I'm feeling {complaint}",
+        "my {complaint}",
+        "{complaint}",
+    ),
+    "FeelingIntent": (
+        "{feeling}",
+        "it felt {feeling}",
+        "it feels {feeling}",
+        "it's {feeling}",
+        "it is {feeling}",
+        "it was {feeling}",
+        "felt {feeling}",
+        "feels {feeling}",
+        "I feel {feeling}",
+        "it's feeling {feeling}",
+    ),
+    "SetReminderIntent": (
+        *(f"{what} {tail}" for what in _REMIND_WHAT for tail in (
+            "{recurrence} at {time}", "{date} at {time}", "at {time}", "{recurrence}", "{date}")),
+        *_REMIND_WHAT,
+        "remind me {recurrence} at {time}",
+        "remind me {date} at {time}",
+        "remind me at {time}",
+        "remind me {recurrence}",
+        "remind me {date}",
+        "remind me to do a routine {recurrence} at {time}",
+        "remind me to do a routine at {time}",
+        "remind me to do a routine {date} at {time}",
+        "set a reminder",
+        "set a reminder for {time}",
+        "set a reminder {recurrence} at {time}",
+        "set a reminder for {date} at {time}",
+        "set a reminder for my {routine}",
+        "set a reminder for my {routine} routine",
+        "set a reminder for my {routine} {recurrence} at {time}",
+        "set a reminder for my {routine} at {time}",
+        "set up a reminder",
+        "give me a reminder {recurrence} at {time}",
+        "remind me",
+        "remind me to do my routine",
+        "{recurrence} at {time}",
+        "{date} at {time}",
+        "at {time}",
+        "{time}",
+        "it's for my {routine}",
+        "the reminder is for my {routine}",
+    ),
+    "ListRemindersIntent": (
+        "what reminders do I have",
+        "which reminders do I have",
+        "what reminders have I got",
+        "list my reminders",
+        "read my reminders",
+        "what are my reminders",
+        "do I have any reminders",
+        "when are my reminders",
+    ),
+    "CancelRemindersIntent": (
+        "cancel my reminders",
+        "cancel my reminder",
+        "cancel all my reminders",
+        "cancel the reminders",
+        "cancel the reminder",
+        "delete my reminders",
+        "delete my reminder",
+        "remove my reminders",
+        "stop my reminders",
+        "turn off my reminders",
+        "I don't want any reminders",
+        "no more reminders",
+    ),
+}
+
+# Spoken values of our own slot types, by slot type and value id: the first word is the value,
+# the rest its synonyms. The ids are what the code takes: PERIOD the periods
+# skill.core.progress.summarize takes, LENGTH the lengths (skill.core.routines.Length),
+# FEELING the answers skill.core.progress.feelings stores ("skip": the person would rather not
+# say), RECURRENCE the repeats of skill.core.reminders.REPEATS.
+_SLOT_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "PERIOD": {
+        "this_week": ("this week", "so far this week"),
+        "last_week": ("last week", "the week before"),
+        "this_month": ("this month", "so far this month"),
+    },
+    "LENGTH": {
+        "quick": ("quick", "short", "five minute", "5 minute", "five minutes", "shorter", "brief",
+                  "fast", "quicker", "mini"),
+        "full": ("full", "long", "whole", "complete", "longer", "full length", "regular", "normal",
+                 "entire"),
+    },
+    "FEELING": {
+        "better": ("better", "a bit better", "a lot better", "much better", "good", "great",
+                   "looser", "lighter", "less tight"),
+        "same": ("the same", "same", "no different", "about the same", "no change", "not much different",
+                 "okay", "alright"),
+        "sore": ("sore", "a bit sore", "a little sore", "very sore", "really sore", "achy", "tender",
+                 "worse", "stiff"),
+        "skip": ("skip", "skip it", "skip that", "not now", "pass", "I'd rather not say"),
+    },
+    "RECURRENCE": {
+        "daily": ("every day", "daily", "each day", "every single day", "once a day"),
+        "mornings": ("every morning", "each morning", "in the mornings", "mornings"),
+        "afternoons": ("every afternoon", "each afternoon", "in the afternoons", "afternoons"),
+        "evenings": ("every evening", "each evening", "in the evenings", "evenings"),
+        "nights": ("every night", "each night", "nightly", "at night", "nights"),
+        "weekdays": ("every weekday", "on weekdays", "weekdays", "monday to friday", "every work day",
+                     "on work days"),
+        "weekday-mornings": ("every weekday morning", "weekday mornings", "on weekday mornings"),
+        "weekday-evenings": ("every weekday evening", "weekday evenings", "on weekday evenings"),
+        "weekends": ("every weekend", "on weekends", "at weekends", "weekends", "saturdays and sundays"),
+        **{f"{day}s": (f"every {day}", f"on {day}s", f"{day}s", f"each {day}")
+           for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
+    },
+}
+
+# Words people use here on top of the shared ones, by slot type and value id: routine ids
+# (routines/*.json), complaint ids (routines/complaints.json) and the ids of _SLOT_VALUES.
+MODEL_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {}
+# More ways to say an intent here, by intent name, on top of _SAMPLES.
+MODEL_SAMPLES: dict[str, tuple[str, ...]] = {}
+
+
+def added_words(words: dict[str, tuple[str, ...]], extra: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Return {id: words} with each id's extra words after its own, each word once.
+
+    An id of `extra` that `words` lacks is left out; the model generator reports it.
+    """
+    return {key: tuple(dict.fromkeys((*said, *extra.get(key, ())))) for key, said in words.items()}
+
+
+INTENT_SAMPLES = added_words(_SAMPLES, MODEL_SAMPLES)
+SLOT_VALUES = {slot_type: added_words(values, MODEL_SYNONYMS.get(slot_type, {}))
+               for slot_type, values in _SLOT_VALUES.items()}

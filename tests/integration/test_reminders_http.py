@@ -255,6 +255,27 @@ def test_times_and_days_that_cannot_be_set_are_asked_again(rig, slots, lead, que
     assert api.reminder_calls() == []
 
 
+def test_a_repeat_said_in_a_locale_s_own_words_is_set_there_and_asked_again_elsewhere(rig):
+    _, endpoint, api, _ = rig
+
+    def remind_in(locale: str, recurrence: tuple[str, str | None]) -> dict:
+        body = alexa.intent("SetReminderIntent", {"routine": UPPER_BACK, "recurrence": recurrence, "time": "15:00"},
+                            user=USER, api_endpoint=endpoint, locale=locale)
+        return say(rig, alexa.with_reminders_permission(body, True))
+
+    set_reply = remind_in("en-US", ("every afternoon", "afternoons"))
+    [resolved] = api.reminders.values()
+    api.reminders.clear()
+    reply = remind_in("en-AU", ("every arvo", None))  # no entity match: the word itself is read
+    assert said(reply) == said(set_reply)
+    [heard] = api.reminders.values()
+    assert heard["trigger"]["recurrence"] == resolved["trigger"]["recurrence"]
+    api.reminders.clear()
+    reply = remind_in("en-US", ("every arvo", None))
+    assert said(reply) == f"{speech.REMINDER_BAD_REPEAT} {speech.REMINDER_WHEN.ask}"
+    assert api.reminders == {}
+
+
 def test_the_answer_to_when_keeps_the_routine_asked_for(rig):
     _, _, api, _ = rig
     question = remind(rig, {"routine": UPPER_BACK, "recurrence": ("every day", "daily")})

@@ -17,6 +17,7 @@ from skill.cli import main
 from skill.content.complaints import complaints_path, load_complaints
 from skill.core.complaints import EMERGENCY, PROMPT, Complaint, RedFlag, offers, phrase_key
 from skill.core.routines import ROUTINES_DIR, load_library
+from skill.text import en_US as speech
 
 LIBRARY = load_library()
 SHIPPED = json.loads(complaints_path().read_text())
@@ -185,7 +186,7 @@ def test_the_complaints_files_are_not_read_as_routines():
 
 def utterances(intent, slot_values):
     """Yield every utterance an intent's samples make with these slot values."""
-    for sample in intent.samples:
+    for sample in speech.INTENT_SAMPLES[intent.name]:
         for value in slot_values:
             yield re.sub(r"\{\w+\}", value, sample).lower()
 
@@ -193,7 +194,7 @@ def utterances(intent, slot_values):
 def matcher(intent, slot_keys):
     """Return a test of whether an utterance fits one of the intent's samples with a known slot value."""
     patterns = [re.compile("^" + re.sub(r"\\\{\w+\\\}", "(.+)", re.escape(s.lower())) + "$")
-                for s in intent.samples]
+                for s in speech.INTENT_SAMPLES[intent.name]]
 
     def fits(utterance: str) -> bool:
         return any((m := p.match(utterance)) and phrase_key(m.group(1)) in slot_keys for p in patterns)

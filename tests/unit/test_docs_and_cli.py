@@ -34,7 +34,7 @@ def kinds_table() -> str:
 
     rows = ["| kind | screen label | timed by | default settle | cues in the timed part | fields |",
             "|---|---|---|---|---|---|"]
-    rows += [f"| `{kind}` | {r.label} | {r.timed_by or '-'} | {r.settle_seconds} s | {cues(r)} | "
+    rows += [f"| `{kind}` | {kind.label} | {r.timed_by or '-'} | {r.settle_seconds} s | {cues(r)} | "
              f"{', '.join(f'`{f}`' for f in r.fields) or '-'} |" for kind, r in KINDS.items()]
     return "\n".join(rows)
 

@@ -82,7 +82,7 @@ def test_locales_add_the_words_people_there_use():
 @pytest.mark.parametrize("locale", text.LOCALES)
 def test_no_phrase_means_two_things_in_a_locale_s_model(locale):
     model = MODELS[locale]
-    for slot_type in ("ROUTINE", "COMPLAINT", "FEELING", "PERIOD", "LENGTH"):
+    for slot_type in ("ROUTINE", "COMPLAINT", "FEELING", "PERIOD", "LENGTH", "RECURRENCE"):
         owners: dict[str, str] = {}
         for value_id, phrases in _said(model, slot_type).items():
             for phrase in phrases:

@@ -12,14 +12,16 @@ from hypothesis import strategies as st
 from skill.alexa import intents
 from skill.core import reminders
 from skill.core.reminders import REPEATS, Asked, Plan, Unclear, listed, plan, read_time, request_body, rrule
+from skill.text import LOCALES, for_locale
 from skill.text import en_US as speech
 
 BERLIN = ZoneInfo("Europe/Berlin")
 EVENING = datetime(2026, 12, 1, 18, 0, tzinfo=BERLIN)  # a Tuesday
 
 
-def test_the_recurrence_slot_offers_exactly_the_repeats_the_core_knows():
-    assert set(intents.RECURRENCE_VALUES) == set(REPEATS)
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_recurrence_slot_offers_exactly_the_repeats_the_core_knows(locale):
+    assert set(for_locale(locale).SLOT_VALUES[intents.RECURRENCE.type]) == set(REPEATS)
 
 
 @pytest.mark.parametrize(("value", "daypart", "expected"), [

@@ -26,7 +26,7 @@ def test_the_schema_file_holds_exactly_the_step_definition_built_from_the_table(
 def test_every_kind_has_a_row_and_every_moving_kind_leaves_time_to_move():
     assert set(KINDS) == set(StepKind)
     for kind, rules in KINDS.items():
-        assert rules.label, kind
+        assert kind.label == speech.SCREEN_STEP[kind.value] and kind.label, kind
         if rules.moving:
             assert rules.settle_seconds >= MIN_SETTLE_SECONDS, kind
     assert KINDS[StepKind.POSITION].settle_seconds >= 10
