@@ -173,6 +173,17 @@ def post(url: str, body: dict[str, Any] | bytes, headers: dict[str, str] | None 
         return status, raw.decode("utf-8", "replace")
 
 
+def ask(server: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """Post a request to a running skill server; assert HTTP 200 and a reply the SDK reads as an Alexa response."""
+    from ask_sdk_core.serialize import DefaultSerializer
+    from ask_sdk_model import ResponseEnvelope
+
+    status, response = post(server.url + "/", body)
+    assert status == 200, response
+    assert DefaultSerializer().deserialize(json.dumps(response), ResponseEnvelope).version == "1.0", response
+    return response
+
+
 def directives(response: dict[str, Any]) -> list[dict[str, Any]]:
     return (response.get("response") or {}).get("directives") or []
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from skill.config import Settings
-from tests.server import TEST_AUDIO_DIR
+from tests.server import TEST_AUDIO_DIR, ThreadServer
 
 TEST_ROUTINES = ("upper-back", "calves")
 
@@ -35,3 +36,12 @@ def app_settings(rendered_audio: Path, tmp_path: Path) -> Settings:
         public_url="https://coach.example.test",
         verify=False,
     )
+
+
+@pytest.fixture
+def server(app_settings: Settings) -> Iterator[ThreadServer]:
+    """Serve a fresh skill (see `app_settings`) on loopback for one test."""
+    from skill.hosting.web import create_app
+
+    with ThreadServer(create_app(app_settings)) as srv:
+        yield srv

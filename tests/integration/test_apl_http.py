@@ -15,30 +15,14 @@ from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirect
 
 from skill.alexa import apl
 from skill.alexa.handlers import FEATURED
-from skill.hosting.web import create_app
 from skill.text import en_US as speech
 from tests import alexa
-from tests.alexa import play_of, speech_of
+from tests.alexa import ask, play_of, speech_of
 from tests.integration.dynalite_server import E2E_DIR
-from tests.server import ThreadServer
 
 SERIALIZER = DefaultSerializer()
 RENDER = "Alexa.Presentation.APL.RenderDocument"
 VALIDATOR = E2E_DIR / "apl-validate.js"
-
-
-@pytest.fixture
-def server(app_settings):
-    with ThreadServer(create_app(app_settings)) as srv:
-        yield srv
-
-
-def ask(server, body) -> dict:
-    """Post a request; assert HTTP 200 and that the reply deserializes as an Alexa response."""
-    status, response = alexa.post(server.url + "/", body)
-    assert status == 200, response
-    SERIALIZER.deserialize(json.dumps(response), ResponseEnvelope)
-    return response
 
 
 def screen_of(response: dict) -> dict | None:

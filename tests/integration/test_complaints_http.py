@@ -8,27 +8,13 @@ import pytest
 
 from skill.content.complaints import complaints_path, load_complaints
 from skill.core.routines import load_library
-from skill.hosting.web import create_app
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
 from tests import alexa
-from tests.alexa import play_of, speech_of
-from tests.server import ThreadServer
+from tests.alexa import ask, play_of, speech_of
 
 USER = "amzn1.ask.account.COMPLAINT-USER"
 LIBRARY = load_library()
 BOOK, _ = load_complaints(complaints_path(), LIBRARY.routines)
-
-
-@pytest.fixture
-def server(app_settings):
-    with ThreadServer(create_app(app_settings)) as srv:
-        yield srv
-
-
-def ask(server, body) -> dict:
-    status, reply = alexa.post(server.url + "/", body)
-    assert status == 200, reply
-    return reply
 
 
 def said(reply) -> str:

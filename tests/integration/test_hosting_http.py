@@ -14,12 +14,6 @@ from tests import alexa
 from tests.server import ThreadServer, zone_api
 
 
-@pytest.fixture
-def server(app_settings):
-    with ThreadServer(create_app(app_settings)) as server:
-        yield server
-
-
 def started(server: ThreadServer, user: str) -> str:
     """Start a routine for `user` and return the token Alexa would now be playing."""
     status, reply = alexa.post(server.url, alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")},

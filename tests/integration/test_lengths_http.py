@@ -9,21 +9,17 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import pytest
-
 from skill.config import Settings
 from skill.core.lengths import version
 from skill.core.player import Token
 from skill.core.routines import load_library
 from skill.core.timeline import expand
-from skill.hosting.web import create_app
 from skill.render.encode import decode
 from skill.render.layout import SAMPLE_RATE
 from skill.render.manifest import load_manifest
 from skill.storage import SQLITE_FILE_NAME
 from tests import alexa
-from tests.alexa import play_of, speech_of
-from tests.server import ThreadServer
+from tests.alexa import ask, play_of, speech_of
 
 UPPER = ("upper back", "upper-back")
 
@@ -32,18 +28,6 @@ def is_quick(token: str) -> bool:
     """Return whether a token names a quick run (its length part; a screen tag may follow)."""
     parsed = Token.parse(token)
     return parsed is not None and parsed.length == "quick"
-
-
-@pytest.fixture
-def server(app_settings):
-    with ThreadServer(create_app(app_settings)) as srv:
-        yield srv
-
-
-def ask(server, body) -> dict:
-    status, response = alexa.post(server.url + "/", body)
-    assert status == 200, response
-    return response
 
 
 def manifest_files(settings: Settings, key: str) -> list[str]:

@@ -19,7 +19,7 @@ from skill.alexa.model import model_path
 from skill.hosting.web import create_app
 from skill.text import en_US
 from tests import alexa
-from tests.alexa import speech_of
+from tests.alexa import ask, speech_of
 from tests.server import ThreadServer
 
 HANDLERS = {cls.handle.__code__: cls.__name__ for module in (handlers, reminder_dialogue)
@@ -27,20 +27,8 @@ HANDLERS = {cls.handle.__code__: cls.__name__ for module in (handlers, reminder_
             if isinstance(cls, type) and issubclass(cls, AbstractRequestHandler) and "handle" in vars(cls)}
 
 
-@pytest.fixture
-def server(app_settings):
-    with ThreadServer(create_app(app_settings)) as srv:
-        yield srv
-
-
 def said(reply: dict) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", speech_of(reply)))
-
-
-def ask(server, body) -> dict:
-    status, reply = alexa.post(server.url + "/", body)
-    assert status == 200, reply
-    return reply
 
 
 def answered_by(server, body) -> tuple[list[str], dict]:

@@ -20,26 +20,12 @@ from skill.config import Settings
 from skill.core.player import Token
 from skill.core.routines import ROUTINES_DIR, load_library
 from skill.core.screens import ART_PIXELS, BACKGROUND_PIXELS
-from skill.hosting.web import create_app
 from skill.render.manifest import load_manifest
 from tests import alexa
-from tests.alexa import play_of
+from tests.alexa import ask, play_of
 from tests.conftest import TEST_ROUTINES
-from tests.server import ThreadServer
 
 PUBLIC = "https://coach.example.test"
-
-
-@pytest.fixture
-def server(app_settings):
-    with ThreadServer(create_app(app_settings)) as srv:
-        yield srv
-
-
-def ask(server, body) -> dict:
-    status, response = alexa.post(server.url + "/", body)
-    assert status == 200, response
-    return response
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], bytes]:

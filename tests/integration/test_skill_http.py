@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import html
-import json
 import re
 import threading
 import urllib.request
@@ -13,33 +12,17 @@ from pathlib import Path
 
 import pytest
 from ask_sdk_core.serialize import DefaultSerializer
-from ask_sdk_model import ResponseEnvelope
 
 from skill.alexa import handlers
 from skill.core.routines import load_library
 from skill.hosting.web import create_app
 from skill.text import en_US as speech
 from tests import alexa
-from tests.alexa import play_of, speech_of
+from tests.alexa import ask, play_of, speech_of
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401 - fixture
 from tests.server import ThreadServer
 
 SERIALIZER = DefaultSerializer()
-
-
-@pytest.fixture
-def server(app_settings):
-    with ThreadServer(create_app(app_settings)) as srv:
-        yield srv
-
-
-def ask(server, body) -> dict:
-    """Post a request; assert HTTP 200 and that the reply deserializes as an Alexa response."""
-    status, response = alexa.post(server.url + "/", body)
-    assert status == 200, response
-    envelope = SERIALIZER.deserialize(json.dumps(response), ResponseEnvelope)
-    assert envelope.version == "1.0"
-    return response
 
 
 def no_speech(response: dict) -> None:
