@@ -42,10 +42,9 @@ PRELUDE = "import time as _t\n_w, _c = _t.perf_counter(), _t.process_time()\n"
 REPORT = ("import json as _j\nprint('COLDSTART ' + _j.dumps({'wall': _t.perf_counter() - _w, "
           "'cpu': _t.process_time() - _c}))\n")
 
-SDK = """
-import ask_sdk_core, flask
+# The hello-world handler every baseline here and in bench_lambda.py uses: one answer to anything.
+HELLO_HANDLER = """
 from ask_sdk_core.dispatch_components import AbstractRequestHandler
-from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 class Hello(AbstractRequestHandler):
     def can_handle(self, handler_input):
@@ -53,7 +52,12 @@ class Hello(AbstractRequestHandler):
 
     def handle(self, handler_input):
         return handler_input.response_builder.speak("Hello world.").response
+"""
 
+SDK = """
+import ask_sdk_core, flask
+from ask_sdk_core.skill_builder import CustomSkillBuilder
+""" + HELLO_HANDLER + """
 builder = CustomSkillBuilder()
 builder.add_request_handler(Hello())
 skill = builder.create()

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_coldstart import interleaved
+from bench_coldstart import HELLO_HANDLER, interleaved
 from load import TEST_AUDIO_DIR, ensure_audio, result_line
 
 from skill.config import LOCAL_SKILL_ID
@@ -44,16 +44,8 @@ _r = _f.lambda_handler(EVENT, None)
 """
 
 HELLO = """
-from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.skill_builder import SkillBuilder
-
-class Hello(AbstractRequestHandler):
-    def can_handle(self, handler_input):
-        return True
-
-    def handle(self, handler_input):
-        return handler_input.response_builder.speak("Hello world.").response
-
+""" + HELLO_HANDLER + """
 _sb = SkillBuilder()
 _sb.add_request_handler(Hello())
 _r = _sb.lambda_handler()(EVENT, None)

@@ -212,7 +212,11 @@ def _device_id(handler_input: HandlerInput) -> str:
     """
     context = handler_input.request_envelope.context
     device = getattr(getattr(context, "system", None), "device", None)
-    device_id = getattr(device, "device_id", None)
+    return device_key(getattr(device, "device_id", None))
+
+
+def device_key(device_id: object) -> str:
+    """Return the playback-record key of a request's raw deviceId (`NO_DEVICE` when it has none)."""
     if not isinstance(device_id, str) or not device_id:
         return NO_DEVICE
     return storable_key(device_id)

@@ -40,13 +40,12 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from skill.alexa.builder import build_coach
-from skill.alexa.user import NO_DEVICE
+from skill.alexa.user import NO_DEVICE, device_key
 from skill.config import PROJECT_ROOT, Settings
 from skill.core import progress
 from skill.core.player import Activity, PlaybackState, Token, check_invariants
 from skill.hosting.web import MAX_BODY, create_app
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
-from skill.storage.records import storable_key
 from tests import alexa
 
 EXAMPLES = max(20, int(os.environ.get("TRIGGER_COACH_FUZZ_EXAMPLES", "2000")))
@@ -274,13 +273,15 @@ def check_stored(rig: Rig, user: str, before: dict[str, Any], after: dict[str, A
     assert len(runs1) - len(runs0) <= 1, "one request started two runs"
 
 
-def device_key(parsed: Any) -> str:
-    """Return the key of the playback record a request's device has (as skill.alexa.user keys it)."""
-    context = parsed.get("context") if isinstance(parsed, dict) else None
-    system = context.get("System") if isinstance(context, dict) else None
-    device = system.get("device") if isinstance(system, dict) else None
-    device_id = device.get("deviceId") if isinstance(device, dict) else None
-    return storable_key(device_id) if isinstance(device_id, str) and device_id else NO_DEVICE
+def request_device_key(body: bytes) -> str:
+    """Return the key of the playback record of a request's device, as the skill keys it.
+
+    Read through the SDK's models, as the skill reads it: a deviceId of ``false`` is the
+    device "False" there, not a missing one.
+    """
+    envelope = SERIALIZER.deserialize(body.decode("utf-8"), RequestEnvelope)
+    device = getattr(getattr(envelope.context, "system", None), "device", None)
+    return device_key(getattr(device, "device_id", None))
 
 
 def check_reply(rig: Rig, reply: dict[str, Any], request: dict[str, Any] | None,
@@ -446,7 +447,7 @@ def exchange(rig: Rig, body: bytes, users: set[str], content_type: str = "applic
         assert status in (200, 400), status
     after = {u: rig.read(u) for u in involved}
     if status == 200:
-        check_reply(rig, response.get_json(), request, target, device_key(parsed))
+        check_reply(rig, response.get_json(), request, target, request_device_key(body))
     else:
         assert after == before, "a rejected request changed stored state"
         check = (response.get_json(silent=True) or {}).get("check")
