@@ -15,7 +15,9 @@ revision is still the one read; a lost race re-reads and re-merges. The merges a
 idempotent, so a whole save that failed part-way (throttled, unreachable) is simply run again,
 with full jitter, until `SAVE_BUDGET` seconds are used; Alexa waits 8 s for the whole reply.
 A small event writes its device item and, when its run changed, that run's item: a few
-hundred bytes, at any history length. No Decimal ever leaves this module.
+hundred bytes, at any history length. Numbers come back as int or float, never Decimal.
+
+The wire is `skill.storage.dynamo_client` (no boto3 or botocore on the request path).
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, DecimalException
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from skill.storage import CorruptRecordError, StorageError, StorageUnavailableError
+from skill.storage.dynamo_client import DynamoClient, ServiceError, TransportError, marshal, unmarshal
 from skill.storage.records import (
     Changes,
     Document,
@@ -43,9 +45,7 @@ from skill.storage.records import (
     run_key,
     whole_view,
 )
-
-if TYPE_CHECKING:
-    from botocore.client import BaseClient
+from skill.storage.sigv4 import credential_source
 
 logger = logging.getLogger("trigger_coach.storage")
 
@@ -63,44 +63,6 @@ class _Conflict(Exception):
 
 def _is_loopback(endpoint_url: str) -> bool:
     return urlsplit(endpoint_url).hostname in ("localhost", "127.0.0.1", "::1")
-
-
-def _to_dynamo(value: Any, where: str, user_id: str) -> Any:
-    """Return ``value`` with numbers as Decimals for boto3, checked against DynamoDB limits."""
-    from boto3.dynamodb.types import DYNAMODB_CONTEXT
-
-    if isinstance(value, dict):
-        return {key: _to_dynamo(item, f"{where}.{key}", user_id) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_to_dynamo(item, f"{where}[{i}]", user_id) for i, item in enumerate(value)]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if isinstance(value, float) and value.is_integer() and abs(value) < 1e38:
-            # It reads back as an int, which must equal the float exactly, not its short repr.
-            value = int(value)
-        # repr() is the shortest text that reads back as the same float.
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-        try:
-            return DYNAMODB_CONTEXT.create_decimal(number)
-        except DecimalException:
-            raise ValueError(
-                f"The number {value!r} at {where} in the document of user {user_id!r} does not "
-                "fit DynamoDB (38 significant digits, magnitudes 1e-130 to 1e126); round or "
-                "scale it, or store it as a string."
-            ) from None
-    return value
-
-
-def _from_dynamo(value: Any) -> Any:
-    """Return ``value`` with DynamoDB's Decimals turned back into ints and floats."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {key: _from_dynamo(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_from_dynamo(item) for item in value]
-    if value is None or isinstance(value, str | bool):
-        return value
-    raise ValueError(f"found a DynamoDB {type(value).__name__}, which is not a JSON type")
 
 
 def _stamp() -> str:
@@ -123,10 +85,6 @@ class DynamoAdapter:
         quick_budget: float = QUICK_BUDGET,
         legacy_table: str | None = None,
     ) -> None:
-        import boto3
-        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-        from botocore.config import Config
-
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}.")
         self.table_name = table_name
@@ -136,25 +94,11 @@ class DynamoAdapter:
         self.quick_budget = quick_budget
         self.legacy_table = legacy_table
         self.rules = rules or progress_rules()
-        self._serializer, self._deserializer = TypeSerializer(), TypeDeserializer()
-
-        session = boto3.session.Session(region_name=region)
-        if endpoint_url and _is_loopback(endpoint_url) and session.get_credentials() is None:
-            # Local DynamoDB-compatible servers (dynalite, DynamoDB Local) accept any key, but
-            # botocore still needs one to sign requests.
-            session = boto3.session.Session(
-                aws_access_key_id="local", aws_secret_access_key="local", region_name=region
-            )
-        # Fail over to StorageUnavailableError well before Alexa's 8 s rather than hang on an
-        # unreachable endpoint; our own save loop retries within its budget.
-        config = Config(
-            connect_timeout=1,
-            read_timeout=2,
-            retries={"mode": "standard", "total_max_attempts": 2},
-            max_pool_connections=32,
-        )
-        # A plain client: thread-safe, unlike boto3 resources.
-        self._client: BaseClient = session.client("dynamodb", endpoint_url=endpoint_url, config=config)
+        endpoint = endpoint_url or f"https://dynamodb.{region}.amazonaws.com"
+        local = endpoint_url is not None and _is_loopback(endpoint_url)
+        # Connect within 1 s and finish each call within 3 s, retries included, rather than hang
+        # on an unreachable endpoint; our own save loop retries within its budget.
+        self._client = DynamoClient(endpoint, region, credential_source(local=local))
         if create_table:
             self._create_table()
 
@@ -262,7 +206,7 @@ class DynamoAdapter:
         and finishes deleting. Return the month folded, or None when nothing is that old.
         """
         page = self._call(
-            f"read the oldest run of user {user_id!r}", self._client.query, TableName=self.table_name,
+            f"read the oldest run of user {user_id!r}", "Query", TableName=self.table_name,
             KeyConditionExpression="id = :id AND sk BETWEEN :low AND :high", ConsistentRead=True, Limit=1,
             ExpressionAttributeValues={":id": {"S": user_id}, ":low": {"S": "run#"}, ":high": {"S": f"run#{before}"}},
         )
@@ -306,7 +250,7 @@ class DynamoAdapter:
     def _add_person(self, account: str, owner: str) -> None:
         """Note that ``owner`` is a person of ``account`` (one small put; idempotent)."""
         sk = "person#" + hashlib.sha256(owner.encode("utf-8")).hexdigest()
-        self._call(f"note a person of user {account!r}", self._client.put_item, TableName=self.table_name,
+        self._call(f"note a person of user {account!r}", "PutItem", TableName=self.table_name,
                    Item={"id": {"S": account}, "sk": {"S": sk}, "person": {"S": owner}})
 
     # Internals: the save.
@@ -375,7 +319,7 @@ class DynamoAdapter:
             rev = int(item["rev"]["N"]) if item and "rev" in item else 0
             body = {
                 "id": {"S": user_id}, "sk": {"S": sk},
-                "attributes": self._serializer.serialize(_to_dynamo(new, "$", user_id)),
+                "attributes": marshal(new, owner=f" in the document of user {user_id!r}"),
                 "rev": {"N": str(rev + 1)}, "updated_at": {"S": _stamp()},
                 **(extra or {}), **(extra_of(new, item or {}) if extra_of else {}),
             }
@@ -386,7 +330,7 @@ class DynamoAdapter:
                 {"ConditionExpression": "attribute_not_exists(#rev)", "ExpressionAttributeNames": {"#rev": "rev"}}
             )
             try:
-                self._call(f"save the record {sk!r} of user {user_id!r}", self._client.put_item,
+                self._call(f"save the record {sk!r} of user {user_id!r}", "PutItem",
                            TableName=self.table_name, Item=body, **condition)
                 return new
             except _Conflict:
@@ -405,7 +349,7 @@ class DynamoAdapter:
 
     def _legacy(self, user_id: str) -> Document | None:
         """Return the user's document from the old one-item-per-user table, if any."""
-        response = self._call(f"read the old document of user {user_id!r}", self._client.get_item,
+        response = self._call(f"read the old document of user {user_id!r}", "GetItem",
                               TableName=self.legacy_table, Key={"id": {"S": user_id}}, ConsistentRead=True)
         item = response.get("Item")
         if item is None:
@@ -445,7 +389,7 @@ class DynamoAdapter:
             attributes = item.get("attributes")
             if attributes is None or "M" not in attributes:
                 raise ValueError("its 'attributes' attribute is missing or not a map")
-            doc = _from_dynamo(self._deserializer.deserialize(attributes))
+            doc = unmarshal(attributes)
             rev = item.get("rev")
             if rev is not None and "N" not in rev:
                 raise ValueError("its 'rev' attribute is not a number")
@@ -460,7 +404,7 @@ class DynamoAdapter:
         return int(value) if value is not None else 0
 
     def _read(self, user_id: str, sk: str) -> tuple[Document | None, dict[str, Any] | None]:
-        response = self._call(f"read the document of user {user_id!r}", self._client.get_item,
+        response = self._call(f"read the document of user {user_id!r}", "GetItem",
                               TableName=self.table_name, Key={"id": {"S": user_id}, "sk": {"S": sk}},
                               ConsistentRead=True)
         item = response.get("Item")
@@ -472,7 +416,7 @@ class DynamoAdapter:
         start: dict[str, Any] | None = None
         while True:
             page = self._call(
-                f"read the records of user {user_id!r}", self._client.query, TableName=self.table_name,
+                f"read the records of user {user_id!r}", "Query", TableName=self.table_name,
                 KeyConditionExpression="id = :id AND sk BETWEEN :low AND :high", ConsistentRead=True,
                 ExpressionAttributeValues={":id": {"S": user_id}, ":low": {"S": low}, ":high": {"S": high}},
                 **({"ExclusiveStartKey": start} if start else {}),
@@ -483,58 +427,53 @@ class DynamoAdapter:
                 return out
 
     def _delete_item(self, user_id: str, sk: str) -> None:
-        self._call(f"delete the records of user {user_id!r}", self._client.delete_item,
+        self._call(f"delete the records of user {user_id!r}", "DeleteItem",
                    TableName=self.table_name, Key={"id": {"S": user_id}, "sk": {"S": sk}})
 
-    def _call(self, action: str, operation: Callable[..., dict], **kwargs: Any) -> dict:
-        from botocore.exceptions import BotoCoreError, ClientError
-
+    def _call(self, action: str, operation: str, **body: Any) -> dict:
+        """Run one DynamoDB operation, its failures as our storage errors saying what to check."""
         try:
-            return operation(**kwargs)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            message = error.response.get("Error", {}).get("Message", "")
-            if code == _CONFLICT:
+            return self._client.call(operation, body)
+        except ServiceError as error:
+            if error.code == _CONFLICT:
                 raise _Conflict from error
-            if code == "ResourceNotFoundException":
+            if error.code == "ResourceNotFoundException":
                 raise StorageUnavailableError(
-                    f"Could not {action}: DynamoDB table {kwargs.get('TableName', self.table_name)!r} does "
+                    f"Could not {action}: DynamoDB table {body.get('TableName', self.table_name)!r} does "
                     f"not exist{self._at()} or is still being created. Create it with partition key 'id' "
                     "and sort key 'sk' (both strings), or pass create_table=True."
                 ) from error
-            if code == "ValidationException":
+            if error.code == "ValidationException":
                 raise StorageError(
-                    f"DynamoDB refused to {action} in table {self.table_name!r}: {message} "
+                    f"DynamoDB refused to {action} in table {self.table_name!r}: {error.message} "
                     "Keep records under 400 KB and within DynamoDB's limits."
                 ) from error
             raise StorageUnavailableError(
-                f"DynamoDB refused to {action} in table {self.table_name!r} ({code}: "
-                f"{message}); check the credentials, their permissions and the throughput."
+                f"DynamoDB refused to {action} in table {self.table_name!r} ({error.code}: "
+                f"{error.message}); check the credentials, their permissions and the throughput."
             ) from error
-        except BotoCoreError as error:
+        except TransportError as error:
             raise StorageUnavailableError(
                 f"Could not {action}: DynamoDB{self._at()} is unreachable ({error}); check "
                 "endpoint_url, the network and the AWS credentials."
             ) from error
 
     def _create_table(self, timeout: float = 30.0) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
-            self._client.create_table(
-                TableName=self.table_name,
-                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
-                                      {"AttributeName": "sk", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ResourceInUseException":
+            self._client.call("CreateTable", {
+                "TableName": self.table_name,
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"},
+                                         {"AttributeName": "sk", "AttributeType": "S"}],
+                "BillingMode": "PAY_PER_REQUEST",
+            })
+        except ServiceError as error:
+            if error.code != "ResourceInUseException":
                 raise StorageUnavailableError(
                     f"Could not create DynamoDB table {self.table_name!r}{self._at()} ({error}); check "
                     "the table name (3-255 characters), the endpoint and the credentials."
                 ) from error
-        except BotoCoreError as error:
+        except TransportError as error:
             raise StorageUnavailableError(
                 f"Could not create DynamoDB table {self.table_name!r}: DynamoDB{self._at()} is unreachable "
                 f"({error}); check endpoint_url and the network."
@@ -543,7 +482,7 @@ class DynamoAdapter:
         deadline = time.monotonic() + timeout
         pause = 0.02
         while True:
-            table = self._call("describe the table", self._client.describe_table, TableName=self.table_name)["Table"]
+            table = self._call("describe the table", "DescribeTable", TableName=self.table_name)["Table"]
             if table["TableStatus"] == "ACTIVE":
                 return
             if time.monotonic() > deadline:

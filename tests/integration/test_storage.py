@@ -733,12 +733,9 @@ def put_legacy(store: Store, user_id: str, doc: dict) -> Adapter:
                         BillingMode="PAY_PER_REQUEST")
     while client.describe_table(TableName=legacy)["Table"]["TableStatus"] != "ACTIVE":
         time.sleep(0.05)
-    from boto3.dynamodb.types import TypeSerializer
+    from skill.storage.dynamo_client import marshal
 
-    from skill.storage.dynamodb import _to_dynamo
-
-    client.put_item(TableName=legacy, Item={"id": {"S": user_id},
-                                            "attributes": TypeSerializer().serialize(_to_dynamo(doc, "$", user_id))})
+    client.put_item(TableName=legacy, Item={"id": {"S": user_id}, "attributes": marshal(doc)})
     return store.open(legacy_table=legacy)
 
 
