@@ -64,7 +64,7 @@ class TransportError(Exception):
     """Signal that no usable reply came back: unreachable, timed out, cut off or malformed."""
 
 
-class _Malformed(TransportError):
+class MalformedReply(TransportError):
     """A reply came but cannot be read (not JSON, a checksum mismatch); retried like a 5xx."""
 
 
@@ -299,14 +299,14 @@ class DynamoClient:
     def _reply(response: http.client.HTTPResponse, data: bytes) -> dict[str, Any]:
         checksum = response.getheader("x-amz-crc32")
         if checksum is not None and checksum.isdigit() and zlib.crc32(data) != int(checksum):
-            raise _Malformed(f"the reply's x-amz-crc32 {checksum} does not match its {len(data)} bytes")
+            raise MalformedReply(f"the reply's x-amz-crc32 {checksum} does not match its {len(data)} bytes")
         try:
             parsed = json.loads(data) if data else {}
         except ValueError:
             parsed = None
         if response.status == 200:
             if not isinstance(parsed, dict):
-                raise _Malformed(f"the reply is not a JSON object: {data[:80]!r}")
+                raise MalformedReply(f"the reply is not a JSON object: {data[:80]!r}")
             return parsed
         if isinstance(parsed, dict) and isinstance(parsed.get("__type"), str):
             message = parsed.get("message", parsed.get("Message", ""))

@@ -32,7 +32,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from skill.storage import CorruptRecordError, StorageError, StorageUnavailableError
-from skill.storage.dynamo_client import DynamoClient, ServiceError, TransportError, marshal, unmarshal
+from skill.storage.dynamo_client import (
+    DynamoClient,
+    MalformedReply,
+    ServiceError,
+    TransportError,
+    marshal,
+    unmarshal,
+)
 from skill.storage.records import (
     Changes,
     Document,
@@ -453,8 +460,9 @@ class DynamoAdapter:
                 f"{error.message}); check the credentials, their permissions and the throughput."
             ) from error
         except TransportError as error:
+            what = "gave a reply that cannot be read" if isinstance(error, MalformedReply) else "is unreachable"
             raise StorageUnavailableError(
-                f"Could not {action}: DynamoDB{self._at()} is unreachable ({error}); check "
+                f"Could not {action}: DynamoDB{self._at()} {what} ({error}); check "
                 "endpoint_url, the network and the AWS credentials."
             ) from error
 

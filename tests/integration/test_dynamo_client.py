@@ -1,0 +1,262 @@
+"""Check our DynamoDB client against dynalite and against a loopback server for the faults it cannot make.
+
+The fault server speaks DynamoDB's JSON 1.0 protocol: each request gets the next scripted
+reply (a DynamoDB error, a garbled or checksum-broken body, silence, a reply trickled byte by
+byte, a connection closed after the reply) and is recorded with its headers.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from skill.storage import StorageUnavailableError
+from skill.storage.dynamo_client import (
+    API_VERSION,
+    CONTENT_TYPE,
+    DynamoClient,
+    MalformedReply,
+    ServiceError,
+    TransportError,
+)
+from skill.storage.dynamodb import DynamoAdapter
+from skill.storage.sigv4 import Credentials
+from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401  (the session fixture)
+
+KEYS = lambda: Credentials("AKIDTEST", "secret", "session-token")  # noqa: E731
+
+
+def error_reply(code: str, message: str = "", status: int = 400) -> Callable[[BaseHTTPRequestHandler], None]:
+    return lambda handler: send(handler, status, {"__type": f"com.amazonaws.dynamodb.v20120810#{code}",
+                                                 "message": message})
+
+
+def ok_reply(body: dict[str, Any] | None = None, *, close: bool = False, crc: int | None = None,
+             raw: bytes | None = None) -> Callable[[BaseHTTPRequestHandler], None]:
+    def reply(handler: BaseHTTPRequestHandler) -> None:
+        send(handler, 200, body if body is not None else {}, crc=crc, raw=raw)
+        if close:
+            handler.close_connection = True  # closed after the reply, without saying so
+    return reply
+
+
+def stall(seconds: float) -> Callable[[BaseHTTPRequestHandler], None]:
+    return lambda handler: time.sleep(seconds)
+
+
+def trickle(pause: float) -> Callable[[BaseHTTPRequestHandler], None]:
+    """Send a whole valid reply one byte at a time: every read gets data, the whole takes long."""
+    def reply(handler: BaseHTTPRequestHandler) -> None:
+        data = b'{"Item":{"id":{"S":"slow"}}}'
+        head = (f"HTTP/1.1 200 OK\r\nContent-Type: {CONTENT_TYPE}\r\nContent-Length: {len(data)}\r\n"
+                f"x-amz-crc32: {zlib.crc32(data)}\r\n\r\n").encode()
+        for byte in head + data:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(pause)
+    return reply
+
+
+def send(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any], *, crc: int | None = None,
+         raw: bytes | None = None) -> None:
+    data = raw if raw is not None else json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", CONTENT_TYPE)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.send_header("x-amz-crc32", str(zlib.crc32(data) if crc is None else crc))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+@dataclass
+class FaultServer:
+    """What the fault server will answer and what it was asked."""
+
+    url: str = ""
+    script: list[Callable[[BaseHTTPRequestHandler], None]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    connections: set[int] = field(default_factory=set)
+
+
+@contextmanager
+def fault_server() -> Iterator[FaultServer]:
+    state = FaultServer()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with lock:
+                state.connections.add(id(self.connection))
+                state.requests.append({"headers": dict(self.headers.items()), "body": json.loads(body)})
+                step = state.script.pop(0) if state.script else ok_reply()
+            step(self)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def faults() -> Iterator[FaultServer]:
+    with fault_server() as state:
+        yield state
+
+
+def test_a_call_is_a_signed_post_of_dynamodbs_json_protocol(faults: FaultServer) -> None:
+    faults.script = [ok_reply({"Item": {"id": {"S": "a"}}})]
+    reply = DynamoClient(faults.url, "eu-west-1", KEYS).call("GetItem", {"TableName": "t", "Key": {"id": {"S": "ä"}}})
+    assert reply == {"Item": {"id": {"S": "a"}}}
+    (request,) = faults.requests
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    assert headers["x-amz-target"] == f"{API_VERSION}.GetItem" == "DynamoDB_20120810.GetItem"
+    assert headers["content-type"] == "application/x-amz-json-1.0"
+    assert headers["x-amz-security-token"] == "session-token"
+    assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTEST/")
+    assert "/eu-west-1/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;" \
+           "x-amz-target, Signature=" in headers["authorization"]
+    assert request["body"] == {"TableName": "t", "Key": {"id": {"S": "ä"}}}
+
+
+def test_calls_from_one_thread_share_one_kept_alive_connection(faults: FaultServer) -> None:
+    client = DynamoClient(faults.url, "us-east-1", KEYS)
+    for _ in range(3):
+        client.call("GetItem", {})
+    assert len(faults.requests) == 3 and len(faults.connections) == 1
+
+
+def test_a_kept_alive_connection_the_server_closed_is_reopened_without_using_an_attempt(faults: FaultServer) -> None:
+    faults.script = [ok_reply(close=True), ok_reply({"Count": 1})]
+    client = DynamoClient(faults.url, "us-east-1", KEYS, attempts=1)
+    client.call("GetItem", {})
+    time.sleep(0.05)  # let the close arrive, as an idle connection's would
+    assert client.call("Query", {}) == {"Count": 1}
+    assert len(faults.requests) == 2 and len(faults.connections) == 2
+
+
+def test_throttling_is_retried_and_the_second_answer_returned(faults: FaultServer) -> None:
+    faults.script = [error_reply("ProvisionedThroughputExceededException", "slow down"), ok_reply({"Count": 7})]
+    assert DynamoClient(faults.url, "us-east-1", KEYS).call("Query", {}) == {"Count": 7}
+    assert len(faults.requests) == 2
+
+
+def test_throttling_that_persists_raises_the_service_error_after_two_attempts(faults: FaultServer) -> None:
+    faults.script = [error_reply("ThrottlingException", "busy")] * 5
+    with pytest.raises(ServiceError) as caught:
+        DynamoClient(faults.url, "us-east-1", KEYS).call("Query", {})
+    assert (caught.value.code, caught.value.message, caught.value.status) == ("ThrottlingException", "busy", 400)
+    assert len(faults.requests) == 2
+
+
+def test_a_server_error_is_retried_but_a_conditional_check_failure_is_not(faults: FaultServer) -> None:
+    faults.script = [error_reply("InternalServerError", "oops", 500), ok_reply({"ok": 1})]
+    client = DynamoClient(faults.url, "us-east-1", KEYS)
+    assert client.call("PutItem", {}) == {"ok": 1}
+    faults.script = [error_reply("ConditionalCheckFailedException", "The conditional request failed")]
+    with pytest.raises(ServiceError, match="ConditionalCheckFailedException"):
+        client.call("PutItem", {})
+    assert len(faults.requests) == 3
+
+
+@pytest.mark.parametrize("broken", [
+    ok_reply(raw=b"<html>Bad gateway</html>"),
+    ok_reply(raw=b"[1, 2]"),
+    ok_reply({"Item": {}}, crc=12345),
+], ids=["not JSON", "not an object", "checksum mismatch"])
+def test_a_malformed_reply_is_retried_once_then_reported_as_malformed(faults: FaultServer, broken) -> None:
+    faults.script = [broken, ok_reply({"Count": 2})]
+    client = DynamoClient(faults.url, "us-east-1", KEYS)
+    assert client.call("Query", {}) == {"Count": 2}
+    faults.script = [broken, broken]
+    with pytest.raises(MalformedReply):
+        client.call("Query", {})
+
+
+def test_an_error_reply_that_is_not_json_keeps_its_status_as_the_code(faults: FaultServer) -> None:
+    faults.script = [lambda h: send(h, 403, {}, raw=b"Forbidden")]
+    with pytest.raises(ServiceError) as caught:
+        DynamoClient(faults.url, "us-east-1", KEYS).call("GetItem", {})
+    assert (caught.value.code, caught.value.status) == ("403", 403)
+
+
+def test_a_server_that_stalls_is_given_up_on_at_the_calls_deadline(faults: FaultServer) -> None:
+    faults.script = [stall(30)] * 2
+    client = DynamoClient(faults.url, "us-east-1", KEYS, deadline=0.3)
+    with pytest.raises(TransportError, match=r"no reply within 0.3 s"):
+        client.call("GetItem", {})
+
+
+def test_a_reply_trickled_byte_by_byte_still_ends_at_the_calls_deadline(faults: FaultServer) -> None:
+    # Each read gets a byte well within any per-read timeout; only a deadline for the whole
+    # call stops it (the whole reply would take several seconds).
+    faults.script = [trickle(0.05)] * 2
+    client = DynamoClient(faults.url, "us-east-1", KEYS, deadline=0.3)
+    with pytest.raises(TransportError, match="no reply within"):
+        client.call("GetItem", {})
+
+
+def test_a_refused_connection_is_a_transport_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(TransportError, match="connection failed"):
+        DynamoClient(f"http://127.0.0.1:{port}", "us-east-1", KEYS).call("GetItem", {})
+
+
+def test_an_endpoint_that_is_not_http_is_refused_naming_it() -> None:
+    with pytest.raises(ValueError, match=r"'dynamodb\.local' is not an http\(s\) URL"):
+        DynamoClient("dynamodb.local", "us-east-1", KEYS)
+
+
+def test_the_adapter_reports_throttling_that_outlasts_its_retries_as_unavailable_naming_the_code(
+    faults: FaultServer,
+) -> None:
+    faults.script = [error_reply("ProvisionedThroughputExceededException", "Rate exceeded")] * 50
+    adapter = DynamoAdapter("coach", endpoint_url=faults.url)
+    with pytest.raises(StorageUnavailableError, match=r"ProvisionedThroughputExceededException: Rate exceeded"):
+        adapter.profile("user-a")
+
+
+def test_the_adapter_reports_a_garbled_reply_as_unavailable_saying_it_could_not_be_read(faults: FaultServer) -> None:
+    faults.script = [ok_reply(raw=b"garbage")] * 2
+    with pytest.raises(StorageUnavailableError, match=r"gave a reply that cannot be read .*not a JSON object"):
+        DynamoAdapter("coach", endpoint_url=faults.url).profile("user-a")
+
+
+def test_a_conditional_put_that_fails_on_dynalite_is_a_conditional_check_failure(dynalite_endpoint) -> None:  # noqa: F811
+    table = f"client-{uuid.uuid4().hex[:8]}"
+    DynamoAdapter(table, endpoint_url=dynalite_endpoint, create_table=True)
+    client = DynamoClient(dynalite_endpoint, "us-east-1", KEYS)
+    put = {"TableName": table, "Item": {"id": {"S": "u"}, "sk": {"S": "profile"}},
+           "ConditionExpression": "attribute_not_exists(sk)"}
+    assert client.call("PutItem", put) == {}
+    with pytest.raises(ServiceError) as caught:
+        client.call("PutItem", put)
+    assert (caught.value.code, caught.value.status) == ("ConditionalCheckFailedException", 400)
+    with pytest.raises(ServiceError) as caught:
+        client.call("GetItem", {"TableName": table, "Key": {"id": {"S": "u"}}})
+    assert caught.value.code == "ValidationException"
