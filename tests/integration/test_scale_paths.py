@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
 import subprocess
@@ -117,3 +118,38 @@ def test_the_lambda_handler_needs_neither_flask_nor_a_json_round_trip(app_settin
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("<speak>") and done.stdout.split()[-1] == "None", done.stdout
+
+
+def test_the_lambda_handler_answers_from_dynamodb_without_importing_boto3_or_botocore(
+        app_settings, dynalite_endpoint):  # noqa: F811
+    """Lambda's cold start pays for no boto3: our own DynamoDB client signs with the role's keys."""
+    table, user = f"cold-{uuid.uuid4().hex[:8]}", "amzn1.ask.account.NO-BOTO"
+    code = textwrap.dedent(
+        """
+        import json, sys
+        from skill.hosting import lambda_function
+        from tests import alexa
+        user = sys.argv[1]
+        launch = lambda_function.lambda_handler(alexa.launch(user=user), None)
+        start = lambda_function.lambda_handler(
+            alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")}, user=user), None)
+        print(json.dumps({"launch": launch, "start": start,
+                          "loaded": sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore"))}))
+        """
+    )
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TRIGGER_COACH_"))},
+           **settings_env(app_settings.with_(public_url="https://cdn.example.test")),
+           "AWS_LAMBDA_FUNCTION_NAME": "trigger-coach", "AWS_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": "ASIAROLE", "AWS_SECRET_ACCESS_KEY": "role-secret", "AWS_SESSION_TOKEN": "role-token",
+           "TRIGGER_COACH_STORAGE": "dynamodb", "TRIGGER_COACH_DYNAMODB_ENDPOINT": dynalite_endpoint,
+           "TRIGGER_COACH_DYNAMODB_TABLE": table}
+    done = subprocess.run([sys.executable, "-c", code, user], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["loaded"] == [], "the request path imported " + ", ".join(out["loaded"])
+    assert "outputSpeech" in out["launch"]["response"]
+    assert alexa.play_of(out["start"])["audioItem"]["stream"]["url"].startswith("https://cdn.example.test/audio/")
+    stored = build_adapter(app_settings.with_(storage="dynamodb", dynamodb_endpoint=dynalite_endpoint,
+                                              dynamodb_table=table)).get(user)
+    assert [run["routine_id"] for run in stored["runs"].values()] == ["calves"], "the started run is in DynamoDB"
