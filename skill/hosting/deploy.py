@@ -151,8 +151,11 @@ def deploy(*, skill_id: str, stack_name: str, region: str, voice: str, bundle: P
     When the stack exists, new tracks and pictures go up before the function that names them
     is updated.
     """
-    import boto3
-
+    try:
+        import boto3
+    except ImportError:
+        raise DeployError("'trigger-coach deploy' needs the AWS SDK, which the request-time install leaves out; "
+                          "install it with: pip install 'trigger-coach[aws]'.") from None
     session = boto3.session.Session(region_name=region)
     s3 = session.client("s3")
     if code_bucket is None:

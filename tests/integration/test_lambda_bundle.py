@@ -142,7 +142,8 @@ def test_the_bundle_holds_the_request_path_routines_and_manifests_and_nothing_el
     assert not {"skill/render/mix.py", "skill/render/tracks.py", "skill/hosting/web.py", "skill/cli.py"} & ours
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith(("tests/", "bin/"))]
     top = {n.split("/")[0] for n in names}
-    assert {"ask_sdk_core", "ask_sdk_model", "boto3", "botocore", "tzdata"} <= top
+    assert {"ask_sdk_core", "ask_sdk_model", "tzdata"} <= top
+    assert not {"boto3", "botocore", "s3transfer"} & top, "skill.storage.dynamo_client speaks to DynamoDB itself"
     assert not {"flask", "waitress", "pydub", "numpy", "piper", "pytest", "hypothesis", "ask_sdk_dynamodb"} & top, \
         "the SDK's one-document DynamoDB adapter is not ours: skill.storage.dynamodb is"
     assert not list(root.rglob("*.mp3")), "tracks go to S3, not into the function"
