@@ -18,6 +18,7 @@ import http.client
 import io
 import json
 import math
+import os
 import random
 import socket
 import ssl
@@ -179,20 +180,27 @@ class _HTTPS(_DeadlineMixin, http.client.HTTPSConnection):
     pass
 
 
-_tls: ssl.SSLContext | None = None
+_tls: dict[str | None, ssl.SSLContext] = {}
 
 
-def _tls_context() -> ssl.SSLContext:
-    """Return one TLS context verifying certificates and host names (certifi's roots, as botocore)."""
-    global _tls
-    if _tls is None:
-        try:
-            import certifi
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """Return a TLS context verifying certificates and host names against ``ca_file``.
 
-            _tls = ssl.create_default_context(cafile=certifi.where())
-        except ImportError:
-            _tls = ssl.create_default_context()
-    return _tls
+    Without one: AWS_CA_BUNDLE if set (as botocore), else certifi's roots (as botocore), else
+    the system's.
+    """
+    key = ca_file or os.environ.get("AWS_CA_BUNDLE") or None
+    if key not in _tls:
+        roots = key
+        if roots is None:
+            try:
+                import certifi
+
+                roots = certifi.where()
+            except ImportError:
+                pass
+        _tls[key] = ssl.create_default_context(cafile=roots)
+    return _tls[key]
 
 
 class DynamoClient:
@@ -201,6 +209,7 @@ class DynamoClient:
     def __init__(
         self, endpoint_url: str, region: str, credentials: Callable[[], Credentials], *,
         attempts: int = ATTEMPTS, deadline: float = CALL_DEADLINE, connect_timeout: float = CONNECT_TIMEOUT,
+        ca_file: str | None = None,
     ) -> None:
         parts = urlsplit(endpoint_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -209,6 +218,7 @@ class DynamoClient:
         self.endpoint_url, self.region = endpoint_url, region
         self.attempts, self.deadline, self.connect_timeout = attempts, deadline, connect_timeout
         self._credentials = credentials
+        self._ca_file = ca_file
         self._url = f"{parts.scheme}://{parts.netloc}{parts.path or '/'}"
         self._path = parts.path or "/"
         self._local = threading.local()
@@ -249,7 +259,8 @@ class DynamoClient:
         if connection is None:
             parts = urlsplit(self._url)
             if parts.scheme == "https":
-                connection = _HTTPS(parts.hostname, parts.port, timeout=self.connect_timeout, context=_tls_context())
+                connection = _HTTPS(parts.hostname, parts.port, timeout=self.connect_timeout,
+                                    context=_tls_context(self._ca_file))
             else:
                 connection = _HTTP(parts.hostname, parts.port, timeout=self.connect_timeout)
             self._local.connection = connection

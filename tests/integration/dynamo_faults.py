@@ -3,7 +3,7 @@
 It speaks DynamoDB's JSON protocol: requests pass through to the real server unchanged,
 except writes (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems) while
 the proxy is told to refuse them; those get DynamoDB's own error reply
-(`AccessDeniedException`, which botocore does not retry by itself, so the skill's retries are
+(`AccessDeniedException`, which the DynamoDB client does not retry by itself, so the skill's retries are
 what is tested). `fail_next(n)` refuses the next n writes, `fail_all()` every write until `heal()`.
 """
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -16,7 +17,9 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,7 +93,7 @@ class FaultServer:
 
 
 @contextmanager
-def fault_server() -> Iterator[FaultServer]:
+def fault_server(wrap: Callable[[socket.socket], socket.socket] | None = None) -> Iterator[FaultServer]:
     state = FaultServer()
     lock = threading.Lock()
 
@@ -110,6 +113,8 @@ def fault_server() -> Iterator[FaultServer]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if wrap is not None:
+        server.socket = wrap(server.socket)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_port}"
@@ -260,3 +265,40 @@ def test_a_conditional_put_that_fails_on_dynalite_is_a_conditional_check_failure
     with pytest.raises(ServiceError) as caught:
         client.call("GetItem", {"TableName": table, "Key": {"id": {"S": "u"}}})
     assert caught.value.code == "ValidationException"
+
+
+@contextmanager
+def tls_fault_server(tmp_path: Path) -> Iterator[tuple[FaultServer, Path]]:
+    """Serve the fault server over TLS with a certificate for "localhost"; yield it and its root CA file."""
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.certs import make_chain
+
+    chain = make_chain(now=datetime.now(UTC), dns_names=("localhost",))
+    cert, key, root = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "root.pem"
+    cert.write_bytes(chain.pem())
+    key.write_bytes(chain.leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption()))
+    root.write_bytes(chain.root.public_bytes(serialization.Encoding.PEM))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with fault_server(wrap=lambda sock: context.wrap_socket(sock, server_side=True)) as state:
+        yield state, root
+
+
+def test_an_https_endpoint_is_reached_over_tls_trusting_the_given_roots(tmp_path: Path) -> None:
+    with tls_fault_server(tmp_path) as (faults, root):
+        port = faults.url.rsplit(":", 1)[1]
+        faults.script = [ok_reply({"Count": 3})]
+        assert DynamoClient(f"https://localhost:{port}", "us-east-1", KEYS, ca_file=str(root)).call(
+            "Query", {}) == {"Count": 3}
+
+
+def test_an_https_endpoint_with_an_untrusted_certificate_or_another_name_is_refused(tmp_path: Path) -> None:
+    with tls_fault_server(tmp_path) as (faults, root):
+        port = faults.url.rsplit(":", 1)[1]
+        with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+            DynamoClient(f"https://localhost:{port}", "us-east-1", KEYS).call("Query", {})  # certifi's roots
+        with pytest.raises(TransportError, match=r"IP address mismatch"):
+            DynamoClient(f"https://127.0.0.1:{port}", "us-east-1", KEYS, ca_file=str(root)).call("Query", {})
+    assert not faults.requests, "nothing was sent to a server whose certificate failed"
