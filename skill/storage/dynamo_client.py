@@ -31,7 +31,7 @@ from decimal import Clamped, Context, Decimal, DecimalException, Inexact, Overfl
 from typing import Any
 from urllib.parse import urlsplit
 
-from skill.storage.sigv4 import Credentials, NoCredentialsError, sign
+from skill.storage.sigv4 import Credentials, sign
 
 API_VERSION = "DynamoDB_20120810"
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -227,7 +227,8 @@ class DynamoClient:
         """Run one operation (e.g. "GetItem") with its request ``body`` and return the parsed reply.
 
         Raise ServiceError for DynamoDB's error replies (after retrying throttling and 5xx),
-        TransportError when no usable reply came within the deadline.
+        TransportError when no usable reply came within the deadline, and the credential
+        source's NoCredentialsError when there are no keys to sign with.
         """
         payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
         deadline = time.monotonic() + self.deadline
@@ -274,10 +275,7 @@ class DynamoClient:
 
     def _once(self, operation: str, payload: bytes, deadline: float) -> dict[str, Any]:
         """Send one signed request and read its reply; a kept-alive connection found closed is reopened once."""
-        try:
-            credentials = self._credentials()
-        except NoCredentialsError as error:
-            raise ServiceError("MissingCredentials", str(error), 0) from None
+        credentials = self._credentials()  # NoCredentialsError goes up as it is: no retry finds keys
         headers = sign("POST", self._url, {"Content-Type": CONTENT_TYPE, "X-Amz-Target": f"{API_VERSION}.{operation}"},
                        payload, credentials=credentials, region=self.region, service="dynamodb",
                        moment=datetime.now(UTC))

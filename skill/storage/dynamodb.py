@@ -52,7 +52,7 @@ from skill.storage.records import (
     run_key,
     whole_view,
 )
-from skill.storage.sigv4 import credential_source
+from skill.storage.sigv4 import NoCredentialsError, credential_source
 
 logger = logging.getLogger("trigger_coach.storage")
 
@@ -459,6 +459,8 @@ class DynamoAdapter:
                 f"DynamoDB refused to {action} in table {self.table_name!r} ({error.code}: "
                 f"{error.message}); check the credentials, their permissions and the throughput."
             ) from error
+        except NoCredentialsError as error:
+            raise StorageUnavailableError(f"Could not {action}: {error}") from error
         except TransportError as error:
             what = "gave a reply that cannot be read" if isinstance(error, MalformedReply) else "is unreachable"
             raise StorageUnavailableError(
@@ -481,6 +483,8 @@ class DynamoAdapter:
                     f"Could not create DynamoDB table {self.table_name!r}{self._at()} ({error}); check "
                     "the table name (3-255 characters), the endpoint and the credentials."
                 ) from error
+        except NoCredentialsError as error:
+            raise StorageUnavailableError(f"Could not create DynamoDB table {self.table_name!r}: {error}") from error
         except TransportError as error:
             raise StorageUnavailableError(
                 f"Could not create DynamoDB table {self.table_name!r}: DynamoDB{self._at()} is unreachable "

@@ -8,8 +8,12 @@ byte, a connection closed after the reply) and is recorded with its headers.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import socket
 import ssl
+import sys
+import textwrap
 import threading
 import time
 import uuid
@@ -34,7 +38,7 @@ from skill.storage.dynamo_client import (
     TransportError,
 )
 from skill.storage.dynamodb import DynamoAdapter
-from skill.storage.sigv4 import Credentials
+from skill.storage.sigv4 import Credentials, credential_source
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401  (the session fixture)
 
 KEYS = lambda: Credentials("AKIDTEST", "secret", "session-token")  # noqa: E731
@@ -302,3 +306,61 @@ def test_an_https_endpoint_with_an_untrusted_certificate_or_another_name_is_refu
         with pytest.raises(TransportError, match=r"IP address mismatch"):
             DynamoClient(f"https://127.0.0.1:{port}", "us-east-1", KEYS, ca_file=str(root)).call("Query", {})
     assert not faults.requests, "nothing was sent to a server whose certificate failed"
+
+
+@pytest.fixture
+def profile_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Leave no keys in the environment; give botocore a config whose credential_process counts its calls."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    counter = tmp_path / "issued"
+    script = tmp_path / "issue.py"
+    # Each call issues new temporary keys that expire in a minute: inside botocore's refresh window.
+    script.write_text(textwrap.dedent(f"""
+        import json, pathlib
+        from datetime import datetime, timedelta, timezone
+        counter = pathlib.Path({str(counter)!r})
+        n = int(counter.read_text()) + 1 if counter.exists() else 1
+        counter.write_text(str(n))
+        expires = (datetime.now(timezone.utc) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        print(json.dumps({{"Version": 1, "AccessKeyId": f"ASIAPROCESS{{n}}", "SecretAccessKey": "s",
+                          "SessionToken": f"token-{{n}}", "Expiration": expires}}))
+    """))
+    (tmp_path / "config").write_text(f"[default]\ncredential_process = {sys.executable} {script}\n")
+    (tmp_path / "credentials").write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return counter
+
+
+def test_without_keys_in_the_environment_botocores_chain_signs_and_the_log_says_so(
+    profile_only: Path, faults: FaultServer, caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="trigger_coach.storage"):
+        client = DynamoClient(faults.url, "us-east-1", credential_source())
+        client.call("GetItem", {})
+    assert any("importing botocore for its credential chain" in r.getMessage() for r in caplog.records)
+    headers = {k.lower(): v for k, v in faults.requests[0]["headers"].items()}
+    issued = re.match(r"AWS4-HMAC-SHA256 Credential=ASIAPROCESS(\d+)/", headers["authorization"])
+    assert issued, headers["authorization"]
+    assert headers["x-amz-security-token"] == f"token-{issued.group(1)}", "the key and its token belong together"
+
+
+def test_temporary_credentials_from_the_chain_are_renewed_before_they_expire(profile_only: Path) -> None:
+    current = credential_source()
+    first, second = current(), current()
+    assert first.access_key.startswith("ASIAPROCESS") and second.access_key != first.access_key, \
+        "keys due to expire within botocore's refresh window are fetched again"
+    assert int(profile_only.read_text()) >= 2
+
+
+def test_with_no_credentials_anywhere_the_adapter_says_which_variables_to_set(
+    profile_only: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    (tmp_path / "config").write_text("")
+    adapter = DynamoAdapter("coach", endpoint_url="http://dynamodb.invalid:1")  # not loopback: keys are needed
+    with pytest.raises(StorageUnavailableError, match=r"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"):
+        adapter.profile("user-a")
