@@ -279,7 +279,8 @@ class DynamoClient:
         headers = sign("POST", self._url, {"Content-Type": CONTENT_TYPE, "X-Amz-Target": f"{API_VERSION}.{operation}"},
                        payload, credentials=credentials, region=self.region, service="dynamodb",
                        moment=datetime.now(UTC))
-        for fresh in (False, True):
+        reopened = False
+        while True:
             connection = self._connection()
             reused = connection.sock is not None
             connection.deadline = deadline
@@ -293,8 +294,9 @@ class DynamoClient:
                 data = response.read()
             except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine) as error:
                 self._drop()
-                if reused and not fresh:
-                    continue  # the server closed the idle connection: reopen it, not an attempt
+                if reused and not reopened:
+                    reopened = True  # the server closed the idle connection: reopen it, not an attempt
+                    continue
                 raise TransportError(f"the connection failed ({error})") from error
             except BaseException:
                 self._drop()
@@ -302,7 +304,6 @@ class DynamoClient:
             if response.will_close:
                 self._drop()
             return self._reply(response, data)
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     @staticmethod
     def _reply(response: http.client.HTTPResponse, data: bytes) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -72,6 +73,17 @@ def _is_loopback(endpoint_url: str) -> bool:
     return urlsplit(endpoint_url).hostname in ("localhost", "127.0.0.1", "::1")
 
 
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def regional_endpoint(region: str) -> str:
+    """Return DynamoDB's public endpoint in ``region`` (China's regions have their own domain)."""
+    if not _REGION.match(region):
+        raise ValueError(f"{region!r} is not an AWS region name; set TRIGGER_COACH_AWS_REGION to one such as "
+                         "'eu-west-1', or TRIGGER_COACH_DYNAMODB_ENDPOINT to a server's URL.")
+    return f"https://dynamodb.{region}.amazonaws.com" + (".cn" if region.startswith("cn-") else "")
+
+
 def _stamp() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -101,7 +113,7 @@ class DynamoAdapter:
         self.quick_budget = quick_budget
         self.legacy_table = legacy_table
         self.rules = rules or progress_rules()
-        endpoint = endpoint_url or f"https://dynamodb.{region}.amazonaws.com"
+        endpoint = endpoint_url or regional_endpoint(region)
         local = endpoint_url is not None and _is_loopback(endpoint_url)
         # Connect within 1 s and finish each call within 3 s, retries included, rather than hang
         # on an unreachable endpoint; our own save loop retries within its budget.

@@ -196,3 +196,13 @@ def test_a_number_dynamodb_cannot_hold_is_refused_naming_where_it_is(number) -> 
 def test_a_stored_value_our_records_never_hold_is_refused_as_unreadable(attribute, says) -> None:
     with pytest.raises(ValueError, match=says):
         unmarshal({"M": {"x": attribute}})
+
+
+def test_the_regional_endpoint_follows_the_region_and_a_malformed_region_is_refused_naming_the_setting() -> None:
+    from skill.storage.dynamodb import regional_endpoint
+
+    assert regional_endpoint("eu-west-1") == "https://dynamodb.eu-west-1.amazonaws.com"
+    assert regional_endpoint("us-gov-west-1") == "https://dynamodb.us-gov-west-1.amazonaws.com"
+    assert regional_endpoint("cn-north-1") == "https://dynamodb.cn-north-1.amazonaws.com.cn"
+    with pytest.raises(ValueError, match=r"'eu west' is not an AWS region name; set TRIGGER_COACH_AWS_REGION"):
+        regional_endpoint("eu west")
