@@ -28,7 +28,7 @@ DOCUMENTED = {
     "TRIGGER_COACH_DYNAMODB_TABLE": ("trigger-coach", "DynamoDB table name when storage is dynamodb."),
     "TRIGGER_COACH_DYNAMODB_LEGACY_TABLE": ("", "DynamoDB table of the old one-item-per-user layout (partition key id) whose users are moved into the new table on first touch; empty = none."),
     "TRIGGER_COACH_DYNAMODB_ENDPOINT": ("", "DynamoDB endpoint override (a local DynamoDB-compatible server); empty = AWS."),
-    "TRIGGER_COACH_AWS_REGION": ("us-east-1", "AWS region for DynamoDB and Polly."),
+    "TRIGGER_COACH_AWS_REGION": ("us-east-1", "AWS region for DynamoDB and Polly; on AWS Lambda the default is the function's own region (AWS_REGION)."),
     "TRIGGER_COACH_POLLY_ENDPOINT": ("", "Polly endpoint override (tests point it at a local stand-in); empty = AWS."),
     "TRIGGER_COACH_HOST": ("127.0.0.1", "Address `trigger-coach serve` binds to (overridden by --host)."),
     "TRIGGER_COACH_PORT": ("8000", "Port `trigger-coach serve` binds to (overridden by --port)."),
@@ -215,6 +215,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     defaults = {name: default for name, (default, _) in DOCUMENTED.items()}
     if lambda_:
         defaults["TRIGGER_COACH_STORAGE"] = "dynamodb"
+        defaults["TRIGGER_COACH_AWS_REGION"] = env.get("AWS_REGION") or defaults["TRIGGER_COACH_AWS_REGION"]
 
     def get(name: str) -> str:
         return env.get(name, defaults[name])

@@ -42,3 +42,10 @@ def test_on_lambda_a_missing_or_plain_http_public_url_is_refused_naming_it(url):
     with pytest.raises(config.ConfigError, match=r"TRIGGER_COACH_PUBLIC_URL=.* HTTPS"):
         config.from_env(env)
 
+
+
+def test_on_lambda_the_region_defaults_to_the_functions_own_and_the_setting_still_wins():
+    env = {**LAMBDA, "TRIGGER_COACH_PUBLIC_URL": CDN, "AWS_REGION": "eu-central-1"}
+    assert config.from_env(env).aws_region == "eu-central-1"
+    assert config.from_env({**env, "TRIGGER_COACH_AWS_REGION": "eu-west-1"}).aws_region == "eu-west-1"
+    assert config.from_env({"AWS_REGION": "eu-central-1"}).aws_region == "us-east-1", "only on Lambda"
