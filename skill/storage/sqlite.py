@@ -122,6 +122,7 @@ _UPSERT_RUN = (
     "started_at = excluded.started_at, device_id = COALESCE(runs.device_id, excluded.device_id), "
     "epoch = excluded.epoch, open = excluded.open, doc = excluded.doc, updated_at = excluded.updated_at"
 )
+_UPDATE_RUN_DOC = "UPDATE runs SET doc = ?, updated_at = ? WHERE user_id = ? AND run_id = ?"
 # What a request loads, in one statement (one read transaction): the owner's profile (the row
 # without a device) and every device record of the account.
 _LOAD = (
@@ -519,7 +520,7 @@ class SQLiteAdapter:
 
     def _put_run(self, conn: sqlite3.Connection, user_id: str, write: RunWrite, epoch: int, now: str) -> None:
         record = require_document(write.record, user_id)
-        row = conn.execute("SELECT doc, epoch FROM runs WHERE user_id = ? AND run_id = ?",
+        row = conn.execute("SELECT doc, epoch, started_at, open, device_id FROM runs WHERE user_id = ? AND run_id = ?",
                            (user_id, record.get("run_id"))).fetchone()
         if row is not None and row[1] > epoch:
             return  # begun before "forget my history": it stays forgotten
@@ -527,9 +528,14 @@ class SQLiteAdapter:
         joined = record if stored is None else require_document(self.rules.run(stored, record), user_id)
         if joined == stored:
             return  # a record is written only when its run changed
+        started, is_open = str(joined.get("started_at")), int(self.rules.is_open(joined))
+        if stored is not None and (row[2], row[3]) == (started, is_open) and (row[4] or not write.device_id):
+            # Only the document changed (a run under way): leave the indexed columns, and so
+            # both indexes, untouched.
+            conn.execute(_UPDATE_RUN_DOC, (_encode(joined), now, user_id, joined["run_id"]))
+            return
         conn.execute(_UPSERT_RUN, (
-            user_id, joined["run_id"], str(joined.get("started_at")), write.device_id, epoch,
-            int(self.rules.is_open(joined)), _encode(joined), now,
+            user_id, joined["run_id"], started, write.device_id, epoch, is_open, _encode(joined), now,
         ))
 
     def _close_others(self, conn: sqlite3.Connection, user_id: str, owner: str, device_id: str,
