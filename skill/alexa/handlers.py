@@ -985,14 +985,13 @@ class AudioPlayerEventHandler(AbstractRequestHandler):
         if program is None or routine is None:
             return handler_input.response_builder.response
         offset = getattr(request, "offset_in_milliseconds", None)
-        at = _request_time(handler_input)
         if kind == "AudioPlayer.PlaybackStopped":
-            transition = player.stopped(state, program, token, offset, at)
+            transition = player.stopped(state, program, token, offset, _request_time(handler_input))
         elif kind == "AudioPlayer.PlaybackFailed":
             log.warning("Playback failed for token %s: %s", token, getattr(request, "error", None))
-            transition = player.failed(state, program, token, offset, at)
+            transition = player.failed(state, program, token, offset, _request_time(handler_input))
         elif kind == "AudioPlayer.PlaybackStarted":
-            transition = player.started(state, program, token, at)
+            transition = player.started(state, program, token, _request_time(handler_input))
         elif kind in self.EVENTS:
             transition = self.EVENTS[kind](state, program, token)
         else:
@@ -1086,6 +1085,9 @@ def _describe(handler_input: HandlerInput) -> Any:
 def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
     """Return the handlers in the order the SDK should try them; specific before general."""
     return [
+        # 45 of a routine's 48 requests are AudioPlayer events, which no other handler takes:
+        # first, the SDK finds their handler without asking every other one.
+        AudioPlayerEventHandler(coach),
         TaskLaunchHandler(coach),
         LaunchHandler(coach),
         StartRoutineHandler(coach),
@@ -1101,7 +1103,6 @@ def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
         ScreenTouchHandler(coach),
         LoopShuffleHandler(),
         PlaybackCommandHandler(coach),
-        AudioPlayerEventHandler(coach),
         SessionEndedHandler(),
         SkillDisabledHandler(),
         SkillPermissionHandler(),
