@@ -226,7 +226,12 @@ def commit(
     handler_input: HandlerInput, transition: Transition, program: Program | None,
     routine: Routine | None, now: datetime,
 ) -> None:
-    """Record a transition: this device's new state, and the records of the runs it changed."""
+    """Record a transition: this device's new state, and the records of the runs it changed.
+
+    Nothing is saved for a transition that changes nothing, or only lets the queued track take
+    over (`player.follows`): the next request's token proves that step, and the next save
+    records it.
+    """
     user = user_of(handler_input)
     if not transition.events and (transition.state == user.state or follows(user.state, transition.state)):
         user.state = transition.state  # nothing to save: unchanged, or derived by the next event anyway
