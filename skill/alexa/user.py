@@ -35,7 +35,7 @@ from ask_sdk_model.ui import SsmlOutputSpeech
 from skill.alexa import intents
 from skill.alexa.locale import text_of
 from skill.core import progress
-from skill.core.player import Activity, PlaybackState, Program, RunStarted, Transition
+from skill.core.player import Activity, PlaybackState, Program, RunStarted, Transition, follows
 from skill.storage import CorruptRecordError
 from skill.storage.records import Changes, RunWrite, is_person_of, person_key, storable_key
 from skill.text import ssml_appended
@@ -226,9 +226,15 @@ def commit(
     handler_input: HandlerInput, transition: Transition, program: Program | None,
     routine: Routine | None, now: datetime,
 ) -> None:
-    """Record a transition: this device's new state, and the records of the runs it changed."""
+    """Record a transition: this device's new state, and the records of the runs it changed.
+
+    Nothing is saved for a transition that changes nothing, or only lets the queued track take
+    over (`player.follows`): the next request's token proves that step, and the next save
+    records it.
+    """
     user = user_of(handler_input)
-    if transition.state == user.state and not transition.events:
+    if not transition.events and (transition.state == user.state or follows(user.state, transition.state)):
+        user.state = transition.state  # nothing to save: unchanged, or derived by the next event anyway
         return
     user.state = transition.state
     user.devices[user.device_id] = user.device_record(transition.state)

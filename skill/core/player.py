@@ -466,9 +466,13 @@ def catch_up(state: PlaybackState, program: Program | None, token: str | None) -
     from; one above the stored state's means the save that followed it was lost (storage
     was down). The track it names is then the one playing, every earlier track of the run is
     taken as done (except those the stored state knows were skipped), and the caller goes on
-    from there with the usual event rules. Any other token, stale or foreign, leaves the state
-    as it is, so the stale-token rules stay as strict as before.
+    from there with the usual event rules. The enqueued token means the queued track took over
+    (a step `follows` lets go unsaved): the state advances to it, as PlaybackStarted would. Any
+    other token, stale or foreign, leaves the state as it is, so the stale-token rules stay as
+    strict as before.
     """
+    if token is not None and token == state.enqueued_token and state.activity is Activity.PLAYING:
+        return _advance_to_enqueued(state)  # the queued track took over (see `follows`)
     parsed = Token.parse(token)
     if (
         parsed is None or program is None or parsed.routine_id != program.routine_id
@@ -483,6 +487,23 @@ def catch_up(state: PlaybackState, program: Program | None, token: str | None) -
         activity=Activity.PLAYING, token=token, enqueued_token=None, seq=parsed.seq,
         completed=((state.completed if same_run else frozenset()) | frozenset(range(parsed.index))) - skipped,
         skipped=skipped, started_at=state.started_at if same_run else None, length=program.length,
+    )
+
+
+def follows(stored: PlaybackState, new: PlaybackState) -> bool:
+    """Return whether `new` is only the queued track taking over from `stored`, so saving it can wait.
+
+    Every later request about this device names the queued track's token (its events, or
+    `context.AudioPlayer` on an intent), and `catch_up` advances a state to its enqueued token
+    just as PlaybackFinished and PlaybackStarted do. So a mid-routine Finished, and the Started
+    that follows it, need no write of their own: the next change that must be saved (the next
+    NearlyFinished, a stop, the end of the run) records the finished track with it. A track's
+    completion is thus saved one event later, never lost by a failed save and never counted twice
+    (tracks are a set).
+    """
+    return (
+        stored.activity is Activity.PLAYING and stored.enqueued_token is not None
+        and new == _advance_to_enqueued(stored)
     )
 
 

@@ -193,8 +193,31 @@ def require_document(doc: object, user_id: str) -> Document:
             f"The document for user {user_id!r} must be a dict, got {type(doc).__name__}; "
             "return a JSON object from merge or update functions."
         )
-    _require_plain_json(doc, "$", user_id)
+    if not _is_plain(doc):  # the quick look; the walk below says where and why
+        _require_plain_json(doc, "$", user_id)
     return doc
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _is_plain(value: object) -> bool:
+    """Return whether ``value`` is plain JSON of exact builtin types (every save checks its records).
+
+    False only sends the value to `_require_plain_json`, which also takes subclasses such as
+    a StrEnum and names the first value it refuses.
+    """
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str or (type(item) not in _SCALARS and not _is_plain(item)):
+                return False
+        return True
+    if kind is list:
+        return all(type(item) in _SCALARS or _is_plain(item) for item in value)  # type: ignore[attr-defined]
+    if kind is float:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    return kind in _SCALARS
 
 
 def _require_plain_json(value: object, where: str, user_id: str) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import mmap
 import os
 import random
 import sqlite3
@@ -121,6 +122,13 @@ _UPSERT_RUN = (
     "started_at = excluded.started_at, device_id = COALESCE(runs.device_id, excluded.device_id), "
     "epoch = excluded.epoch, open = excluded.open, doc = excluded.doc, updated_at = excluded.updated_at"
 )
+_UPDATE_RUN_DOC = "UPDATE runs SET doc = ?, updated_at = ? WHERE user_id = ? AND run_id = ?"
+# What a request loads, in one statement (one read transaction): the owner's profile (the row
+# without a device) and every device record of the account.
+_LOAD = (
+    "SELECT NULL, doc FROM users WHERE user_id = ?1 "
+    "UNION ALL SELECT device_id, doc FROM devices WHERE user_id = ?2"
+)
 _ADD_PERSON = "INSERT OR IGNORE INTO persons (user_id, person) VALUES (?, ?)"
 _TABLES = ("users", "devices", "runs", "months")  # the tables a user's records live in
 _UPSERT_MONTH = (
@@ -172,10 +180,13 @@ class Journal:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         if os.fstat(self._fd).st_size < size:
             os.posix_fallocate(self._fd, 0, size)
+        # Every request asks `pending`; a shared read-only map of the first page answers it
+        # without a system call, and sees other processes' appends as they land.
+        self._head = mmap.mmap(self._fd, 1, mmap.MAP_SHARED, mmap.PROT_READ)
 
     def pending(self) -> bool:
-        """Return whether any entry waits to be replayed (one read of one byte)."""
-        return os.pread(self._fd, 1, 0) not in (b"", b"\0")
+        """Return whether any entry waits to be replayed (one byte of the mapped file)."""
+        return self._head[0] != 0
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -226,6 +237,7 @@ class Journal:
 
     def close(self) -> None:
         """Close the file."""
+        self._head.close()
         os.close(self._fd)
 
 
@@ -273,15 +285,23 @@ class SQLiteAdapter:
         self.replay()
         key = owner or user_id
         with self._errors(f"read the records of user {key!r}"):
-            conn = self._connection()
-            row = conn.execute("SELECT doc FROM users WHERE user_id = ?", (key,)).fetchone()
-            profile = {} if row is None else _decode(key, row[0])
-            if row is not None and not self.rules.is_split(profile):
-                profile = self._split(key, device_id)
-            devices = {
-                device: _decode(user_id, doc)
-                for device, doc in conn.execute("SELECT device_id, doc FROM devices WHERE user_id = ?", (user_id,))
-            }
+            rows = self._connection().execute(_LOAD, (key, user_id)).fetchall()
+        profile, devices = {}, {}
+        for device, doc in rows:
+            if device is None:
+                profile = _decode(key, doc)
+                if not self.rules.is_split(profile):
+                    with self._errors(f"read the records of user {key!r}"):
+                        return self._split_and_load(user_id, device_id, key)
+            else:
+                devices[device] = _decode(user_id, doc)
+        return Snapshot(profile, devices)
+
+    def _split_and_load(self, user_id: str, device_id: str, key: str) -> Snapshot:
+        """Split an old whole-history profile of ``key`` (see `load`), then read the device records."""
+        profile = self._split(key, device_id)
+        devices = {device: _decode(user_id, doc) for device, doc in self._connection().execute(
+            "SELECT device_id, doc FROM devices WHERE user_id = ?", (user_id,))}
         return Snapshot(profile, devices)
 
     def runs_since(self, user_id: str, since: str, epoch: int) -> list[Document]:
@@ -500,7 +520,7 @@ class SQLiteAdapter:
 
     def _put_run(self, conn: sqlite3.Connection, user_id: str, write: RunWrite, epoch: int, now: str) -> None:
         record = require_document(write.record, user_id)
-        row = conn.execute("SELECT doc, epoch FROM runs WHERE user_id = ? AND run_id = ?",
+        row = conn.execute("SELECT doc, epoch, started_at, open, device_id FROM runs WHERE user_id = ? AND run_id = ?",
                            (user_id, record.get("run_id"))).fetchone()
         if row is not None and row[1] > epoch:
             return  # begun before "forget my history": it stays forgotten
@@ -508,9 +528,14 @@ class SQLiteAdapter:
         joined = record if stored is None else require_document(self.rules.run(stored, record), user_id)
         if joined == stored:
             return  # a record is written only when its run changed
+        started, is_open = str(joined.get("started_at")), int(self.rules.is_open(joined))
+        if stored is not None and (row[2], row[3]) == (started, is_open) and (row[4] or not write.device_id):
+            # Only the document changed (a run under way): leave the indexed columns, and so
+            # both indexes, untouched.
+            conn.execute(_UPDATE_RUN_DOC, (_encode(joined), now, user_id, joined["run_id"]))
+            return
         conn.execute(_UPSERT_RUN, (
-            user_id, joined["run_id"], str(joined.get("started_at")), write.device_id, epoch,
-            int(self.rules.is_open(joined)), _encode(joined), now,
+            user_id, joined["run_id"], started, write.device_id, epoch, is_open, _encode(joined), now,
         ))
 
     def _close_others(self, conn: sqlite3.Connection, user_id: str, owner: str, device_id: str,

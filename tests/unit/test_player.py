@@ -283,7 +283,7 @@ def test_catching_up_keeps_stale_tokens_stale_and_ignores_other_routines():
     older = str(Token("upper-back", "run1", 0, 0))
     assert player.catch_up(s, PROGRAM, older) == s
     assert player.catch_up(s, PROGRAM, s.token) == s
-    assert player.catch_up(s, PROGRAM, s.enqueued_token) == s
+    assert player.catch_up(s, PROGRAM, s.enqueued_token) == player.started(s, PROGRAM, s.enqueued_token).state
     assert player.catch_up(s, Program("calves", (1_000,)), str(Token("upper-back", "x", 0, 99))) == s
     other_run = player.catch_up(s, Program("calves", (1_000,)), str(Token("calves", "x", 0, 99)))
     assert (other_run.routine_id, other_run.run_id, other_run.completed) == ("calves", "x", frozenset())
@@ -337,3 +337,31 @@ def test_a_screen_change_while_paused_gives_the_resumed_track_a_fresh_token_at_t
     assert (fresh.play.index, fresh.play.offset_ms, fresh.state.offset_ms) == (0, 7_000, 7_000)
     assert player.check_invariants(fresh.state, rerendered) == []
     assert player.stopped(fresh.state, rerendered, paused.token, 9_000).state == fresh.state, "the old token is stale"
+
+
+def test_the_queued_track_taking_over_follows_from_the_state_that_queued_it_and_nothing_else_does():
+    s = started_run()
+    queued = player.nearly_finished(s, PROGRAM, s.token).state
+    took_over = player.finished(queued, PROGRAM, s.token).state
+    assert player.follows(queued, took_over)
+    assert player.follows(queued, player.started(queued, PROGRAM, queued.enqueued_token).state)
+    assert not player.follows(s, queued), "what was queued must be saved: Finished relies on it"
+    assert not player.follows(queued, player.stopped(queued, PROGRAM, queued.enqueued_token, 5_000).state)
+    assert not player.follows(queued, queued) and not player.follows(took_over, took_over)
+    last = s
+    for _ in range(PROGRAM.last):
+        last = player.finished(player.nearly_finished(last, PROGRAM, last.token).state, PROGRAM, last.token).state
+    assert not player.follows(last, player.finished(last, PROGRAM, last.token).state), "the end is saved"
+
+
+@settings(max_examples=400, deadline=None)
+@given(programs, st.lists(st.tuples(commands, offsets), max_size=40))
+def test_a_store_that_skips_what_follows_is_caught_up_by_the_devices_token_to_the_true_state(program, steps):
+    truth = saved = PlaybackState()  # every transition kept, and what storage holds without `follows` steps
+    for n, (cmd, offset) in enumerate(steps):
+        assert player.catch_up(saved, program, truth.token) == truth
+        t = apply(truth, program, cmd, offset, n)
+        if t.events or not (t.state == saved or player.follows(saved, t.state)):
+            saved = t.state
+        truth = t.state
+    assert player.catch_up(saved, program, truth.token) == truth
