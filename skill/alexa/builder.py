@@ -9,8 +9,9 @@ from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 from skill.alexa.catalog import Catalog
-from skill.alexa.handlers import Coach, ErrorHandler, request_handlers
-from skill.alexa.reminder_dialogue import reminder_handlers
+from skill.alexa.handlers import request_handlers
+from skill.alexa.handlers.shared import Coach
+from skill.alexa.handlers.system import ErrorHandler
 from skill.alexa.user import AttachStoreInterceptor, SaveUserInterceptor
 from skill.config import Settings
 from skill.content.complaints import complaints_path, load_complaints
@@ -89,7 +90,7 @@ def build_skill(
 def _one_skill(coach: Coach, adapter: Store) -> CustomSkill:
     builder = CustomSkillBuilder()
     builder.add_global_request_interceptor(AttachStoreInterceptor(adapter))
-    for handler in [*reminder_handlers(coach), *request_handlers(coach)]:
+    for handler in request_handlers(coach):
         builder.add_request_handler(handler)
     builder.add_global_response_interceptor(SaveUserInterceptor())
     builder.add_exception_handler(ErrorHandler())

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from skill.alexa import apl
 from skill.alexa.device import Device
-from skill.alexa.handlers import FEATURED
+from skill.alexa.handlers.shared import FEATURED
 from skill.config import PROJECT_ROOT
 from skill.core import progress
 from skill.core.progress import Day, Summary

@@ -7,7 +7,7 @@ from dataclasses import fields
 
 import pytest
 
-from skill.alexa.handlers import FEATURED
+from skill.alexa.handlers.shared import FEATURED
 from skill.core.progress import Nudge, Summary
 from skill.core.routines import MEDICAL_CLAIMS, SAFETY_TOPICS, load_library
 from skill.text import en_US as speech
