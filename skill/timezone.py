@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from skill.alexa import api_http
-
 logger = logging.getLogger("trigger_coach.timezone")
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -111,6 +109,8 @@ class TimeZoneResolver:
             del self._cache[next(iter(self._cache))]  # the oldest insertion
 
     def _fetch(self, api_endpoint: str, token: str, device_id: str) -> tuple[ZoneInfo | None, str]:
+        from skill.alexa import api_http  # HTTP and TLS load with the first lookup, not at start
+
         path = f"/v2/devices/{quote(device_id, safe='')}/settings/System.timeZone"
         try:
             status, body = api_http.send(api_endpoint, "GET", path, token, deadline=time.monotonic() + self.timeout,

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING
 
 from skill.alexa.catalog import Catalog
 from skill.config import PROJECT_ROOT
+from skill.content.manifest import manifest_path
 from skill.core.lengths import versions
 from skill.core.routines import Library, load_library, routine_files
-from skill.render.manifest import manifest_path
 
 if TYPE_CHECKING:
     from skill.config import Settings

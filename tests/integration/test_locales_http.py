@@ -17,6 +17,7 @@ from ask_sdk_core.dispatch_components import AbstractRequestHandler
 
 from skill import text
 from skill.alexa import handlers, intents
+from skill.alexa.handlers.deferred import Answer, Deferred
 from skill.alexa.model import model_path
 from skill.hosting.web import create_app
 from skill.text import en_US
@@ -28,7 +29,8 @@ HANDLER_MODULES = [importlib.import_module(f"{handlers.__name__}.{info.name}")
                    for info in pkgutil.iter_modules(handlers.__path__)]
 HANDLERS = {cls.handle.__code__: cls.__name__ for module in HANDLER_MODULES
             for cls in vars(module).values()
-            if isinstance(cls, type) and issubclass(cls, AbstractRequestHandler) and "handle" in vars(cls)}
+            if isinstance(cls, type) and issubclass(cls, AbstractRequestHandler | Answer) and cls is not Deferred
+            and "handle" in vars(cls)}
 
 
 def said(reply: dict) -> str:

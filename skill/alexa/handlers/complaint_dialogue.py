@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ask_sdk_core.dispatch_components import AbstractRequestHandler
-from ask_sdk_core.utils import is_intent_name
-
 from skill.alexa import intents
+from skill.alexa.handlers.deferred import Answer
 from skill.alexa.handlers.replies import MAX_HEARD, ask, slot, tell
 from skill.alexa.handlers.shared import (
+    COMPLAINT_PENDING,
     Coach,
     audio_was_playing,
     context_offset,
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from ask_sdk_model import Response
 
 
-COMPLAINT_PENDING = "complaint:"  # + complaint id + ":" + which of its offers was asked
 MAX_COMPLAINT_HEARD = 400  # read this much for red flags; only MAX_HEARD is ever said back
 
 
@@ -78,14 +76,8 @@ def answer_red_flag(handler_input: HandlerInput, coach: Coach, flag: RedFlag) ->
     return tell(handler_input, say)
 
 
-class ComplaintHandler(AbstractRequestHandler):
+class ComplaintHandler(Answer):
     """Handle "what helps a headache" and "my head aches": explain, then offer a routine; red flags stop."""
-
-    def __init__(self, coach: Coach) -> None:
-        self.coach = coach
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name(intents.COMPLAINT_INTENT.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         speech = text_of(handler_input)

@@ -9,9 +9,9 @@ from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.utils import is_intent_name, is_request_type
 
 from skill.alexa import intents
-from skill.alexa.handlers.complaint_dialogue import COMPLAINT_PENDING, answer_complaint_offer
 from skill.alexa.handlers.replies import PENDING, ask, slot, tell
 from skill.alexa.handlers.shared import (
+    COMPLAINT_PENDING,
     Coach,
     after_greeting,
     another_routine,
@@ -174,6 +174,8 @@ class YesNoHandler(AbstractRequestHandler):
         attrs = handler_input.attributes_manager.session_attributes
         pending = str(attrs.pop(PENDING, "") or "")
         if pending.startswith(COMPLAINT_PENDING):
+            from skill.alexa.handlers.complaint_dialogue import answer_complaint_offer  # complaints load on use
+
             return answer_complaint_offer(handler_input, self.coach, pending,
                                           yes=is_intent_name(intents.YES.name)(handler_input))
         if is_intent_name(intents.NO.name)(handler_input):

@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.exceptions import PersistenceException
-from ask_sdk_core.utils import is_intent_name
 
 from skill.alexa import apl, intents
+from skill.alexa.handlers.deferred import Answer
 from skill.alexa.handlers.replies import slot, tell
 from skill.alexa.handlers.shared import (
-    Coach,
     audio_was_playing,
     shown,
     zone_of,
@@ -36,13 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("trigger_coach.alexa")
 
 
-class ProgressHandler(AbstractRequestHandler):
-    def __init__(self, coach: Coach) -> None:
-        self.coach = coach
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name(intents.PROGRESS.name)(handler_input)
-
+class ProgressHandler(Answer):
     def handle(self, handler_input: HandlerInput) -> Response:
         speech = text_of(handler_input)
         user = user_of(handler_input)

@@ -13,13 +13,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ask_sdk_core.dispatch_components import AbstractRequestHandler
-from ask_sdk_core.utils import get_request_type, is_intent_name
 from ask_sdk_model.interfaces.connections import SendRequestDirective
 from ask_sdk_model.ui import AskForPermissionsConsentCard
 
 from skill.alexa import intents
 from skill.alexa.device import device_of
+from skill.alexa.handlers.deferred import Answer
 from skill.alexa.handlers.replies import ask, slot, tell
 from skill.alexa.locale import text_of
 from skill.alexa.reminders_api import PERMISSION, THROTTLED, RemindersApi, RemindersError
@@ -40,8 +39,6 @@ log = logging.getLogger("trigger_coach.reminders")
 
 SCOPE = "alexa::alerts:reminders:skill:readwrite"
 ASKED = "reminder"  # session attribute: the reminder asked for (skill.core.reminders.Asked)
-ASK_FOR = "AskFor"
-CONNECTIONS_RESPONSE = "Connections.Response"
 
 
 def reminders_allowed(handler_input: HandlerInput) -> bool:
@@ -75,7 +72,7 @@ def _ask_permission(handler_input: HandlerInput, asked: Asked) -> Response:
         return _consent_card(handler_input, speech.REMINDERS_NO_PERMISSION)
     handler_input.attributes_manager.session_attributes[ASKED] = asked.to_dict()
     directive = SendRequestDirective(
-        name=ASK_FOR,
+        name=intents.ASK_FOR,
         payload={"@type": "AskForPermissionsConsentRequest", "@version": "1", "permissionScope": SCOPE},
         token="reminder",
     )
@@ -165,14 +162,8 @@ def set_reminder(
     return tell(handler_input, speech.reminder_set(title, _when(speech, planned, now), planned.moved_to_tomorrow))
 
 
-class SetReminderHandler(AbstractRequestHandler):
+class SetReminderHandler(Answer):
     """Handle "remind me to do my upper back every evening at 8", and the answers to its questions."""
-
-    def __init__(self, coach: Coach) -> None:
-        self.coach = coach
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name(intents.SET_REMINDER.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         heard, routine_id = slot(handler_input, intents.ROUTINE.name)
@@ -206,14 +197,8 @@ def _value(handler_input: HandlerInput, name: str) -> str | None:
     return value.strip()[:40]
 
 
-class ListRemindersHandler(AbstractRequestHandler):
+class ListRemindersHandler(Answer):
     """Handle "what reminders do I have": each one's routine and when it rings."""
-
-    def __init__(self, coach: Coach) -> None:
-        self.coach = coach
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name(intents.LIST_REMINDERS.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         speech = text_of(handler_input)
@@ -251,14 +236,8 @@ def _described(
     return title, speech.reminder_when(item.at.hour, item.at.minute, day=day)
 
 
-class CancelRemindersHandler(AbstractRequestHandler):
+class CancelRemindersHandler(Answer):
     """Handle "cancel my reminders": delete every reminder this skill set, and say how many."""
-
-    def __init__(self, coach: Coach) -> None:
-        self.coach = coach
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name(intents.CANCEL_REMINDERS.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         speech = text_of(handler_input)
@@ -284,15 +263,8 @@ class CancelRemindersHandler(AbstractRequestHandler):
         return tell(handler_input, speech.reminders_cancelled(done, len(tokens)))
 
 
-class PermissionResponseHandler(AbstractRequestHandler):
+class PermissionResponseHandler(Answer):
     """Handle the Connections.Response to AskFor: accepted, denied, not answered, or failed."""
-
-    def __init__(self, coach: Coach) -> None:
-        self.coach = coach
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        request = handler_input.request_envelope.request
-        return get_request_type(handler_input) == CONNECTIONS_RESPONSE and getattr(request, "name", None) == ASK_FOR
 
     def handle(self, handler_input: HandlerInput) -> Response:
         speech = text_of(handler_input)
@@ -315,8 +287,3 @@ class PermissionResponseHandler(AbstractRequestHandler):
             return tell(handler_input, speech.REMINDER_DENIED)
         return _consent_card(handler_input, speech.REMINDER_NOT_ANSWERED)
 
-
-def reminder_handlers(coach: Coach) -> list[AbstractRequestHandler]:
-    """Return the reminder handlers; the builder puts them before the general ones."""
-    return [SetReminderHandler(coach), ListRemindersHandler(coach), CancelRemindersHandler(coach),
-            PermissionResponseHandler(coach)]

@@ -5,13 +5,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ask_sdk_core.dispatch_components import AbstractRequestHandler
-from ask_sdk_core.utils import is_request_type
-
 from skill.alexa import apl
+from skill.alexa.handlers.deferred import Answer
 from skill.alexa.handlers.replies import ask, tell
 from skill.alexa.handlers.shared import (
-    Coach,
     start_routine,
 )
 from skill.alexa.locale import text_of
@@ -25,14 +22,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("trigger_coach.alexa")
 
 
-class ScreenTouchHandler(AbstractRequestHandler):
+class ScreenTouchHandler(Answer):
     """Start the routine touched on the routine list, as "start my ... routine" would."""
-
-    def __init__(self, coach: Coach) -> None:
-        self.coach = coach
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_request_type(apl.USER_EVENT)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         arguments = getattr(handler_input.request_envelope.request, "arguments", None)

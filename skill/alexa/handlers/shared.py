@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ask_sdk_core.utils import get_request_type
 from ask_sdk_model.interfaces.audioplayer import (
@@ -20,7 +20,7 @@ from ask_sdk_model.interfaces.audioplayer import (
 )
 from ask_sdk_model.interfaces.display import Image, ImageInstance
 
-from skill.alexa import apl
+from skill.alexa import intents
 from skill.alexa.device import device_of
 from skill.alexa.handlers.replies import ask, tell
 from skill.alexa.locale import text_of
@@ -41,7 +41,6 @@ from skill.core.complaints import ComplaintBook
 from skill.core.player import Activity, PlaybackState, Program, Token, Transition
 from skill.core.progress import feelings
 from skill.core.routines import Length
-from skill.core.screens import ART_PIXELS, BACKGROUND_PIXELS
 from skill.text import Question, ssml
 
 if TYPE_CHECKING:
@@ -51,6 +50,7 @@ if TYPE_CHECKING:
     from ask_sdk_core.handler_input import HandlerInput
     from ask_sdk_model import Response
 
+    from skill.alexa.apl import Screen
     from skill.alexa.catalog import Catalog
     from skill.config import Settings
     from skill.core.routines import Routine
@@ -63,7 +63,7 @@ log = logging.getLogger("trigger_coach.alexa")
 FEATURED = ("upper-back", "neck-and-skull", "lower-back", "feet")
 # Requests a person makes by speaking or touching: their replies may speak, and one that
 # starts a stream ends the session (a screen freezes otherwise).
-SPOKEN_REQUESTS = ("LaunchRequest", "IntentRequest", apl.USER_EVENT)
+SPOKEN_REQUESTS = ("LaunchRequest", "IntentRequest", intents.APL_USER_EVENT)
 
 
 @dataclass
@@ -86,14 +86,18 @@ class Coach:
         found = (self.catalog.library.get(routine_id) for routine_id in FEATURED)
         return [r.name for r in found if r is not None]
 
-    def routines_screen(self, speech: ModuleType) -> apl.Screen:
+    def routines_screen(self, speech: ModuleType) -> Screen:
         """Return the screen listing every routine, the FEATURED ones first."""
+        from skill.alexa import apl  # only for a device with a screen
+
         return apl.routines_screen(self.catalog.library.routines, FEATURED, speech)
 
 
 # --- rendering ---------------------------------------------------------------------------
 
 def _play_directive(coach: Coach, play: player.Play, routine: Routine) -> PlayDirective:
+    from skill.core.screens import ART_PIXELS, BACKGROUND_PIXELS  # loaded with the catalog entry already
+
     track = coach.catalog.track(routine.id, play.index, routine.length)
     behavior = PlayBehavior(play.behavior.value)
     return PlayDirective(
@@ -142,13 +146,19 @@ def respond(
 
 
 def shown(handler_input: HandlerInput, response: Response,
-           screen: Callable[[ModuleType], apl.Screen]) -> Response:
+          screen: Callable[[ModuleType], Screen]) -> Response:
     """Return the response with the screen added where the device renders APL; else unchanged.
 
     Not while our audio plays: the screen then shows the track (AudioPlayer's own screen),
-    and a document would cover it for the rest of the routine.
+    and a document would cover it for the rest of the routine. The APL module is imported
+    for the first device with a screen; a voice-only launch never loads it.
     """
-    if apl.renders(device_of(handler_input)) and not audio_was_playing(handler_input):
+    device = device_of(handler_input)
+    if not device.screen:
+        return response
+    from skill.alexa import apl
+
+    if apl.renders(device) and not audio_was_playing(handler_input):
         handler_input.response_builder.add_directive(apl.directive(screen(text_of(handler_input))))
     return response
 
@@ -287,6 +297,14 @@ def launch_offer(handler_input: HandlerInput, coach: Coach) -> tuple[Question, s
 def length_or_last(handler_input: HandlerInput, length: str | None) -> str:
     """Return the length asked for, else the one this person chose last, else full."""
     return length or last_length(handler_input) or Length.FULL
+
+
+def launch_task(handler_input: HandlerInput) -> Any:
+    """Return the task a LaunchRequest carries (an Alexa Routine's action), or None."""
+    return getattr(handler_input.request_envelope.request, "task", None)
+
+
+COMPLAINT_PENDING = "complaint:"  # + complaint id + ":" + which of its offers was asked
 
 
 def start_pending(routine_id: str, length: str) -> str:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
-
-from ask_sdk_core.dispatch_components import AbstractRequestHandler
-from ask_sdk_core.utils import is_request_type
+from typing import TYPE_CHECKING
 
 from skill.alexa import tasks
+from skill.alexa.handlers.deferred import Answer
 from skill.alexa.handlers.replies import tell
 from skill.alexa.handlers.shared import (
-    Coach,
+    launch_task,
     start_routine,
 )
 from skill.alexa.locale import text_of
@@ -25,26 +23,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("trigger_coach.alexa")
 
 
-def _task(handler_input: HandlerInput) -> Any:
-    """Return the task a LaunchRequest carries (an Alexa Routine's action), or None."""
-    return getattr(handler_input.request_envelope.request, "task", None)
-
-
-class TaskLaunchHandler(AbstractRequestHandler):
+class TaskLaunchHandler(Answer):
     """Start the routine an Alexa Routine's task names at once: playback in this one response.
 
     A task we cannot run gets a spoken explanation of what to change in the Alexa app; no
     question, as nobody may be listening for one.
     """
 
-    def __init__(self, coach: Coach) -> None:
-        self.coach = coach
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_request_type("LaunchRequest")(handler_input) and _task(handler_input) is not None
-
     def handle(self, handler_input: HandlerInput) -> Response:
-        task = _task(handler_input)
+        task = launch_task(handler_input)
         found = tasks.read_task(task, self.coach.settings.skill_id, self.coach.catalog.library)
         if isinstance(found, tasks.TaskStart):
             return start_routine(handler_input, self.coach, found.routine, found.length)
