@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from skill.config import PROJECT_ROOT
+from skill.hosting.package import request_modules
 from tests import alexa
 from tests.server import settings_env
 
@@ -35,20 +36,27 @@ PROGRAM = """
 import json, sys
 from skill import text
 from skill.hosting import lambda_function
-reply = lambda_function.lambda_handler(json.loads(sys.argv[1]), None)
-print(json.dumps({"reply": reply, "modules": sorted(sys.modules), "texts": text.TEXTS.built}))
+for request in json.loads(sys.argv[1]):
+    reply = lambda_function.lambda_handler(request, None)
+ours = {m: getattr(sys.modules[m], "__file__", None) for m in sys.modules if m.startswith("skill.")}
+print(json.dumps({"reply": reply, "modules": sorted(sys.modules), "texts": text.TEXTS.built, "files": ours}))
 """
+
+
+def answer_cold(app_settings, requests: list[dict]) -> dict:
+    """Answer `requests` in turn in a fresh interpreter; return what it printed."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TRIGGER_COACH_")},
+           **settings_env(app_settings)}
+    done = subprocess.run([sys.executable, "-c", PROGRAM, json.dumps(requests)], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def cold_launch(app_settings, request: dict) -> tuple[dict, set[str]]:
     """Answer `request` in a fresh interpreter; return the reply, and every module it imported
     and locale text it built (as "skill.text.en_GB")."""
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TRIGGER_COACH_")},
-           **settings_env(app_settings)}
-    done = subprocess.run([sys.executable, "-c", PROGRAM, json.dumps(request)], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
-    answer = json.loads(done.stdout.splitlines()[-1])
+    answer = answer_cold(app_settings, [request])
     texts = {"skill.text." + locale.replace("-", "_") for locale in answer["texts"]}
     return answer["reply"], set(answer["modules"]) | texts
 
@@ -80,3 +88,23 @@ def test_the_first_request_a_deferred_handler_picks_imports_its_module_and_is_an
     assert "skill.alexa.handlers.complaint_dialogue" in modules
     assert "reprompt" in reply["response"]  # asked what hurts, not an error
     assert not loaded(modules, "skill.alexa.handlers.reminder_dialogue")
+
+
+def test_every_module_that_any_kind_of_request_imports_by_name_is_one_the_lambda_bundle_ships(app_settings):
+    user = "amzn1.ask.account.COLD-EVERY"
+    requests = [
+        alexa.launch(user=user, screen=True),
+        alexa.intent("ProgressIntent", user=user),
+        alexa.intent("ComplaintIntent", {"complaint": "wobbly elbows"}, user=user),
+        alexa.intent("SetReminderIntent", {"routine": ("calves", "calves")}, user=user),
+        alexa.intent("ListRemindersIntent", user=user),
+        alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")}, user=user, screen=True),
+        alexa.task_launch({"routine": "calves"}, user=user),
+        alexa.envelope({"type": "Alexa.Presentation.APL.UserEvent", "arguments": ["start", "calves"]},
+                       user=user, screen=True),
+    ]
+    files = answer_cold(app_settings, requests)["files"]
+    assert "skill.alexa.handlers.reminder_dialogue" in files and "skill.core.progress.summary" in files
+    shipped = {str(path) for path in request_modules()}
+    missing = sorted(name for name, file in files.items() if file is not None and file not in shipped)
+    assert not missing, f"the Lambda bundle would lack {missing}, which these requests import"

@@ -36,17 +36,21 @@ class Answer(abc.ABC):
 
 
 class Deferred(AbstractRequestHandler):
-    """Pick with `picks`; answer with the `Answer` named "module:Class" under skill.alexa.handlers."""
+    """Pick with `picks`; answer with the `Answer` named "module:Class".
+
+    The name is written out in full (entry-point style), so the Lambda packager
+    (`skill.hosting.package`) finds the module as it finds an import.
+    """
 
     def __init__(self, picks: Callable[[HandlerInput], bool], answer: str, coach: Coach) -> None:
         module, _, name = answer.partition(":")
         if not module or not name:
             raise ValueError(f"A deferred handler's answer {answer!r} must read 'module:Class', "
-                             "e.g. 'reminder_dialogue:SetReminderHandler'.")
+                             "e.g. 'skill.alexa.handlers.reminder_dialogue:SetReminderHandler'.")
         self.picks = picks
         self.answer = answer
         self.coach = coach
-        self._module = f"{__package__}.{module}"
+        self._module = module
         self._name = name
         self._lock = threading.Lock()
         self._body: Answer | None = None
