@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ask_sdk_core.utils import get_request_type
-from ask_sdk_model.interfaces.audioplayer import (
-    AudioItem,
-    AudioItemMetadata,
-    PlayBehavior,
-    PlayDirective,
-    StopDirective,
-    Stream,
-)
-from ask_sdk_model.interfaces.display import Image, ImageInstance
 
 from skill.alexa import intents
 from skill.alexa.device import device_of
@@ -49,6 +40,8 @@ if TYPE_CHECKING:
 
     from ask_sdk_core.handler_input import HandlerInput
     from ask_sdk_model import Response
+    from ask_sdk_model.interfaces.audioplayer import PlayDirective, StopDirective
+    from ask_sdk_model.interfaces.display import Image
 
     from skill.alexa.apl import Screen
     from skill.alexa.catalog import Catalog
@@ -74,7 +67,7 @@ class Coach:
     catalog: Catalog
     timezones: TimeZoneResolver
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    new_run_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12]
+    new_run_id: Callable[[], str] = lambda: os.urandom(6).hex()  # 12 random hex digits, as uuid4's first 12
     complaints: ComplaintBook = field(default_factory=ComplaintBook)
 
     def names(self) -> list[str]:
@@ -95,7 +88,12 @@ class Coach:
 
 # --- rendering ---------------------------------------------------------------------------
 
+# ask-sdk-model's AudioPlayer and display models (about 4 ms to import) load with the first
+# directive, not at start: a launch sends none.
+
 def _play_directive(coach: Coach, play: player.Play, routine: Routine) -> PlayDirective:
+    from ask_sdk_model.interfaces.audioplayer import AudioItem, AudioItemMetadata, PlayBehavior, PlayDirective, Stream
+
     from skill.core.screens import ART_PIXELS, BACKGROUND_PIXELS  # loaded with the catalog entry already
 
     track = coach.catalog.track(routine.id, play.index, routine.length)
@@ -118,6 +116,8 @@ def _play_directive(coach: Coach, play: player.Play, routine: Routine) -> PlayDi
 
 def _image(url: str | None, size: tuple[int, int]) -> Image | None:
     """Return a screen image of one source at its declared pixel size, or None without a URL."""
+    from ask_sdk_model.interfaces.display import Image, ImageInstance
+
     if url is None:
         return None
     width, height = size
@@ -133,10 +133,12 @@ def respond(
     builder = handler_input.response_builder
     if say:
         builder.speak(ssml(say))
-    directive = None
+    directive: PlayDirective | StopDirective | None = None
     if transition.play is not None and routine is not None:
         directive = _play_directive(coach, transition.play, routine)
     elif transition.stop:
+        from ask_sdk_model.interfaces.audioplayer import StopDirective
+
         directive = StopDirective()
     if directive is not None:
         builder.add_directive(directive)
