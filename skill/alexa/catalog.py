@@ -5,8 +5,9 @@ length (full or quick) when that version's manifest lists exactly the tracks its
 expands to, with pictures drawn for the placements its steps name now. Track and picture
 URLs are built here and nowhere else; what a screen shows comes from skill.core.screens.
 
-Manifests, the plan keys they are checked by (`skill.render.layout`) and the screens load
-with the first entry: a launch that starts nothing imports none of them.
+Manifests, the plan keys they are checked by (`skill.render.layout`), the timeline and the
+screens load with the first entry, quick versions with the first one asked for: a launch
+that starts nothing imports none of them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from skill.config import Settings
-from skill.core.lengths import version
 from skill.core.player import Program
 from skill.core.routines import Length, Library, Routine
 
@@ -76,6 +76,8 @@ class Catalog:
         with self._lock:
             known = self._versions.get(key)
         if known is None:
+            from skill.core.lengths import version  # and the timeline: only a quick version needs them
+
             try:
                 known = version(routine, length)
             except ValueError:

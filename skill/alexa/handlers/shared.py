@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ask_sdk_core.utils import get_request_type
@@ -28,7 +29,6 @@ from skill.alexa.user import (
     user_of,
 )
 from skill.core import player, progress
-from skill.core.complaints import ComplaintBook
 from skill.core.player import Activity, PlaybackState, Program, Token, Transition
 from skill.core.progress import feelings
 from skill.core.routines import Length
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from skill.alexa.apl import Screen
     from skill.alexa.catalog import Catalog
     from skill.config import Settings
+    from skill.core.complaints import ComplaintBook
     from skill.core.routines import Routine
     from skill.timezone import TimeZoneResolver
 
@@ -68,7 +69,12 @@ class Coach:
     timezones: TimeZoneResolver
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     new_run_id: Callable[[], str] = lambda: os.urandom(6).hex()  # 12 random hex digits, as uuid4's first 12
-    complaints: ComplaintBook = field(default_factory=ComplaintBook)
+    load_complaints: Callable[[], ComplaintBook] = lambda: _no_complaints()
+
+    @cached_property
+    def complaints(self) -> ComplaintBook:
+        """Return the complaints book, loaded on first use ("what helps a headache"); a launch never needs it."""
+        return self.load_complaints()
 
     def names(self) -> list[str]:
         """Return every routine's spoken name, in library order."""
@@ -84,6 +90,12 @@ class Coach:
         from skill.alexa import apl  # only for a device with a screen
 
         return apl.routines_screen(self.catalog.library.routines, FEATURED, speech)
+
+
+def _no_complaints() -> ComplaintBook:
+    from skill.core.complaints import ComplaintBook
+
+    return ComplaintBook()
 
 
 # --- rendering ---------------------------------------------------------------------------
