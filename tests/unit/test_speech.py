@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skill.alexa.handlers.shared import FEATURED
+from skill.core.claims import MEDICAL_CLAIMS, SAFETY_TOPICS
 from skill.core.progress import Nudge, Summary
-from skill.core.routines import MEDICAL_CLAIMS, SAFETY_TOPICS, load_library
+from skill.core.routines import load_library
 from skill.text import en_US as speech
 
 PACE = speech.ALEXA_SPEAKS_WORDS_PER_SECOND
