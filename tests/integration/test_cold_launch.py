@@ -22,7 +22,7 @@ from tests.server import settings_env
 
 # Imported only by what a launch never does: reminders, screens, Alexa Routine tasks,
 # complaints, the progress summary, other locales' text (built), the render (build) step,
-# the schema, Alexa's HTTP APIs; and, until a routine starts, the timeline, its quick
+# the schema, Alexa's HTTP APIs, time zones; and, until a routine starts, the timeline, its quick
 # versions and the rendered manifests.
 NOT_AT_LAUNCH = (
     "skill.core.reminders", "skill.alexa.handlers.reminder_dialogue", "skill.alexa.reminders_api",
@@ -30,7 +30,7 @@ NOT_AT_LAUNCH = (
     "skill.alexa.handlers.complaint_dialogue", "skill.alexa.handlers.progress_report",
     "skill.alexa.handlers.screen_touch", "skill.core.progress.summary", "skill.core.placements",
     "skill.core.complaints", "skill.content.complaints", "skill.core.lengths", "skill.core.timeline",
-    "skill.core.screens", "skill.content.manifest",
+    "skill.core.screens", "skill.content.manifest", "zoneinfo",
     "skill.render", "jsonschema", "http.client",
     "skill.text.en_GB", "skill.text.en_AU", "skill.text.en_CA", "skill.text.en_IN",
 )
