@@ -253,6 +253,18 @@ def test_an_absurdly_long_slot_value_is_not_read_back(server):
     assert "I didn't catch which routine" in speech_of(r) and len(speech_of(r)) < 400
 
 
+@pytest.mark.parametrize("authorities", [[None], [{"status": None, "values": [None]}],
+                                         [{"status": {"code": "ER_SUCCESS_MATCH"}, "values": [None]}]],
+                         ids=["a null authority", "a null status and value", "a match with a null value"])
+def test_null_entity_resolutions_are_read_as_no_match_and_the_heard_words_still_start_the_routine(
+        server, authorities):
+    body = alexa.intent("StartRoutineIntent", {"routine": "calves"}, user="amzn1.ask.account.NULL-RESOLUTION")
+    body["request"]["intent"]["slots"]["routine"]["resolutions"] = {"resolutionsPerAuthority": authorities}
+    r = ask(server, body)
+    assert "went wrong" not in speech_of(r)
+    assert play_of(r)["audioItem"]["stream"]["token"].startswith("calves|")
+
+
 def test_resume_while_we_believe_it_plays_restarts_the_stream_where_alexa_says_it_was(server):
     user = "amzn1.ask.account.LOST-STOP"
     r = ask(server, alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")}, user=user))
@@ -446,7 +458,7 @@ def _walk(server) -> list[tuple[str, dict]]:
     return replies
 
 
-# The modules that were handlers.py; reminders have their own walk (tests/integration/test_reminders_http.py).
+# The modules that were handlers.py (reminder_dialogue never was; test_reminders_http.py tests its questions).
 ASKING_MODULES = ("shared", "conversation", "progress_report", "complaint_dialogue", "task_launch", "screen_touch",
                   "playback", "audio_events", "system")
 

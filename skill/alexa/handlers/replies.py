@@ -57,9 +57,11 @@ def slot(
     if not heard or len(heard) > max_heard:  # nobody names a body part in 60 characters
         heard = None
     resolutions = getattr(getattr(found, "resolutions", None), "resolutions_per_authority", None)
-    for authority in resolutions or []:
-        code = getattr(getattr(authority.status, "code", None), "value", None)
-        if code == "ER_SUCCESS_MATCH" and authority.values:
-            return heard, authority.values[0].value.id
+    for authority in resolutions or []:  # a list Alexa fills; a null entry or value matches nothing
+        code = getattr(getattr(getattr(authority, "status", None), "code", None), "value", None)
+        values = getattr(authority, "values", None) or []
+        matched = getattr(getattr(values[0], "value", None), "id", None) if values else None
+        if code == "ER_SUCCESS_MATCH" and isinstance(matched, str):
+            return heard, matched
     return heard, None
 
