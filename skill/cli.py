@@ -20,7 +20,7 @@ from skill.core.timeline import WORDS_PER_SECOND, Track, estimated_minutes, expa
 from skill.text import en_US as speech
 
 if TYPE_CHECKING:
-    from skill.render.manifest import Manifest
+    from skill.content.manifest import Manifest
 
 
 class CliError(Exception):
@@ -147,8 +147,8 @@ def _rendered_lines(tracks: Sequence[Track], manifest: Manifest) -> list[str]:
 
 def _current_manifest(routine: Routine, tracks: Sequence[Track], settings: config.Settings) -> Manifest | None:
     """Return the routine's manifest if it was rendered from exactly these tracks, else None."""
+    from skill.content.manifest import ManifestError, load_manifest
     from skill.render.layout import rendered_from
-    from skill.render.manifest import ManifestError, load_manifest
 
     try:
         manifest = load_manifest(routine.key, settings)

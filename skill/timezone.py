@@ -14,19 +14,29 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from skill.alexa import api_http
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 logger = logging.getLogger("trigger_coach.timezone")
 
-UTC_ZONE = ZoneInfo("UTC")
 MAX_BODY_BYTES = 1024  # an IANA name in JSON quotes is ~40 bytes; more is not an answer
 MAX_DEVICES = 10_000
 # Alexa's device ids are a few hundred ASCII characters; a longer one is not worth a lookup and
 # would bloat the cache and the log.
 MAX_DEVICE_ID = 1024
+
+
+def utc_zone() -> ZoneInfo:
+    """Return UTC as a ZoneInfo, the zone of every device whose own zone is not known.
+
+    zoneinfo is imported here, on the first zone a request needs, not at start.
+    """
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("UTC")  # ZoneInfo keeps one instance per key: always the same object
 
 
 @dataclass(frozen=True)
@@ -77,12 +87,12 @@ class TimeZoneResolver:
                 "Cannot ask for the device time zone: the request has no %s; counting days in UTC.",
                 " or ".join(missing),
             )
-            return UTC_ZONE, False
+            return utc_zone(), False
         problem = _device_id_problem(device_id)
         if problem:
             logger.warning("Cannot ask for the time zone of device %s: %s; counting days in UTC.",
                            _tail(device_id), problem)
-            return UTC_ZONE, False
+            return utc_zone(), False
         now = self._clock()
         with self._lock:
             cached = self._cache.get(device_id)
@@ -95,7 +105,7 @@ class TimeZoneResolver:
                 _tail(device_id), api_endpoint[:120], problem,
             )
         entry = _Cached(
-            zone or UTC_ZONE, zone is not None,
+            zone or utc_zone(), zone is not None,
             self._clock() + (self.ttl if zone is not None else self.failure_ttl),
         )
         with self._lock:
@@ -111,6 +121,8 @@ class TimeZoneResolver:
             del self._cache[next(iter(self._cache))]  # the oldest insertion
 
     def _fetch(self, api_endpoint: str, token: str, device_id: str) -> tuple[ZoneInfo | None, str]:
+        from skill.alexa import api_http  # HTTP and TLS load with the first lookup, not at start
+
         path = f"/v2/devices/{quote(device_id, safe='')}/settings/System.timeZone"
         try:
             status, body = api_http.send(api_endpoint, "GET", path, token, deadline=time.monotonic() + self.timeout,
@@ -125,6 +137,8 @@ class TimeZoneResolver:
             return None, f"the answer {body[:60]!r} is not JSON"
         if not isinstance(name, str) or not name:
             return None, f"the answer {name!r} is not a time zone name"
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
         try:
             return ZoneInfo(name), ""
         except (ZoneInfoNotFoundError, ValueError, OSError):

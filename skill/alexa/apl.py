@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 # since 2021 and on older ones through updates. A device reporting less gets no screen.
 APL_VERSION = "1.6"
 INTERFACE = "Alexa.Presentation.APL"
-USER_EVENT = "Alexa.Presentation.APL.UserEvent"
 ROUTINES_TOKEN = "trigger-coach-routines"
 SUMMARY_TOKEN = "trigger-coach-summary"
 START = "start"  # first argument of the event a touched routine sends

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 from skill.alexa.catalog import Catalog
-from skill.alexa.handlers import Coach, ErrorHandler, request_handlers
-from skill.alexa.reminder_dialogue import reminder_handlers
+from skill.alexa.handlers import request_handlers
+from skill.alexa.handlers.shared import Coach
+from skill.alexa.handlers.system import ErrorHandler
 from skill.alexa.user import AttachStoreInterceptor, SaveUserInterceptor
 from skill.config import Settings
-from skill.content.complaints import complaints_path, load_complaints
-from skill.core.routines import load_library
+from skill.core.routines import Library, load_library
 from skill.storage import make_adapter
 from skill.timezone import TimeZoneResolver
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
     from ask_sdk_model import RequestEnvelope, ResponseEnvelope
 
     from skill.alexa.user import Store
+    from skill.core.complaints import ComplaintBook
 
 
 log = logging.getLogger("trigger_coach.builder")
@@ -38,7 +41,8 @@ def build_coach(settings: Settings) -> Coach:
 
     Routines are checked in full when they are validated or rendered (`trigger-coach
     serve` renders first); at request time a cold start skips the schema, and the catalog
-    plays only routines whose rendered manifest matches their timeline.
+    plays only routines whose rendered manifest matches their timeline. The complaints
+    file is read on the first complaint asked about.
     """
     library = load_library([settings.routines_dir], check=False)
     if library.problems:
@@ -46,11 +50,18 @@ def build_coach(settings: Settings) -> Coach:
         raise RoutineLibraryError(
             f"The routines in {settings.routines_dir} have {len(library.problems)} problem(s), "
             f"for example:\n{first}\nRun 'trigger-coach validate' and fix them.")
-    complaints, problems = load_complaints(complaints_path(settings.routines_dir), library.routines, check=False)
+    return Coach(settings, Catalog(library, settings), TimeZoneResolver(settings.api_timeout),
+                 load_complaints=partial(_complaints, settings.routines_dir, library))
+
+
+def _complaints(routines_dir: Path, library: Library) -> ComplaintBook:
+    """Return the complaints book of a routines folder, logging why it is empty if it is."""
+    from skill.content.complaints import complaints_path, load_complaints
+
+    complaints, problems = load_complaints(complaints_path(routines_dir), library.routines, check=False)
     for problem in problems:  # routines still play; only "what helps ..." answers that it doesn't know
         log.warning("The complaints file cannot be used: %s", problem)
-    return Coach(settings, Catalog(library, settings), TimeZoneResolver(settings.api_timeout),
-                 complaints=complaints)
+    return complaints
 
 
 def build_adapter(settings: Settings) -> Store:
@@ -82,14 +93,14 @@ def build_skill(
     skills = {settings.voice: _one_skill(coach, adapter)}
     for own in voiced[1:]:  # same routines, handlers and storage; the voice's own manifests
         skills[own.voice] = _one_skill(Coach(own, Catalog(coach.catalog.library, own), coach.timezones,
-                                             coach.clock, coach.new_run_id, coach.complaints), adapter)
+                                             coach.clock, coach.new_run_id, lambda: coach.complaints), adapter)
     return VoicedSkill(skills, settings)
 
 
 def _one_skill(coach: Coach, adapter: Store) -> CustomSkill:
     builder = CustomSkillBuilder()
     builder.add_global_request_interceptor(AttachStoreInterceptor(adapter))
-    for handler in [*reminder_handlers(coach), *request_handlers(coach)]:
+    for handler in request_handlers(coach):
         builder.add_request_handler(handler)
     builder.add_global_response_interceptor(SaveUserInterceptor())
     builder.add_exception_handler(ErrorHandler())

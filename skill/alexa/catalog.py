@@ -4,6 +4,10 @@ The catalog joins the routine library with the render manifests: a routine is pl
 length (full or quick) when that version's manifest lists exactly the tracks its timeline
 expands to, with pictures drawn for the placements its steps name now. Track and picture
 URLs are built here and nowhere else; what a screen shows comes from skill.core.screens.
+
+Manifests, the plan keys they are checked by (`skill.render.layout`), the timeline and the
+screens load with the first entry, quick versions with the first one asked for: a launch
+that starts nothing imports none of them.
 """
 
 from __future__ import annotations
@@ -12,15 +16,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from skill.config import Settings
-from skill.core.lengths import version
 from skill.core.player import Program
 from skill.core.routines import Length, Library, Routine
-from skill.core.screens import Screen, screens, tag
-from skill.core.timeline import Track, expand
-from skill.render.layout import rendered_from
-from skill.render.manifest import ManifestError, load_manifest, manifest_path
+
+if TYPE_CHECKING:
+    from skill.core.screens import Screen
+    from skill.core.timeline import Track
 
 log = logging.getLogger("trigger_coach.catalog")
 
@@ -72,6 +76,8 @@ class Catalog:
         with self._lock:
             known = self._versions.get(key)
         if known is None:
+            from skill.core.lengths import version  # and the timeline: only a quick version needs them
+
             try:
                 known = version(routine, length)
             except ValueError:
@@ -92,6 +98,8 @@ class Catalog:
             if cached and now - self._checked.get(key, 0.0) < self.RECHECK_SECONDS:
                 return cached[1]
             self._checked[key] = now
+        from skill.content.manifest import manifest_path
+
         try:
             mtime = manifest_path(key, self.settings).stat().st_mtime
         except OSError:
@@ -127,6 +135,11 @@ class Catalog:
         )
 
     def _load(self, routine: Routine) -> Entry | None:
+        from skill.content.manifest import ManifestError, load_manifest
+        from skill.core.screens import screens, tag
+        from skill.core.timeline import expand
+        from skill.render.layout import rendered_from  # the plan keys the renderer wrote
+
         try:
             manifest = load_manifest(routine.key, self.settings)
         except ManifestError as exc:

@@ -84,3 +84,8 @@ BUILT_IN = (
     SHUFFLE_OFF, CANCEL, STOP, HELP, FALLBACK, NAVIGATE_HOME, YES, NO,
 )
 ALL = CUSTOM + BUILT_IN
+
+# --- Requests that are not intents, picked by type (and name) ---------------------------------
+APL_USER_EVENT = "Alexa.Presentation.APL.UserEvent"  # a touch on a screen we rendered
+CONNECTIONS_RESPONSE = "Connections.Response"  # the answer to a Connections.SendRequest ...
+ASK_FOR = "AskFor"  # ... named AskFor: the voice permission request (reminders)

@@ -1,1 +1,1 @@
-"""Read content files (the complaints file) from disk into the core's frozen models."""
+"""Read content files from disk into frozen models: the complaints file, render manifests."""

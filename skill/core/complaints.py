@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from skill.core.routines import MEDICAL_CLAIMS, Problem, Routine
+from skill.core.claims import MEDICAL_CLAIMS
+from skill.core.routines import Problem, Routine
 from skill.text import en_US as speech
 
 EMERGENCY = "emergency"  # call emergency services now

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from skill.core.claims import MEDICAL_CLAIMS
 from skill.core.cues import CUES
 from skill.core.lengths import QUICK_MINUTES, kept_steps, version
 from skill.core.placements import unknown_region
@@ -16,7 +17,6 @@ from skill.core.routines import (
     HOLD_MAX_SECONDS,
     HOLD_MIN_SECONDS,
     LENGTH_TOLERANCE,
-    MEDICAL_CLAIMS,
     Length,
     Problem,
     Routine,

@@ -14,6 +14,7 @@ give the same zip (and CloudFormation sees no change to deploy).
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -27,9 +28,9 @@ from typing import TYPE_CHECKING
 
 from skill.alexa.catalog import Catalog
 from skill.config import PROJECT_ROOT
+from skill.content.manifest import manifest_path
 from skill.core.lengths import versions
 from skill.core.routines import Library, load_library, routine_files
-from skill.render.manifest import manifest_path
 
 if TYPE_CHECKING:
     from skill.config import Settings
@@ -94,14 +95,24 @@ def _is_type_checking(test: ast.expr) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
+# A string that is exactly a module of ours, or "module:attribute" (entry-point style): code
+# that imports by name (importlib.import_module, skill.alexa.handlers.deferred) names it so.
+_MODULE_NAMED = re.compile(rf"^({PACKAGE}(?:\.\w+)+)(?::\w+)?$")
+
+
 def _imports(tree: ast.AST, module: str, is_package: bool) -> Iterator[str]:
-    """Yield every module name an import statement in ``tree`` may load (typing-only ones skipped)."""
+    """Yield every module name an import statement in ``tree`` may load (typing-only ones skipped),
+    and every module a string constant names as one of ours (imported by name, on first use)."""
     stack = [tree]
     while stack:
         node = stack.pop()
         if isinstance(node, ast.If) and _is_type_checking(node.test):
             stack.extend(node.orelse)
             continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            named = _MODULE_NAMED.match(node.value)
+            if named:
+                yield named[1]
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

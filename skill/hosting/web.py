@@ -24,7 +24,7 @@ from skill.hosting.envelope import BadEnvelope
 from skill.hosting.verify import RequestVerifier, VerificationError
 
 if TYPE_CHECKING:
-    from skill.alexa.handlers import Coach
+    from skill.alexa.handlers.shared import Coach
     from skill.alexa.user import Store
 
 log = logging.getLogger("trigger_coach.web")

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from skill.content.manifest import manifest_path
 from skill.render.audio import AudioSegment, read_wav, wav_bytes
-from skill.render.manifest import manifest_path
 
 if TYPE_CHECKING:
     from skill.config import Settings

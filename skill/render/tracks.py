@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from skill.content.manifest import Manifest, ManifestTrack
 from skill.core.screens import screens
 from skill.core.timeline import Track, expand
 from skill.render import cues, encode, layout, mix, pictures
 from skill.render.cache import Store, json_digest
 from skill.render.encode import FORMAT, EncodeError, Mp3Encoder, mp3_samples
 from skill.render.layout import SAMPLE_RATE, LayoutError, TrackPlan
-from skill.render.manifest import Manifest, ManifestTrack
 from skill.render.mix import MixError
 from skill.render.progress import Progress, ProgressEvent
 from skill.render.voices import Voice, VoiceError, make_voice

@@ -98,6 +98,12 @@ class Texts:
         self._lock = threading.Lock()
 
     @property
+    def built(self) -> tuple[str, ...]:
+        """Return the locales whose text has been built so far (en-US always is), sorted."""
+        with self._lock:
+            return tuple(sorted(self._built))
+
+    @property
     def locales(self) -> tuple[str, ...]:
         """Return every locale with text, en-US first."""
         return (BASE, *sorted(self._files))

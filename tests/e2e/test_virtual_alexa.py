@@ -17,7 +17,7 @@ import pytest
 
 from skill.alexa.builder import build_coach
 from skill.config import Settings
-from skill.render.manifest import load_manifest
+from skill.content.manifest import load_manifest
 from tests.server import ProcessServer
 
 E2E_DIR = Path(__file__).resolve().parent

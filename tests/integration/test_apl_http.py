@@ -14,7 +14,7 @@ from ask_sdk_model import ResponseEnvelope
 from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
 
 from skill.alexa import apl
-from skill.alexa.handlers import FEATURED
+from skill.alexa.handlers.shared import FEATURED
 from skill.text import en_US as speech
 from tests import alexa
 from tests.alexa import ask, play_of, speech_of

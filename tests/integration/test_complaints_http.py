@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import html
+import shutil
 
 import pytest
 
 from skill.content.complaints import complaints_path, load_complaints
 from skill.core.routines import load_library
+from skill.hosting.web import create_app
 from skill.storage import SQLITE_FILE_NAME, SQLiteAdapter
 from tests import alexa
 from tests.alexa import ask, play_of, speech_of
+from tests.server import ThreadServer
 
 USER = "amzn1.ask.account.COMPLAINT-USER"
 LIBRARY = load_library()
@@ -159,3 +162,16 @@ def test_yes_or_no_to_a_stale_or_garbled_complaint_offer_asks_which_routine(serv
                                          session_attributes={"pending": pending}))
         assert "Which routine would you like?" in said(reply), pending
         assert play_of(reply) is None
+
+
+def test_a_broken_complaints_file_is_reported_when_first_asked_and_routines_still_start(app_settings, tmp_path, caplog):
+    routines = tmp_path / "routines"
+    shutil.copytree(app_settings.routines_dir, routines)
+    complaints_path(routines).write_text("{not json", encoding="utf-8")
+    with ThreadServer(create_app(app_settings.with_(routines_dir=routines))) as server:
+        assert "Welcome to Trigger Coach" in said(ask(server, alexa.launch(user=USER)))
+        assert "The complaints file cannot be used" not in caplog.text  # read on the first complaint
+        text = said(complaint(server, "a headache"))
+        assert "I don't know that one: a headache." in text  # honest, not an error
+        assert "The complaints file cannot be used" in caplog.text and str(routines) in caplog.text
+        assert play_of(ask(server, alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")}, user=USER)))

@@ -138,7 +138,7 @@ def test_the_bundle_holds_the_request_path_routines_and_manifests_and_nothing_el
     expected_code = {p.relative_to(PROJECT_ROOT).as_posix() for p in request_modules()}
     assert ours == expected_code | {f"routines/{r}.json" for r in TEST_ROUTINES} | {
         f"audio/tracks/manifests/{r}{tail}.json" for r in TEST_ROUTINES for tail in ("", ".quick")}
-    assert "skill/hosting/lambda_function.py" in ours and "skill/render/manifest.py" in ours
+    assert "skill/hosting/lambda_function.py" in ours and "skill/content/manifest.py" in ours
     assert not {"skill/render/mix.py", "skill/render/tracks.py", "skill/hosting/web.py", "skill/cli.py"} & ours
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith(("tests/", "bin/"))]
     top = {n.split("/")[0] for n in names}

@@ -10,13 +10,13 @@ import json
 import sqlite3
 
 from skill.config import Settings
+from skill.content.manifest import load_manifest
 from skill.core.lengths import version
 from skill.core.player import Token
 from skill.core.routines import load_library
 from skill.core.timeline import expand
 from skill.render.encode import decode
 from skill.render.layout import SAMPLE_RATE
-from skill.render.manifest import load_manifest
 from skill.storage import SQLITE_FILE_NAME
 from tests import alexa
 from tests.alexa import ask, play_of, speech_of

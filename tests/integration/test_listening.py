@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from skill.config import Settings
+from skill.content.manifest import ManifestTrack, load_manifest
 from skill.core.routines import Routine, load_library
 from skill.core.steps import MIN_SETTLE_SECONDS, StepKind
 from skill.core.timeline import Track, expand
@@ -33,7 +34,6 @@ from skill.render.layout import (
     closing,
     instruction,
 )
-from skill.render.manifest import ManifestTrack, load_manifest
 from skill.text import en_US as speech
 from tests.conftest import TEST_ROUTINES
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import ast
 import html
+import importlib
 import json
+import pkgutil
 import re
 import threading
 from pathlib import Path
@@ -14,7 +16,8 @@ import pytest
 from ask_sdk_core.dispatch_components import AbstractRequestHandler
 
 from skill import text
-from skill.alexa import handlers, intents, reminder_dialogue
+from skill.alexa import handlers, intents
+from skill.alexa.handlers.deferred import Answer, Deferred
 from skill.alexa.model import model_path
 from skill.hosting.web import create_app
 from skill.text import en_US
@@ -22,9 +25,12 @@ from tests import alexa
 from tests.alexa import ask, speech_of
 from tests.server import ThreadServer
 
-HANDLERS = {cls.handle.__code__: cls.__name__ for module in (handlers, reminder_dialogue)
+HANDLER_MODULES = [importlib.import_module(f"{handlers.__name__}.{info.name}")
+                   for info in pkgutil.iter_modules(handlers.__path__)]
+HANDLERS = {cls.handle.__code__: cls.__name__ for module in HANDLER_MODULES
             for cls in vars(module).values()
-            if isinstance(cls, type) and issubclass(cls, AbstractRequestHandler) and "handle" in vars(cls)}
+            if isinstance(cls, type) and issubclass(cls, AbstractRequestHandler | Answer) and cls is not Deferred
+            and "handle" in vars(cls)}
 
 
 def said(reply: dict) -> str:
@@ -61,10 +67,9 @@ def test_every_intent_in_every_locale_s_model_reaches_a_handler_other_than_the_f
 
 
 def _intents_handlers_name() -> set[str]:
-    """Return the intent names the handlers module refers to (as skill.alexa.intents.X)."""
-    tree = ast.parse(Path(handlers.__file__).read_text(encoding="utf-8"))
+    """Return the intent names the handler modules refer to (as skill.alexa.intents.X)."""
     names = set()
-    for node in ast.walk(tree):
+    for node in (n for m in HANDLER_MODULES for n in ast.walk(ast.parse(Path(m.__file__).read_text(encoding="utf-8")))):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "intents":
             value = getattr(intents, node.attr)
             if isinstance(value, intents.Intent):
@@ -79,9 +84,10 @@ def test_every_intent_a_handler_answers_is_declared_once_and_exists_in_every_loc
         model = json.loads(model_path(locale).read_text(encoding="utf-8"))["interactionModel"]["languageModel"]
         missing = used - {i["name"] for i in model["intents"]}
         assert not missing, f"handlers answer {sorted(missing)}, which the {locale} model does not declare"
-    source = Path(handlers.__file__).read_text(encoding="utf-8")
-    spelled = re.findall(r"""["'](AMAZON\.\w+|\w+Intent)["']""", source)
-    assert not spelled, f"handlers.py spells intent names {spelled}; use skill.alexa.intents"
+    for module in HANDLER_MODULES:
+        source = Path(module.__file__).read_text(encoding="utf-8")
+        spelled = re.findall(r"""["'](AMAZON\.\w+|\w+Intent)["']""", source)
+        assert not spelled, f"{module.__name__} spells intent names {spelled}; use skill.alexa.intents"
 
 
 RED_FLAG = {"complaint": ("chest pain", "chest-pain")}

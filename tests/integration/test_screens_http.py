@@ -17,10 +17,10 @@ from PIL import Image
 
 from skill.alexa.catalog import Catalog
 from skill.config import Settings
+from skill.content.manifest import load_manifest
 from skill.core.player import Token
 from skill.core.routines import ROUTINES_DIR, load_library
 from skill.core.screens import ART_PIXELS, BACKGROUND_PIXELS
-from skill.render.manifest import load_manifest
 from tests import alexa
 from tests.alexa import ask, play_of
 from tests.conftest import TEST_ROUTINES

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from skill.timezone import UTC_ZONE, TimeZoneResolver
+from skill.timezone import TimeZoneResolver, utc_zone
 from tests.alexa_api import TOKEN, AlexaApiState, alexa_api
 from tests.server import free_port
 
@@ -88,8 +88,8 @@ def test_the_cache_asks_again_after_its_lifetime(api):
 def test_a_slow_api_times_out_to_utc_unknown_with_one_warning(api, caplog):
     resolver = TimeZoneResolver(timeout=0.2)
     with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
-        assert resolver.resolve(api.endpoint, TOKEN, "dev-slow") == (UTC_ZONE, False)
-        assert resolver.resolve(api.endpoint, TOKEN, "dev-slow") == (UTC_ZONE, False)
+        assert resolver.resolve(api.endpoint, TOKEN, "dev-slow") == (utc_zone(), False)
+        assert resolver.resolve(api.endpoint, TOKEN, "dev-slow") == (utc_zone(), False)
     assert api.calls["dev-slow"] == 1  # the failure is remembered for a while
     assert len(caplog.records) == 1
     assert "timed out" in caplog.records[0].getMessage()
@@ -117,12 +117,12 @@ def test_a_failure_is_asked_about_again_after_its_shorter_lifetime(api):
 )
 def test_a_bad_answer_falls_back_to_utc_unknown_and_says_why(api, caplog, device, reason):
     with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
-        assert TimeZoneResolver(timeout=5).resolve(api.endpoint, TOKEN, device) == (UTC_ZONE, False)
+        assert TimeZoneResolver(timeout=5).resolve(api.endpoint, TOKEN, device) == (utc_zone(), False)
     assert [reason in r.getMessage() for r in caplog.records] == [True]
 
 
 def test_a_wrong_token_is_refused_by_the_api_and_falls_back(api):
-    assert TimeZoneResolver(timeout=5).resolve(api.endpoint, "stale", "dev-la") == (UTC_ZONE, False)
+    assert TimeZoneResolver(timeout=5).resolve(api.endpoint, "stale", "dev-la") == (utc_zone(), False)
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_a_wrong_token_is_refused_by_the_api_and_falls_back(api):
 def test_a_request_without_endpoint_token_or_device_falls_back_without_calling(api, caplog, endpoint, token, device):
     endpoint = api.endpoint if endpoint == "ENDPOINT" else endpoint
     with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
-        assert TimeZoneResolver(timeout=5).resolve(endpoint, token, device) == (UTC_ZONE, False)
+        assert TimeZoneResolver(timeout=5).resolve(endpoint, token, device) == (utc_zone(), False)
     assert not api.calls
     assert "the request has no" in caplog.text
 
@@ -141,19 +141,19 @@ def test_a_request_without_endpoint_token_or_device_falls_back_without_calling(a
 def test_an_endpoint_that_is_not_https_or_loopback_http_is_never_opened(caplog, endpoint):
     with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
         result = TimeZoneResolver(timeout=5).resolve(endpoint, TOKEN, "dev-la")
-    assert result == (UTC_ZONE, False) and "is not an https URL" in caplog.text  # the token stays here
+    assert result == (utc_zone(), False) and "is not an https URL" in caplog.text  # the token stays here
 
 
 def test_an_answer_dribbled_byte_by_byte_is_cut_off_at_the_deadline(api, caplog):
     resolver = TimeZoneResolver(timeout=0.3)
     with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
-        assert resolver.resolve(api.endpoint, TOKEN, "dev-dribble") == (UTC_ZONE, False)
+        assert resolver.resolve(api.endpoint, TOKEN, "dev-dribble") == (utc_zone(), False)
     assert "timed out" in caplog.text
 
 
 def test_a_closed_port_falls_back_to_utc():
     endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    assert TimeZoneResolver(timeout=5).resolve(endpoint, TOKEN, "dev-la") == (UTC_ZONE, False)
+    assert TimeZoneResolver(timeout=5).resolve(endpoint, TOKEN, "dev-la") == (utc_zone(), False)
 
 
 def test_concurrent_resolves_from_many_threads_all_get_the_zone(api):
@@ -191,7 +191,7 @@ def test_nonsense_settings_are_refused_with_a_sentence():
 def test_a_device_id_that_cannot_be_a_real_one_falls_back_to_utc_without_calling(api, caplog, device):
     resolver = TimeZoneResolver(timeout=5)
     with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
-        assert resolver.resolve(api.endpoint, TOKEN, device) == (UTC_ZONE, False)
+        assert resolver.resolve(api.endpoint, TOKEN, device) == (utc_zone(), False)
     assert not api.calls and not resolver._cache
     [record] = caplog.records
     record.getMessage().encode("ascii")  # the log line is writable to any stream

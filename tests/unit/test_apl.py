@@ -21,11 +21,12 @@ from hypothesis import strategies as st
 
 from skill.alexa import apl
 from skill.alexa.device import Device
-from skill.alexa.handlers import FEATURED
+from skill.alexa.handlers.shared import FEATURED
 from skill.config import PROJECT_ROOT
 from skill.core import progress
+from skill.core.claims import MEDICAL_CLAIMS
 from skill.core.progress import Day, Summary
-from skill.core.routines import MEDICAL_CLAIMS, load_library
+from skill.core.routines import load_library
 from skill.text import en_US as speech
 
 LIBRARY = load_library()

@@ -11,7 +11,6 @@ from ask_sdk_model import RequestEnvelope
 
 from skill.alexa.builder import build_coach
 from skill.alexa.handlers import AudioPlayerEventHandler, request_handlers
-from skill.alexa.reminder_dialogue import reminder_handlers
 from skill.config import Settings
 from tests import alexa
 
@@ -21,7 +20,7 @@ EVENTS = ("PlaybackStarted", "PlaybackNearlyFinished", "PlaybackFinished", "Play
 @pytest.mark.parametrize("kind", EVENTS)
 def test_every_audioplayer_event_is_taken_by_the_audio_event_handler_alone(kind):
     coach = build_coach(Settings())
-    handlers = [*reminder_handlers(coach), *request_handlers(coach)]
+    handlers = request_handlers(coach)
     body = alexa.audio_event(kind, "calves|run|0|1")
     envelope = DefaultSerializer().deserialize(json.dumps(body), RequestEnvelope)
     takers = [type(h).__name__ for h in handlers if h.can_handle(HandlerInput(envelope))]

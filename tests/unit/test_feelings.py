@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skill.core import progress
+from skill.core.claims import MEDICAL_CLAIMS
 from skill.core.progress import Felt, RunRecord, feelings
-from skill.core.routines import MEDICAL_CLAIMS
 from skill.text import en_US as speech
 
 NOW = datetime(2025, 3, 6, 18, 0, tzinfo=UTC)  # a Thursday

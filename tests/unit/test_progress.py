@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skill.core import player, progress
+from skill.core.claims import MEDICAL_CLAIMS
 from skill.core.player import Outcome, PlaybackState, Program
 from skill.core.progress import Nudge, RunRecord, Summary
-from skill.core.routines import MEDICAL_CLAIMS
 from skill.text import en_US as speech
 
 PROGRAM = Program("upper-back", (60_000, 120_000, 90_000))  # 4.5 minutes in all

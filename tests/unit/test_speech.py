@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import fields
+from xml.dom import minidom
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from skill.alexa.handlers import FEATURED
+from skill.alexa.handlers.shared import FEATURED
+from skill.core.claims import MEDICAL_CLAIMS, SAFETY_TOPICS
 from skill.core.progress import Nudge, Summary
-from skill.core.routines import MEDICAL_CLAIMS, SAFETY_TOPICS, load_library
+from skill.core.routines import load_library
 from skill.text import en_US as speech
 
 PACE = speech.ALEXA_SPEAKS_WORDS_PER_SECOND
@@ -240,3 +245,20 @@ def test_an_unknown_complaint_says_so_and_names_what_the_coach_knows():
     said = speech.unknown_complaint("wobbly elbows", ["my head aches", "sciatica"])
     assert said == "I don't know that one: wobbly elbows. You can tell me things like: my head aches or sciatica."
     assert speech.unknown_complaint(None, ["sciatica"]).startswith("I didn't catch what's bothering you.")
+
+
+# What XML 1.0 allows (its Char production), written as the standard writes it.
+XML_CHAR = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=())))
+def test_ssml_escapes_as_html_escape_does_and_keeps_exactly_the_characters_xml_allows(text):
+    kept = "".join(ch for ch in text if XML_CHAR.fullmatch(ch))
+    said = speech.ssml(text)
+    assert said == f"<speak>{html.escape(kept, quote=False)}</speak>"
+    assert minidom.parseString(said).documentElement.tagName == "speak"  # well-formed, whatever was said
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x08", "\x0b", "\x0c", "\x1f", "\ud800", "\udfff", "\ufffe", "\uffff"])
+def test_ssml_drops_each_character_xml_forbids(char):
+    assert speech.ssml(f"a{char}b") == "<speak>ab</speak>"

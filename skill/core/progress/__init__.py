@@ -3,9 +3,13 @@
 One package, three parts; everything public is importable from here, so callers write
 `from skill.core import progress` and `progress.summarize(...)`. The check-in rules ("how did
 it feel", issue 12) are their own module: `from skill.core.progress import feelings`.
+The summary's names load on first use: every request records and merges, few summarise.
 """
 
 from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from skill.core.progress.merge import (
     LAYOUT,
@@ -50,7 +54,11 @@ from skill.core.progress.records import (
     _month,
     record_run,
 )
-from skill.core.progress.summary import WINDOW_DAYS, Day, Felt, Nudge, Summary, summarize, window_start
+
+if TYPE_CHECKING:
+    from skill.core.progress.summary import WINDOW_DAYS, Day, Felt, Nudge, Summary, summarize, window_start
+
+_SUMMARY = frozenset({"WINDOW_DAYS", "Day", "Felt", "Nudge", "Summary", "summarize", "window_start"})
 
 __all__ = [
     "ABANDONED",
@@ -100,3 +108,9 @@ __all__ = [
     "summarize",
     "window_start",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SUMMARY:
+        raise AttributeError(f"module 'skill.core.progress' has no attribute {name!r}")
+    return getattr(import_module("skill.core.progress.summary"), name)

@@ -1,7 +1,8 @@
 """Describe a rendered routine: which file plays each track, how long it is, what it says.
 
 Light on purpose (json and dataclasses only): the skill reads manifests at request time
-without loading pydub, numpy or a voice. A manifest is written only when every track of
+without loading pydub, numpy or a voice, so this lives with the content, not in `skill.render`
+(the build step, which writes them). A manifest is written only when every track of
 the routine rendered, so a manifest on disk always lists a complete, playable routine.
 
 JSON shape (tracks_dir/manifests/<routine_id>.json, <routine_id>.quick.json for the quick version;

@@ -13,14 +13,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ask_sdk_core.dispatch_components import AbstractRequestHandler
-from ask_sdk_core.utils import get_request_type, is_intent_name
 from ask_sdk_model.interfaces.connections import SendRequestDirective
 from ask_sdk_model.ui import AskForPermissionsConsentCard
 
 from skill.alexa import intents
 from skill.alexa.device import device_of
-from skill.alexa.handlers import _ask, _slot, _tell
+from skill.alexa.handlers.deferred import Answer
+from skill.alexa.handlers.replies import ask, slot, tell
 from skill.alexa.locale import text_of
 from skill.alexa.reminders_api import PERMISSION, THROTTLED, RemindersApi, RemindersError
 from skill.core import reminders
@@ -34,14 +33,12 @@ if TYPE_CHECKING:
     from ask_sdk_core.handler_input import HandlerInput
     from ask_sdk_model import Response
 
-    from skill.alexa.handlers import Coach
+    from skill.alexa.handlers.shared import Coach
 
 log = logging.getLogger("trigger_coach.reminders")
 
 SCOPE = "alexa::alerts:reminders:skill:readwrite"
 ASKED = "reminder"  # session attribute: the reminder asked for (skill.core.reminders.Asked)
-ASK_FOR = "AskFor"
-CONNECTIONS_RESPONSE = "Connections.Response"
 
 
 def reminders_allowed(handler_input: HandlerInput) -> bool:
@@ -75,7 +72,7 @@ def _ask_permission(handler_input: HandlerInput, asked: Asked) -> Response:
         return _consent_card(handler_input, speech.REMINDERS_NO_PERMISSION)
     handler_input.attributes_manager.session_attributes[ASKED] = asked.to_dict()
     directive = SendRequestDirective(
-        name=ASK_FOR,
+        name=intents.ASK_FOR,
         payload={"@type": "AskForPermissionsConsentRequest", "@version": "1", "permissionScope": SCOPE},
         token="reminder",
     )
@@ -88,7 +85,7 @@ def _failure(handler_input: HandlerInput, error: RemindersError) -> Response:
     """Say what went wrong with the API: busy, or unreachable. Nothing has changed."""
     speech = text_of(handler_input)
     log.warning("%s", error)
-    return _tell(handler_input, speech.REMINDER_BUSY if error.kind == THROTTLED else speech.REMINDER_UNREACHABLE)
+    return tell(handler_input, speech.REMINDER_BUSY if error.kind == THROTTLED else speech.REMINDER_UNREACHABLE)
 
 
 def _title(coach: Coach, routine_id: str | None) -> str | None:
@@ -109,19 +106,19 @@ def _question_for(handler_input: HandlerInput, asked: Asked, unclear: Unclear, h
     speech = text_of(handler_input)
     handler_input.attributes_manager.session_attributes[ASKED] = asked.to_dict()
     if unclear.reason == reminders.WHICH_HALF and unclear.hour is not None:
-        return _ask(handler_input, "", speech.reminder_which_half(unclear.hour))
+        return ask(handler_input, "", speech.reminder_which_half(unclear.hour))
     if unclear.reason == reminders.UNKNOWN_ROUTINE:
-        return _ask(handler_input, speech.reminder_unknown_routine(heard or "that"),
+        return ask(handler_input, speech.reminder_unknown_routine(heard or "that"),
                     speech.REMINDER_WHICH_ROUTINE)
     if unclear.reason == reminders.BAD_REPEAT:  # the answer may well be a one-off: forget the odd repeat
         handler_input.attributes_manager.session_attributes[ASKED] = Asked(
             asked.routine_id, asked.time, asked.date).to_dict()
-        return _ask(handler_input, speech.REMINDER_BAD_REPEAT, speech.REMINDER_WHEN)
+        return ask(handler_input, speech.REMINDER_BAD_REPEAT, speech.REMINDER_WHEN)
     if unclear.reason in (reminders.BAD_DATE, reminders.PAST_DATE):
         lead = speech.REMINDER_PAST_DATE if unclear.reason == reminders.PAST_DATE else speech.REMINDER_BAD_DATE
-        return _ask(handler_input, lead, speech.REMINDER_WHICH_DAY)
+        return ask(handler_input, lead, speech.REMINDER_WHICH_DAY)
     lead = speech.REMINDER_BAD_TIME if unclear.reason == reminders.BAD_TIME else ""
-    return _ask(handler_input, lead, speech.REMINDER_WHEN)
+    return ask(handler_input, lead, speech.REMINDER_WHEN)
 
 
 def set_reminder(
@@ -142,7 +139,7 @@ def set_reminder(
         device.api_endpoint or "", device.api_access_token or "", device.device_id or "")
     if not known:
         attrs.pop(ASKED, None)
-        return _tell(handler_input, speech.REMINDER_NO_ZONE)
+        return tell(handler_input, speech.REMINDER_NO_ZONE)
     now = coach.clock().astimezone(zone)
     planned = reminders.plan(asked, now)
     if isinstance(planned, Unclear):
@@ -162,25 +159,19 @@ def set_reminder(
             return _consent_card(handler_input, speech.REMINDER_PERMISSION_CARD)
         return _failure(handler_input, error)
     attrs.pop(ASKED, None)
-    return _tell(handler_input, speech.reminder_set(title, _when(speech, planned, now), planned.moved_to_tomorrow))
+    return tell(handler_input, speech.reminder_set(title, _when(speech, planned, now), planned.moved_to_tomorrow))
 
 
-class SetReminderHandler(AbstractRequestHandler):
+class SetReminderHandler(Answer):
     """Handle "remind me to do my upper back every evening at 8", and the answers to its questions."""
 
-    def __init__(self, coach: Coach) -> None:
-        self.coach = coach
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name(intents.SET_REMINDER.name)(handler_input)
-
     def handle(self, handler_input: HandlerInput) -> Response:
-        heard, routine_id = _slot(handler_input, intents.ROUTINE.name)
+        heard, routine_id = slot(handler_input, intents.ROUTINE.name)
         library = self.coach.catalog.library
         routine = library.get(routine_id) if routine_id else (library.find(heard) if heard else None)
-        _, repeat = _slot(handler_input, intents.RECURRENCE.name)
+        _, repeat = slot(handler_input, intents.RECURRENCE.name)
         if repeat is None:  # no entity match: the value may still be one of ours, said exactly
-            said, _ = _slot(handler_input, intents.RECURRENCE.name)
+            said, _ = slot(handler_input, intents.RECURRENCE.name)
             repeats = text_of(handler_input).SLOT_VALUES[intents.RECURRENCE.type]
             repeat = next((rid for rid, names in repeats.items()
                            if said and said.lower() in names), reminders.UNKNOWN_REPEAT if said else None)
@@ -206,14 +197,8 @@ def _value(handler_input: HandlerInput, name: str) -> str | None:
     return value.strip()[:40]
 
 
-class ListRemindersHandler(AbstractRequestHandler):
+class ListRemindersHandler(Answer):
     """Handle "what reminders do I have": each one's routine and when it rings."""
-
-    def __init__(self, coach: Coach) -> None:
-        self.coach = coach
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name(intents.LIST_REMINDERS.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         speech = text_of(handler_input)
@@ -227,13 +212,13 @@ class ListRemindersHandler(AbstractRequestHandler):
             return _failure(handler_input, error)
         items = [item for item in map(reminders.listed, alerts) if item is not None]
         if not items:
-            return _tell(handler_input, speech.REMINDERS_NONE)
+            return tell(handler_input, speech.REMINDERS_NONE)
         device = device_of(handler_input)
         zone, _ = self.coach.timezones.resolve(
             device.api_endpoint or "", device.api_access_token or "", device.device_id or "")
         today = self.coach.clock().astimezone(zone).date()
         titles = {speech.reminder_text(r.title): r.title for r in self.coach.catalog.library.routines}
-        return _tell(handler_input, speech.reminder_list([_described(speech, item, titles, today) for item in items]))
+        return tell(handler_input, speech.reminder_list([_described(speech, item, titles, today) for item in items]))
 
 
 def _described(
@@ -251,25 +236,19 @@ def _described(
     return title, speech.reminder_when(item.at.hour, item.at.minute, day=day)
 
 
-class CancelRemindersHandler(AbstractRequestHandler):
+class CancelRemindersHandler(Answer):
     """Handle "cancel my reminders": delete every reminder this skill set, and say how many."""
-
-    def __init__(self, coach: Coach) -> None:
-        self.coach = coach
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name(intents.CANCEL_REMINDERS.name)(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         speech = text_of(handler_input)
         if not reminders_allowed(handler_input):
-            return _tell(handler_input, speech.reminders_cancelled(0, 0))
+            return tell(handler_input, speech.reminders_cancelled(0, 0))
         api = _api(handler_input, self.coach)
         try:
             tokens = [item.token for item in map(reminders.listed, api.list()) if item is not None]
         except RemindersError as error:
             if error.kind == PERMISSION:
-                return _tell(handler_input, speech.reminders_cancelled(0, 0))
+                return tell(handler_input, speech.reminders_cancelled(0, 0))
             return _failure(handler_input, error)
         done = 0
         for token in tokens:
@@ -281,18 +260,11 @@ class CancelRemindersHandler(AbstractRequestHandler):
                     return _failure(handler_input, error)
                 break
             done += 1
-        return _tell(handler_input, speech.reminders_cancelled(done, len(tokens)))
+        return tell(handler_input, speech.reminders_cancelled(done, len(tokens)))
 
 
-class PermissionResponseHandler(AbstractRequestHandler):
+class PermissionResponseHandler(Answer):
     """Handle the Connections.Response to AskFor: accepted, denied, not answered, or failed."""
-
-    def __init__(self, coach: Coach) -> None:
-        self.coach = coach
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        request = handler_input.request_envelope.request
-        return get_request_type(handler_input) == CONNECTIONS_RESPONSE and getattr(request, "name", None) == ASK_FOR
 
     def handle(self, handler_input: HandlerInput) -> Response:
         speech = text_of(handler_input)
@@ -309,14 +281,9 @@ class PermissionResponseHandler(AbstractRequestHandler):
             return _consent_card(handler_input, speech.REMINDER_PERMISSION_CARD)
         if answer == "ACCEPTED":
             if asked == Asked():
-                return _tell(handler_input, speech.REMINDER_ALLOWED_NOTHING_ASKED)
+                return tell(handler_input, speech.REMINDER_ALLOWED_NOTHING_ASKED)
             return set_reminder(handler_input, self.coach, asked, just_allowed=True)
         if answer == "DENIED":
-            return _tell(handler_input, speech.REMINDER_DENIED)
+            return tell(handler_input, speech.REMINDER_DENIED)
         return _consent_card(handler_input, speech.REMINDER_NOT_ANSWERED)
 
-
-def reminder_handlers(coach: Coach) -> list[AbstractRequestHandler]:
-    """Return the reminder handlers; the builder puts them before the general ones."""
-    return [SetReminderHandler(coach), ListRemindersHandler(coach), CancelRemindersHandler(coach),
-            PermissionResponseHandler(coach)]
