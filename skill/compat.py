@@ -17,7 +17,11 @@ All the SDK needs from certvalidator is that its names exist at import time. So
 imports the real certvalidator; only if that fails with oscrypto's ``LibraryNotFoundError``
 does it register a stand-in ``certvalidator`` (and ``certvalidator.errors``) in `sys.modules`.
 
-Finding that out is kept cheap: before certvalidator is imported, oscrypto is asked to use
+Finding that out is kept cheap. Where oscrypto is the broken 1.3.0 and the OpenSSL this
+Python links (``ssl.OPENSSL_VERSION``) is one oscrypto's own version patterns cannot read, the
+stand-in goes in without loading libcrypto at all: that probe (ctypes, and ctypes.util running
+``ldconfig``) was a twentieth of the web service's start. Otherwise, before certvalidator is
+imported, oscrypto is asked to use
 ctypes rather than cffi (both are oscrypto's supported FFI layers; cffi's C-declaration parser
 alone took longer than the rest of the web service's start) and to load libcrypto, which is
 where the failure happens. Only when that works is the real certvalidator imported.
@@ -32,6 +36,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import re
+import ssl
 import sys
 import types
 from typing import TYPE_CHECKING, NoReturn
@@ -75,8 +81,23 @@ def import_abstract_verifier() -> type[AbstractVerifier]:
     return AbstractVerifier
 
 
+# oscrypto 1.3.0's patterns for libcrypto's version string (oscrypto/_openssl/_libcrypto_ctypes.py);
+# when neither matches, its import raises LibraryNotFoundError. A test reads them there.
+BROKEN_OSCRYPTO = "1.3.0"
+OSCRYPTO_VERSION_PATTERNS = (r"\b(\d\.\d\.\d[a-z]*)\b", r"(?<=LibreSSL )(\d\.\d(\.\d)?)\b")
+
+
+def oscrypto_cannot_read(openssl_version: str) -> bool:
+    """Return whether oscrypto 1.3.0 fails to read ``openssl_version`` (e.g. "OpenSSL 3.0.19 27 Jan 2026")."""
+    return not any(re.search(pattern, openssl_version) for pattern in OSCRYPTO_VERSION_PATTERNS)
+
+
 def _ensure_certvalidator() -> None:
     if "certvalidator" in sys.modules:  # the real one, or our stand-in, is already in place
+        return
+    known = _known_failure()
+    if known is not None:
+        _install_stand_in(known)
         return
     try:
         _load_libcrypto_for_oscrypto()
@@ -86,6 +107,21 @@ def _ensure_certvalidator() -> None:
         if not _is_oscrypto_library_failure(exc):
             raise
         _install_stand_in(exc)
+
+
+def _known_failure() -> BaseException | None:
+    """Return the error oscrypto's import will raise, if that is certain without loading libcrypto."""
+    try:
+        from oscrypto.errors import LibraryNotFoundError
+        from oscrypto.version import __version__
+    except ImportError:
+        return None
+    if __version__ != BROKEN_OSCRYPTO or not oscrypto_cannot_read(ssl.OPENSSL_VERSION):
+        return None
+    return LibraryNotFoundError(
+        f"Error detecting the version of libcrypto: oscrypto {__version__} cannot read "
+        f"{ssl.OPENSSL_VERSION!r}"
+    )
 
 
 def _load_libcrypto_for_oscrypto() -> None:

@@ -6,11 +6,16 @@ in `sys.modules`.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
+
+from skill.compat import BROKEN_OSCRYPTO, OSCRYPTO_VERSION_PATTERNS, oscrypto_cannot_read
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -210,3 +215,49 @@ def test_calling_the_shim_twice_installs_the_stand_in_once():
     )
     assert result.stdout.split() == ["True", "True"]
     assert result.stderr.count("trigger_coach.compat INFO") == 1
+
+
+@pytest.mark.parametrize(
+    ("version", "unreadable"),
+    [
+        ("OpenSSL 3.0.19 27 Jan 2026", True),
+        ("OpenSSL 3.0.13 30 Jan 2024", True),
+        ("OpenSSL 3.0.2 15 Mar 2022", False),
+        ("OpenSSL 1.1.1w  11 Sep 2023", False),
+        ("LibreSSL 3.3.6", False),
+    ],
+)
+def test_an_openssl_version_is_judged_as_oscrypto_would_read_it(version, unreadable):
+    assert oscrypto_cannot_read(version) is unreadable
+
+
+def test_the_version_patterns_are_the_ones_the_installed_oscrypto_uses():
+    source = Path(importlib.util.find_spec("oscrypto").origin).parent / "_openssl" / "_libcrypto_ctypes.py"
+    text = source.read_text()
+    import oscrypto.version
+
+    if oscrypto.version.__version__ != BROKEN_OSCRYPTO:
+        pytest.skip(f"oscrypto {oscrypto.version.__version__} is not the broken release; no shortcut is taken")
+    for pattern in OSCRYPTO_VERSION_PATTERNS:
+        assert pattern.replace("\\", "\\\\") in text, f"oscrypto no longer reads its version with {pattern!r}"
+
+
+def test_a_known_failure_installs_the_stand_in_without_loading_libcrypto():
+    result = run_python(
+        LOG_TO_STDERR,
+        """
+        import json, ssl, sys
+        from skill.compat import import_skill_adapter, oscrypto_cannot_read
+        import_skill_adapter()
+        print(json.dumps({
+            "unreadable": oscrypto_cannot_read(ssl.OPENSSL_VERSION),
+            "stand_in": getattr(sys.modules["certvalidator"], "TRIGGER_COACH_STAND_IN", False),
+            "probed": "oscrypto._openssl._libcrypto" in sys.modules or "ctypes.util" in sys.modules,
+        }))
+        """,
+    )
+    outcome = json.loads(result.stdout)
+    if not outcome["unreadable"]:
+        pytest.skip("this Python's OpenSSL version is one oscrypto can read: the probe decides")
+    assert outcome == {"unreadable": True, "stand_in": True, "probed": False}
+    assert "cannot read" in result.stderr
