@@ -8,7 +8,6 @@ the device record says whose run it plays.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from skill.text import en_US as speech
 from tests import alexa
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401  (the session fixture)
 from tests.integration.test_state_http import Rig, play_track, said, serve_rig, token_of
+from tests.together import at_once
 
 ANNA, BEN = "amzn1.ask.person.ANNA", "amzn1.ask.person.BEN"
 
@@ -53,24 +53,11 @@ def progress(rig: Rig, user: str, person: str | None, device: str = "echo-kitche
 def test_two_persons_on_two_devices_of_one_account_complete_different_routines_at_the_same_time(rig: Rig) -> None:
     user = f"amzn1.ask.account.HOUSEHOLD-{rig.kind}"
     plan = {ANNA: ("upper-back", "echo-kitchen"), BEN: ("calves", "echo-bedroom")}
-    played: dict[str, int] = {}
-    errors: list[str] = []
-    gate = threading.Barrier(len(plan))
-
-    def listen(person: str) -> None:
+    def listen(person: str) -> int:
         routine, device = plan[person]
-        try:
-            gate.wait()
-            played[person] = play_all(rig, user, start(rig, user, routine, device, person), device)
-        except BaseException as exc:  # reported below, not lost in the thread
-            errors.append(f"{person}: {type(exc).__name__}: {exc}")
+        return play_all(rig, user, start(rig, user, routine, device, person), device)
 
-    threads = [threading.Thread(target=listen, args=(p,)) for p in plan]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert errors == []
+    played = at_once(listen, plan)
     assert played[ANNA] > 1 and played[BEN] > 1
     for person, (routine, device) in plan.items():
         runs = list(rig.runs(person_key(user, person)).values())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import re
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ from tests.integration.dynamo_faults import WriteFaults, faulty_dynamodb
 from tests.integration.test_storage import Store as StoreDirs
 from tests.integration.test_storage import legacy_document, put_legacy
 from tests.server import ThreadServer
+from tests.together import at_once
 
 CALVES = ("calves", "calves")
 TRACKS = 15
@@ -182,28 +182,15 @@ def test_a_run_whose_saves_failed_is_saved_complete_by_the_event_after_storage_c
 def test_four_devices_of_one_account_each_complete_their_own_run_at_the_same_time(rig: Rig) -> None:
     user = f"amzn1.ask.account.FAMILY-{rig.kind}"
     devices = [f"echo-{n}" for n in range(4)]
-    finished: dict[str, int] = {}
-    errors: list[str] = []
-    gate = threading.Barrier(len(devices))
+    def listen(device: str) -> int:
+        token: str | None = start(rig, user, device)
+        count = 0
+        while token is not None:
+            token = play_track(rig, user, token, device)
+            count += 1
+        return count
 
-    def listen(device: str) -> None:
-        try:
-            gate.wait()
-            token: str | None = start(rig, user, device)
-            count = 0
-            while token is not None:
-                token = play_track(rig, user, token, device)
-                count += 1
-            finished[device] = count
-        except BaseException as exc:  # reported below, not lost in the thread
-            errors.append(f"{device}: {type(exc).__name__}: {exc}")
-
-    threads = [threading.Thread(target=listen, args=(d,)) for d in devices]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert errors == []
+    finished = at_once(listen, devices)
     assert finished == {d: TRACKS for d in devices}
     runs = completed(rig, user)
     assert len(runs) == 4 and all(r["tracks_completed"] == TRACKS for r in runs)
@@ -214,18 +201,9 @@ def test_four_devices_of_one_account_each_complete_their_own_run_at_the_same_tim
 def test_thirty_simultaneous_start_pairs_leave_no_orphan_run(rig: Rig) -> None:
     user = f"amzn1.ask.account.DOUBLE-START-{rig.kind}"
     for _ in range(30):
-        gate = threading.Barrier(2)
-        replies: list[dict[str, Any]] = []
-
-        def begin(gate: threading.Barrier = gate, replies: list = replies) -> None:
-            gate.wait()
-            replies.append(rig.ask(alexa.intent("StartRoutineIntent", {"routine": CALVES}, user=user)))
-
-        threads = [threading.Thread(target=begin) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        replies = list(at_once(
+            lambda _: rig.ask(alexa.intent("StartRoutineIntent", {"routine": CALVES}, user=user)), range(2), timeout=60,
+        ).values())
         assert len(replies) == 2 and all(token_of(r) for r in replies)
     runs = rig.runs(user)
     assert len(runs) == 60

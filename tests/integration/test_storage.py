@@ -42,6 +42,7 @@ from skill.storage.dynamodb import DynamoAdapter
 from skill.storage.records import Changes, RunWrite
 from skill.storage.sqlite import SCHEMA_VERSION, SQLiteAdapter
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401  (the session fixture)
+from tests.together import at_once
 
 Adapter = SQLiteAdapter | DynamoAdapter
 
@@ -657,25 +658,13 @@ def test_a_start_ends_every_other_in_progress_run_of_that_device_and_only_of_tha
 def test_thirty_simultaneous_start_pairs_on_one_device_leave_no_orphan_run(store: Store) -> None:
     adapter = store.open(stress=True)
     other = store.open(stress=True)
-    errors: list[BaseException] = []
     for pair in range(30):
         moment = NOW + timedelta(minutes=pair)
-        gate = threading.Barrier(2)
 
-        def begin(a: Adapter, run_id: str, seq: int, moment: datetime = moment, gate: threading.Barrier = gate) -> None:
-            try:
-                gate.wait()
-                a.save("user-a", start_changes("echo", run_id, seq, moment))
-            except BaseException as error:
-                errors.append(error)
+        def begin(n: int, pair: int = pair, moment: datetime = moment) -> None:
+            (adapter, other)[n].save("user-a", start_changes("echo", f"p{pair}-{n}", 1000 + pair * 2 + n, moment))
 
-        threads = [threading.Thread(target=begin, args=(a, f"p{pair}-{n}", 1000 + pair * 2 + n))
-                   for n, a in enumerate((adapter, other))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert errors == []
+        at_once(begin, range(2))
     current = adapter.load("user-a", "echo").devices["echo"]["run_id"]
     still_open = sorted(run_id for run_id, r in runs_by_id(adapter).items() if r["outcome"] == "in_progress")
     assert still_open == [current], "every run but the device's own was ended"
