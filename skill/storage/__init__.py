@@ -61,8 +61,9 @@ def make_adapter(
 
     SQLite keeps ``data_dir/trigger-coach.sqlite3`` and its journal beside it. DynamoDB uses
     ``table_name``; with an ``endpoint_url`` (a local server such as dynalite) the table is
-    created when missing, while against AWS it must already exist. ``legacy_table`` names a
-    table of the old one-document-per-user layout to migrate users from on first touch.
+    created by the first operation that finds it missing, while against AWS it must already
+    exist. ``legacy_table`` names a table of the old one-document-per-user layout to migrate
+    users from on first touch.
     """
     if kind == "sqlite":
         from skill.storage.sqlite import SQLiteAdapter

@@ -118,8 +118,9 @@ class DynamoAdapter:
         # Connect within 1 s and finish each call within 3 s, retries included, rather than hang
         # on an unreachable endpoint; our own save loop retries within its budget.
         self._client = DynamoClient(endpoint, region, credential_source(local=local))
-        if create_table:
-            self._create_table()
+        # Created on first need, not here: a deployed table exists (the SAM template makes it),
+        # so a cold start spends no round trip asking, and a local server still gets one.
+        self.create_table = create_table
 
     # Reading.
 
@@ -450,12 +451,22 @@ class DynamoAdapter:
                    TableName=self.table_name, Key={"id": {"S": user_id}, "sk": {"S": sk}})
 
     def _call(self, action: str, operation: str, **body: Any) -> dict:
-        """Run one DynamoDB operation, its failures as our storage errors saying what to check."""
+        """Run one DynamoDB operation, its failures as our storage errors saying what to check.
+
+        With ``create_table``, an operation that finds our table missing creates it, waits
+        for it to be active and is sent once more.
+        """
+        return self._send(action, operation, body, may_create=self.create_table and operation != "DescribeTable")
+
+    def _send(self, action: str, operation: str, body: dict[str, Any], *, may_create: bool) -> dict:
         try:
             return self._client.call(operation, body)
         except ServiceError as error:
             if error.code == _CONFLICT:
                 raise _Conflict from error
+            if error.code == "ResourceNotFoundException" and may_create and body.get("TableName") == self.table_name:
+                self._create_table()
+                return self._send(action, operation, body, may_create=False)
             if error.code == "ResourceNotFoundException":
                 raise StorageUnavailableError(
                     f"Could not {action}: DynamoDB table {body.get('TableName', self.table_name)!r} does "

@@ -258,7 +258,7 @@ def test_the_adapter_reports_a_garbled_reply_as_unavailable_saying_it_could_not_
 
 def test_a_conditional_put_that_fails_on_dynalite_is_a_conditional_check_failure(dynalite_endpoint) -> None:  # noqa: F811
     table = f"client-{uuid.uuid4().hex[:8]}"
-    DynamoAdapter(table, endpoint_url=dynalite_endpoint, create_table=True)
+    assert DynamoAdapter(table, endpoint_url=dynalite_endpoint, create_table=True).profile("u") == {}  # creates it
     client = DynamoClient(dynalite_endpoint, "us-east-1", KEYS)
     put = {"TableName": table, "Item": {"id": {"S": "u"}, "sk": {"S": "profile"}},
            "ConditionExpression": "attribute_not_exists(sk)"}

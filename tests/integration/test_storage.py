@@ -38,8 +38,10 @@ from skill.storage import (
     StorageUnavailableError,
     make_adapter,
 )
+from skill.storage.dynamo_client import DynamoClient, ServiceError
 from skill.storage.dynamodb import DynamoAdapter
-from skill.storage.records import Changes, RunWrite
+from skill.storage.records import Changes, RunWrite, Snapshot
+from skill.storage.sigv4 import Credentials
 from skill.storage.sqlite import SCHEMA_VERSION, SQLiteAdapter
 from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401  (the session fixture)
 from tests.together import at_once
@@ -540,8 +542,26 @@ def test_a_missing_dynamodb_table_raises_storage_unavailable_naming_it(
 
 
 def test_an_invalid_table_name_is_refused_when_creating_it(dynalite_endpoint: str) -> None:  # noqa: F811
-    with pytest.raises(StorageUnavailableError, match="Could not create DynamoDB table 'ab'"):
-        DynamoAdapter("ab", endpoint_url=dynalite_endpoint, create_table=True)
+    adapter = DynamoAdapter("ab", endpoint_url=dynalite_endpoint, create_table=True)
+    with pytest.raises(StorageError, match="'ab'"):
+        adapter.load("user-a", "device-1")
+
+
+def test_a_missing_table_is_created_by_the_first_request_that_needs_it_and_that_request_is_answered(
+    dynalite_endpoint: str,  # noqa: F811
+) -> None:
+    table = f"lazy-{uuid.uuid4().hex[:8]}"
+    client = DynamoClient(dynalite_endpoint, "us-east-1", lambda: Credentials("local", "local"))
+    adapter = DynamoAdapter(table, endpoint_url=dynalite_endpoint, create_table=True)
+    with pytest.raises(ServiceError) as caught:  # building the adapter asked nothing of the server
+        client.call("DescribeTable", {"TableName": table})
+    assert caught.value.code == "ResourceNotFoundException"
+    assert adapter.load("user-a", "device-1") == Snapshot({}, {})
+    assert adapter.update("user-a", increment) == {"count": 1}
+    described = client.call("DescribeTable", {"TableName": table})["Table"]
+    assert described["TableStatus"] == "ACTIVE"
+    assert [key["AttributeName"] for key in described["KeySchema"]] == ["id", "sk"]
+    assert DynamoAdapter(table, endpoint_url=dynalite_endpoint, create_table=True).profile("user-a") == {"count": 1}
 
 
 def test_an_unreachable_dynamodb_raises_storage_unavailable() -> None:
