@@ -29,9 +29,8 @@ was interrupted by a spoken answer resumes by itself, often within that second.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Activity(StrEnum):
@@ -57,8 +56,7 @@ FULL = "full"  # the length of a routine played whole (skill.core.routines.Lengt
 LENGTHS = (FULL, "quick")  # every length a run may have (skill.core.routines.Length)
 
 
-@dataclass(frozen=True)
-class Program:
+class Program(NamedTuple):
     """What the player needs to know of a routine: its id, which length, each track's length."""
 
     routine_id: str
@@ -79,8 +77,7 @@ class Program:
 SCREEN_TAG = re.compile(r"^[0-9a-f]{8}$")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     routine_id: str
     run_id: str
     index: int
@@ -112,8 +109,7 @@ class Token:
         return cls(parts[0], parts[1], index, seq, length, screen)
 
 
-@dataclass(frozen=True)
-class PlaybackState:
+class PlaybackState(NamedTuple):
     routine_id: str | None = None
     run_id: str | None = None
     index: int = 0
@@ -122,8 +118,8 @@ class PlaybackState:
     token: str | None = None
     enqueued_token: str | None = None
     seq: int = 0
-    completed: frozenset[int] = field(default_factory=frozenset)
-    skipped: frozenset[int] = field(default_factory=frozenset)
+    completed: frozenset[int] = frozenset()
+    skipped: frozenset[int] = frozenset()
     started_at: str | None = None  # when the run began (canonical UTC text), if known
     paused_at: str | None = None  # request timestamp of the last pause or stop
     length: str = FULL  # which version of the routine the run plays
@@ -197,8 +193,7 @@ def _nat(value: Any) -> int:
     return int(value)
 
 
-@dataclass(frozen=True)
-class Play:
+class Play(NamedTuple):
     token: str
     index: int
     offset_ms: int
@@ -206,30 +201,26 @@ class Play:
     expected_previous_token: str | None = None
 
 
-@dataclass(frozen=True)
-class RunStarted:
+class RunStarted(NamedTuple):
     routine_id: str
     run_id: str
     length: str = FULL
 
 
-@dataclass(frozen=True)
-class RunEnded:
+class RunEnded(NamedTuple):
     routine_id: str
     run_id: str
     outcome: Outcome
 
 
-@dataclass(frozen=True)
-class StepSkipped:
+class StepSkipped(NamedTuple):
     index: int
 
 
 Event = RunStarted | RunEnded | StepSkipped
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(NamedTuple):
     state: PlaybackState
     play: Play | None = None
     stop: bool = False
@@ -266,15 +257,13 @@ def _play_at(state: PlaybackState, program: Program, index: int, **changes: Any)
     """Replace the stream with a fresh token for track `index`, from its start."""
     seq = state.seq + 1
     token = str(Token(program.routine_id, state.run_id or "", index, seq, program.length, program.screen(index)))
-    new = replace(
-        state, index=index, offset_ms=0, activity=Activity.PLAYING, token=token,
-        enqueued_token=None, seq=seq, **changes,
-    )
+    new = state._replace(index=index, offset_ms=0, activity=Activity.PLAYING, token=token,
+                         enqueued_token=None, seq=seq, **changes)
     return Transition(new, Play(token, index, 0, Behavior.REPLACE_ALL))
 
 
 def _end_run(state: PlaybackState, outcome: Outcome, **changes: Any) -> Transition:
-    new = replace(state, activity=Activity.FINISHED, enqueued_token=None, offset_ms=0, **changes)
+    new = state._replace(activity=Activity.FINISHED, enqueued_token=None, offset_ms=0, **changes)
     event = RunEnded(state.routine_id or "", state.run_id or "", outcome)
     return Transition(new, stop=outcome is not Outcome.COMPLETED, events=(event,))
 
@@ -294,7 +283,7 @@ def start(
                           started_at=at, length=program.length)
     begun = _play_at(fresh, program, 0)
     events.append(RunStarted(program.routine_id, run_id, program.length))
-    return replace(begun, events=tuple(events))
+    return begun._replace(events=tuple(events))
 
 
 def pause(
@@ -304,8 +293,8 @@ def pause(
     if not state.has_run or not matches(state, program):
         return nothing(state)
     offset = _clamp(program, state.index, offset_ms, state.offset_ms)
-    new = replace(state, activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None,
-                  paused_at=_later(state.paused_at, at))
+    new = state._replace(activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None,
+                         paused_at=_later(state.paused_at, at))
     return Transition(new, stop=True)
 
 
@@ -320,9 +309,9 @@ def resume(state: PlaybackState, program: Program) -> Transition:
     current = Token.parse(state.token)
     if current is not None and current.screen != program.screen(state.index):
         moved = _play_at(state, program, state.index)  # the screen changed: screens cache by token
-        return replace(moved, state=replace(moved.state, offset_ms=state.offset_ms),
-                       play=replace(moved.play, offset_ms=state.offset_ms))
-    new = replace(state, activity=Activity.PLAYING, enqueued_token=None)
+        return moved._replace(state=moved.state._replace(offset_ms=state.offset_ms),
+                              play=moved.play._replace(offset_ms=state.offset_ms))
+    new = state._replace(activity=Activity.PLAYING, enqueued_token=None)
     return Transition(new, Play(state.token, state.index, state.offset_ms, Behavior.REPLACE_ALL))
 
 
@@ -334,9 +323,9 @@ def next_track(state: PlaybackState, program: Program) -> Transition:
     events: tuple[Event, ...] = () if state.index in state.completed else (StepSkipped(state.index),)
     if state.index >= program.last:
         ended = _end_run(state, Outcome.COMPLETED, skipped=skipped)
-        return replace(ended, stop=True, events=events + ended.events)
+        return ended._replace(stop=True, events=events + ended.events)
     moved = _play_at(state, program, state.index + 1, skipped=skipped)
-    return replace(moved, events=events)
+    return moved._replace(events=events)
 
 
 def previous_track(state: PlaybackState, program: Program) -> Transition:
@@ -380,17 +369,15 @@ def nearly_finished(state: PlaybackState, program: Program, token: str | None) -
     seq = state.seq + 1
     queued = str(Token(program.routine_id, state.run_id or "", state.index + 1, seq, program.length,
                        program.screen(state.index + 1)))
-    new = replace(state, enqueued_token=queued, seq=seq)
+    new = state._replace(enqueued_token=queued, seq=seq)
     return Transition(new, Play(queued, state.index + 1, 0, Behavior.ENQUEUE, state.token))
 
 
 def _advance_to_enqueued(state: PlaybackState) -> PlaybackState:
     queued = Token.parse(state.enqueued_token)
     assert queued is not None  # only our own tokens are ever enqueued
-    return replace(
-        state, index=queued.index, offset_ms=0, token=state.enqueued_token,
-        enqueued_token=None, activity=Activity.PLAYING, completed=state.completed | {state.index},
-    )
+    return state._replace(index=queued.index, offset_ms=0, token=state.enqueued_token, enqueued_token=None,
+                          activity=Activity.PLAYING, completed=state.completed | {state.index})
 
 
 def started(
@@ -408,7 +395,7 @@ def started(
     if token == state.token and state.activity is not Activity.PLAYING:
         if state.paused_at is not None and (at is None or at < state.paused_at):
             return nothing(state)
-        return Transition(replace(state, activity=Activity.PLAYING))
+        return Transition(state._replace(activity=Activity.PLAYING))
     return nothing(state)
 
 
@@ -437,8 +424,8 @@ def stopped(
     elif token != state.token:
         return nothing(state)
     offset = _clamp(program, state.index, offset_ms, state.offset_ms)
-    return Transition(replace(state, activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None,
-                              paused_at=_later(state.paused_at, at)))
+    return Transition(state._replace(activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None,
+                                     paused_at=_later(state.paused_at, at)))
 
 
 def failed(
@@ -451,8 +438,8 @@ def failed(
     if token not in (state.token, state.enqueued_token) or token is None:
         return nothing(state)
     offset = _clamp(program, state.index, offset_ms, state.offset_ms) if token == state.token else 0
-    return Transition(replace(state, activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None,
-                              paused_at=_later(state.paused_at, at)))
+    return Transition(state._replace(activity=Activity.PAUSED, offset_ms=offset, enqueued_token=None,
+                                     paused_at=_later(state.paused_at, at)))
 
 
 def _later(a: str | None, b: str | None) -> str | None:
