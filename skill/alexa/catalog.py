@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from skill.config import Settings
 from skill.core.player import Program
@@ -29,8 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("trigger_coach.catalog")
 
 
-@dataclass(frozen=True)
-class PlayableTrack:
+class PlayableTrack(NamedTuple):
     """One track as a Play directive carries it: the stream, and what a screen shows with it."""
 
     url: str
@@ -40,8 +38,7 @@ class PlayableTrack:
     background_url: str | None = None
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     routine: Routine
     tracks: tuple[Track, ...]
     files: tuple[str, ...]

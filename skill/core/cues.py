@@ -8,19 +8,17 @@ gain dB). Partials add a soft bell-like colour.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(NamedTuple):
     start: float
     hz: float
     seconds: float
     gain_db: float = 0.0
 
 
-@dataclass(frozen=True)
-class Cue:
+class Cue(NamedTuple):
     name: str
     notes: tuple[Note, ...]
     level_db: float  # peak dBFS; its short-term loudness lands 13-15 dB under speech at -15 LUFS

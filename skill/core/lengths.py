@@ -22,8 +22,6 @@ that it still speaks every caution, keeps every setup step and runs QUICK_MINUTE
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from skill.core.routines import Length, Routine, Step
 from skill.core.steps import StepKind
 from skill.core.timeline import estimated_minutes, expand
@@ -82,9 +80,9 @@ def _shortened(step: Step) -> Step:
         return step
     if step.kind.rules.timed_by == "breaths":
         limit = step.quick_timed or rules.quick_timed or step.breaths
-        return replace(step, breaths=min(step.breaths, limit))
+        return step._replace(breaths=min(step.breaths, limit))
     limit = step.quick_timed or rules.quick_timed or step.seconds
-    return replace(step, seconds=min(step.seconds, limit))
+    return step._replace(seconds=min(step.seconds, limit))
 
 
 def version(routine: Routine, length: Length | str) -> Routine:
@@ -101,9 +99,9 @@ def version(routine: Routine, length: Length | str) -> Routine:
     if length is Length.FULL or routine.length is length:
         return routine
     numbers = kept_steps(routine)
-    quick = replace(routine, steps=tuple(_shortened(routine.steps[i]) for i in numbers),
+    quick = routine._replace(steps=tuple(_shortened(routine.steps[i]) for i in numbers),
                     length=length, step_numbers=numbers)
-    return replace(quick, minutes=max(1, round(estimated_minutes(expand(quick)))))
+    return quick._replace(minutes=max(1, round(estimated_minutes(expand(quick)))))
 
 
 def versions(routine: Routine) -> tuple[Routine, ...]:

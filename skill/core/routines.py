@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import jsonschema
@@ -38,8 +37,7 @@ class Length(StrEnum):
     QUICK = "quick"
 
 
-@dataclass(frozen=True)
-class Breath:
+class Breath(NamedTuple):
     inhale: int
     exhale: int
     hold: int = 0
@@ -50,8 +48,7 @@ class Breath:
         return self.inhale + self.hold + self.exhale
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     kind: StepKind
     say: str
     per_side: bool = False
@@ -82,14 +79,12 @@ class Step:
         return settle_seconds(self.kind, self.settle_override)
 
 
-@dataclass(frozen=True)
-class Safety:
+class Safety(NamedTuple):
     spoken: str
     notes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Routine:
+class Routine(NamedTuple):
     id: str
     title: str
     name: str
@@ -120,8 +115,7 @@ class Routine:
         return (self.name, *self.synonyms)
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     file: str
     pointer: str
     rule: str
@@ -131,10 +125,9 @@ class Problem:
         return f"{self.file}#{self.pointer or '/'}: [{self.rule}] {self.message}"
 
 
-@dataclass(frozen=True)
-class Library:
+class Library(NamedTuple):
     routines: tuple[Routine, ...]
-    problems: tuple[Problem, ...] = field(default=())
+    problems: tuple[Problem, ...] = ()
 
     def get(self, routine_id: str) -> Routine | None:
         """Return the routine with this id, or None."""

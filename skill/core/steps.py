@@ -11,10 +11,9 @@ teaching the layout its sound.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from skill.text import en_US as speech
 
@@ -48,8 +47,7 @@ class StepKind(StrEnum):
         return speech.SCREEN_STEP[self.value]
 
 
-@dataclass(frozen=True)
-class KindRules:
+class KindRules(NamedTuple):
     """What one kind of step sounds like and which JSON fields it takes."""
 
     timed_by: str | None  # "seconds", "breaths" or None (instruction only)
@@ -61,7 +59,7 @@ class KindRules:
     countdown: bool = False  # "Ten more seconds", "And release"
     mid_cue: str | None = None  # said halfway through a timed part longer than 30 s
     changes_side: bool = False  # played once between the two sides of a side block
-    fields: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # JSON Schema
+    fields: Mapping[str, Mapping[str, Any]] = MappingProxyType({})  # JSON Schema
     required: tuple[str, ...] = ()
     quick_timed: int | None = None  # the longest timed part (seconds or breaths) a quick version plays
     ball_work: bool = False  # works a spot a place step set up (a quick version keeps one per spot)

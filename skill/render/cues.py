@@ -131,10 +131,15 @@ def sound_lengths() -> dict[str, int]:
     return fixed
 
 
+def _recipe(cue: Cue) -> dict[str, object]:
+    # The shape dataclasses.asdict gave when cues were dataclasses: cache keys stay the same.
+    return {**cue._asdict(), "notes": tuple(note._asdict() for note in cue.notes)}
+
+
 def fingerprint(names: tuple[str, ...]) -> dict[str, object]:
     """Return the recipes of the named cues plus every tone, as JSON data for cache keys."""
     return {
-        "cues": {n: asdict(CUES[n]) if n in CUES else None for n in sorted(set(names))},
+        "cues": {n: _recipe(CUES[n]) if n in CUES else None for n in sorted(set(names))},
         "tones": {n: asdict(t) for n, t in sorted(TONES.items())},
         "envelope": [ATTACK_SECONDS, RELEASE_SECONDS, DECAY_DB],
     }

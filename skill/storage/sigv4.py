@@ -15,8 +15,8 @@ import hmac
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 logger = logging.getLogger("trigger_coach.storage")
@@ -32,8 +32,7 @@ class NoCredentialsError(RuntimeError):
     """Signal that no AWS credentials could be found to sign a request."""
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     """One set of AWS keys; ``token`` is the session token of temporary credentials."""
 
     access_key: str

@@ -8,8 +8,7 @@ module. Functions return plain text; `ssml()` makes any of it safe for Alexa.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from skill.core.progress import Felt, Nudge, Summary
@@ -89,8 +88,7 @@ def spoken_seconds(text: str, words_per_second: float) -> float:
 ALEXA_SPEAKS_WORDS_PER_SECOND = 2.5  # Alexa's en-US voice at its default rate, roughly
 
 
-@dataclass(frozen=True)
-class Question:
+class Question(NamedTuple):
     """A question that ends a response, and the reprompt Alexa says if nobody answers."""
 
     ask: str

@@ -6,7 +6,6 @@ import html
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -113,8 +112,8 @@ def test_a_routine_added_to_the_library_makes_the_task_check_fail(tmp_path):
     path = tmp_path / "StartRoutine.1.json"
     tasks.write_task(library, path)
     assert tasks.check_task(library, path) is None
-    extra = replace(library.routines[0], id="new-routine")
-    grown = replace(library, routines=(*library.routines, extra))
+    extra = library.routines[0]._replace(id="new-routine")
+    grown = library._replace(routines=(*library.routines, extra))
     drift = tasks.check_task(grown, path)
     assert drift is not None and "trigger-coach model" in drift
     assert "missing" in tasks.check_task(library, tmp_path / "none.json")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,7 +25,7 @@ def run(run_id: str, ended: datetime, area: str = "upper back", **changes) -> Ru
         started_at=progress._iso(started), updated_at=progress._iso(ended), ended_at=progress._iso(ended),
         seconds_guided=480, tracks_completed=6, tracks_skipped=0, track_count=6, outcome="completed",
     )
-    return replace(base, **changes)
+    return base._replace(**changes)
 
 
 def stored(*records: RunRecord) -> list[dict]:
@@ -49,7 +48,7 @@ def test_a_run_completed_more_than_three_days_ago_is_not_asked_about():
 def test_a_run_that_did_not_finish_is_never_asked_about(outcome):
     unfinished = run("a", NOW - timedelta(hours=2), outcome=outcome)
     if outcome == "in_progress":
-        unfinished = replace(unfinished, ended_at=None)
+        unfinished = unfinished._replace(ended_at=None)
     assert feelings.due_check_in(stored(unfinished), NOW) is None
 
 
@@ -104,7 +103,7 @@ def test_an_answer_beats_a_bare_asked_mark_in_either_order_and_the_later_answer_
                           st.integers(0, 50)), min_size=1, max_size=5), st.randoms())
 def test_joining_feelings_is_order_free(marks, rnd):
     base = run("a", NOW - timedelta(days=1))
-    copies = [replace(base, feeling=w, felt_at=progress._iso(NOW + timedelta(minutes=m))) for w, m in marks]
+    copies = [base._replace(feeling=w, felt_at=progress._iso(NOW + timedelta(minutes=m))) for w, m in marks]
     shuffled = copies[:]
     rnd.shuffle(shuffled)
 

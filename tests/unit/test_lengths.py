@@ -105,8 +105,7 @@ def test_a_quick_version_too_long_or_with_a_too_short_hold_says_how_to_fix_it(tm
 
 def test_the_rule_keeps_a_later_spot_whose_step_has_a_caution():
     glutes = load_library().get("glutes")
-    stripped = type(glutes)(**{**glutes.__dict__, "steps": tuple(
-        type(s)(**{**s.__dict__, "quick_keep": None, "quick_timed": None}) for s in glutes.steps)})
+    stripped = glutes._replace(steps=tuple(s._replace(quick_keep=None, quick_timed=None) for s in glutes.steps))
     kept = kept_steps(stripped)
     caution = next(i for i, s in enumerate(glutes.steps) if s.caution)
     assert caution in kept and caution + 1 in kept and caution + 2 not in kept

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -67,7 +66,7 @@ def record(run_id: str, started: datetime, **changes) -> dict:
         ended_at=progress._iso(started + timedelta(minutes=5)), seconds_guided=270,
         tracks_completed=3, tracks_skipped=0, track_count=3, outcome="completed",
     )
-    return replace(base, **changes).to_dict()
+    return base._replace(**changes).to_dict()
 
 
 def document(*records: dict) -> dict:

@@ -13,9 +13,8 @@ history: a check-in needs the last few days, "sore twice in a row" the summary w
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from skill.core.progress.records import (
     ABANDON_AFTER,
@@ -36,8 +35,7 @@ SORE_REST_DAYS = 2  # "rest it a day or two": after a sore answer, offer other a
 SORE_IN_A_ROW = 2  # this many sore answers in a row for one area: check with a clinician
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """What a check-in answer amounted to, for the coach to say."""
 
     record: RunRecord  # the run with the answer on it, to store
@@ -100,7 +98,7 @@ def due_check_in(runs: Iterable[Any], now: datetime) -> RunRecord | None:
 
 def mark_asked(record: RunRecord, now: datetime) -> RunRecord:
     """Return the run marked as asked about, so no later launch asks again."""
-    return record.join(replace(record, feeling=ASKED, felt_at=_iso(_utc(now))))
+    return record.join(record._replace(feeling=ASKED, felt_at=_iso(_utc(now))))
 
 
 def answerable(record: RunRecord | None, now: datetime) -> bool:
@@ -129,7 +127,7 @@ def answer(record: RunRecord, feeling: str, runs: Iterable[Any], now: datetime) 
             f"Feeling {feeling!r} is not a check-in answer; use one of "
             f"{', '.join((*FEELINGS, SKIPPED))}."
         )
-    answered = record.join(replace(record, feeling=feeling, felt_at=_iso(_utc(now))))
+    answered = record.join(record._replace(feeling=feeling, felt_at=_iso(_utc(now))))
     others = [r for r in _records(runs) if r.run_id != record.run_id]
     return Answer(answered, feeling, feeling == "sore" and sore_in_a_row([*others, answered], record.area))
 

@@ -8,9 +8,8 @@ and joins what it holds with what a request writes (`merge.join_runs`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from skill.core.player import Outcome
 
@@ -115,8 +114,7 @@ def _text(data: dict[str, Any], key: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class RunRecord:
+class RunRecord(NamedTuple):
     """What one run of a routine amounted to; every field only ever grows."""
 
     run_id: str
@@ -333,8 +331,8 @@ def _end(previous: RunRecord, outcome: Outcome, now: datetime) -> RunRecord:
         and previous.updated_at < _iso(now - ABANDON_AFTER)
     ):
         # Left paused for days, then replaced by a new run: it was abandoned back then.
-        return previous.join(replace(previous, outcome=ABANDONED, ended_at=previous.updated_at))
-    return previous.join(replace(previous, outcome=outcome.value, ended_at=stamp, updated_at=stamp))
+        return previous.join(previous._replace(outcome=ABANDONED, ended_at=previous.updated_at))
+    return previous.join(previous._replace(outcome=outcome.value, ended_at=stamp, updated_at=stamp))
 
 
 def _effective_outcome(outcome: str, updated_at: str, stale_before: str) -> str:
