@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LOCAL_SKILL_ID = "amzn1.ask.skill.00000000-0000-4000-8000-trigger0coach"
@@ -55,14 +55,13 @@ def _path(value: str) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     skill_id: str = LOCAL_SKILL_ID
     public_url: str = ""  # empty: the server's own address, for local testing
     verify: bool = True
-    data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
-    audio_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "audio")
-    routines_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "routines")
+    data_dir: Path = PROJECT_ROOT / "var"
+    audio_dir: Path = PROJECT_ROOT / "audio"
+    routines_dir: Path = PROJECT_ROOT / "routines"
     voice: str = "piper"
     # (locale, voice) pairs from TRIGGER_COACH_LOCALE_VOICES; other locales speak with `voice`.
     locale_voices: tuple[tuple[str, str], ...] = ()
@@ -122,7 +121,7 @@ class Settings:
         if voice == self.voice:
             return self
         locale = next(loc for loc, v in self.locale_voices if v == voice)  # the first locale with it
-        return replace(self, voice=voice, voice_locale=locale, voice_folder=_folder(voice), locale_voices=())
+        return self._replace(voice=voice, voice_locale=locale, voice_folder=_folder(voice), locale_voices=())
 
     def voiced(self) -> tuple[Settings, ...]:
         """Return one Settings per distinct voice: the main voice first, then each locale's own."""
@@ -140,7 +139,7 @@ class Settings:
 
     def with_(self, **changes: object) -> Settings:
         """Return a copy with some settings changed."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return self._replace(**changes)  # type: ignore[arg-type]
 
 
 def _folder(voice: str) -> str:

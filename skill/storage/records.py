@@ -29,14 +29,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 Document = dict[str, Any]
 Merge = Callable[[Document | None, Document], Document]
 
 
-@dataclass(frozen=True)
-class Rules:
+class Rules(NamedTuple):
     """The pure merge rules a store applies; see the module docstring."""
 
     profile: Merge
@@ -65,8 +64,7 @@ def progress_rules() -> Rules:
     )
 
 
-@dataclass(frozen=True)
-class RunWrite:
+class RunWrite(NamedTuple):
     """One run record to join into storage, and the device that played it."""
 
     record: Document
