@@ -1,9 +1,9 @@
 """A cold LaunchRequest loads only what a launch needs: no reminders, APL, render step or schema.
 
 Each check runs a fresh interpreter that answers one LaunchRequest through the Lambda handler
-(`skill.hosting.lambda_function`) on SQLite (outside Lambda, so SQLite is allowed) and reports the modules
-it imported. What the launch does not use must not be among them, so a gain in cold start
-cannot silently come undone.
+(`skill.hosting.lambda_function`) on SQLite (outside Lambda, so SQLite is allowed) or on
+DynamoDB (dynalite), and reports the modules it imported. What the launch does not use must
+not be among them, so a gain in cold start cannot silently come undone.
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 
 from skill.config import PROJECT_ROOT
 from skill.hosting.package import request_modules
+from skill.storage.dynamo_client import DynamoClient
+from skill.storage.sigv4 import Credentials
 from tests import alexa
+from tests.integration.dynalite_server import dynalite_endpoint  # noqa: F401  (the session fixture)
 from tests.server import settings_env
 
 # Imported only by what a launch never does: reminders, screens, Alexa Routine tasks,
@@ -76,6 +80,19 @@ def test_a_cold_launch_of_a_new_user_imports_no_reminder_apl_render_or_schema_mo
     unwanted = NOT_AT_LAUNCH if not screen else tuple(m for m in NOT_AT_LAUNCH if m != "skill.alexa.apl")
     found = [name for name in unwanted if loaded(modules, name)]
     assert not found, f"a cold LaunchRequest imported {found}"
+
+
+def test_a_cold_launch_on_dynamodb_creates_the_missing_table_and_imports_no_http_client_or_email(
+        app_settings, dynalite_endpoint):  # noqa: F811
+    table = f"cold-{uuid.uuid4().hex[:8]}"
+    settings = app_settings.with_(storage="dynamodb", dynamodb_endpoint=dynalite_endpoint, dynamodb_table=table)
+    reply, modules = cold_launch(settings, alexa.launch(user="amzn1.ask.account.COLD-DYNAMO"))
+    assert "Welcome to Trigger Coach" in alexa.speech_of(reply)
+    assert "skill.storage.dynamo_client" in modules and "socket" in modules  # it did talk to DynamoDB
+    found = [name for name in (*NOT_AT_LAUNCH, "email", "skill.storage.sqlite", "sqlite3") if loaded(modules, name)]
+    assert not found, f"a cold LaunchRequest on DynamoDB imported {found}"
+    client = DynamoClient(dynalite_endpoint, "us-east-1", lambda: Credentials("local", "local"))
+    assert client.call("DescribeTable", {"TableName": table})["Table"]["TableStatus"] == "ACTIVE"
 
 
 def test_a_cold_launch_in_another_locale_builds_that_locale_s_text_only(app_settings):

@@ -205,6 +205,78 @@ def test_a_malformed_reply_is_retried_once_then_reported_as_malformed(faults: Fa
         client.call("Query", {})
 
 
+def raw(*parts: bytes, pause: float = 0.0) -> Callable[[BaseHTTPRequestHandler], None]:
+    """Write a reply as given, part by part (a pause between parts), bypassing http.server's formatting."""
+    def reply(handler: BaseHTTPRequestHandler) -> None:
+        for part in parts:
+            handler.wfile.write(part)
+            handler.wfile.flush()
+            time.sleep(pause)
+    return reply
+
+
+def chunked_reply(body: bytes, size: int) -> Callable[[BaseHTTPRequestHandler], None]:
+    chunks = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size])
+                      for i in range(0, len(body), size))
+    return raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: " + CONTENT_TYPE.encode() +
+               b"\r\n\r\n", chunks, b"0\r\nX-Trailer: t\r\n\r\n", pause=0.01)
+
+
+def test_a_chunked_reply_sent_in_pieces_is_joined_and_the_connection_kept(faults: FaultServer) -> None:
+    body = json.dumps({"Items": [{"id": {"S": "x" * 50}}] * 20}).encode()
+    faults.script = [chunked_reply(body, 97), ok_reply({"Count": 1})]
+    client = DynamoClient(faults.url, "us-east-1", KEYS)
+    assert client.call("Query", {}) == json.loads(body)
+    assert client.call("Query", {}) == {"Count": 1}
+    assert len(faults.connections) == 1
+
+
+def test_an_interim_100_reply_is_skipped_and_a_reply_saying_close_closes_the_connection(faults: FaultServer) -> None:
+    data = b'{"Count":4}'
+    faults.script = [raw(b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(data), data)), ok_reply({"Count": 5})]
+    client = DynamoClient(faults.url, "us-east-1", KEYS)
+    assert client.call("Query", {}) == {"Count": 4}
+    assert client.call("Query", {}) == {"Count": 5}
+    assert len(faults.connections) == 2
+
+
+@pytest.mark.parametrize("broken", [
+    raw(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n{\"Count\""),
+    raw(b"HTTP/1.1 200 OK\r\nContent-Le"),
+    raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"Co"),
+], ids=["body", "headers", "chunk"])
+def test_a_reply_cut_off_by_the_server_is_retried_once_then_a_transport_error(faults: FaultServer, broken) -> None:
+    def cut(handler: BaseHTTPRequestHandler) -> None:
+        broken(handler)
+        handler.close_connection = True
+
+    faults.script = [cut, ok_reply({"Count": 6})]
+    client = DynamoClient(faults.url, "us-east-1", KEYS)
+    assert client.call("Query", {}) == {"Count": 6}
+    faults.script = [cut, cut]
+    with pytest.raises(TransportError, match="closed"):
+        client.call("Query", {})
+
+
+@pytest.mark.parametrize("garbage", [
+    b"SMTP ready\r\n\r\n",
+    b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n",
+], ids=["not http", "bad status", "bad length", "bad header", "endless header"])
+def test_a_reply_that_is_not_http_is_retried_once_then_reported_as_malformed(faults: FaultServer, garbage) -> None:
+    def bad(handler: BaseHTTPRequestHandler) -> None:
+        raw(garbage)(handler)
+        handler.close_connection = True
+
+    faults.script = [bad, bad]
+    with pytest.raises(MalformedReply, match="reply"):
+        DynamoClient(faults.url, "us-east-1", KEYS).call("Query", {})
+    assert len(faults.requests) == 2
+
+
 def test_an_error_reply_that_is_not_json_keeps_its_status_as_the_code(faults: FaultServer) -> None:
     faults.script = [lambda h: send(h, 403, {}, raw=b"Forbidden")]
     with pytest.raises(ServiceError) as caught:
