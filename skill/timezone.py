@@ -13,8 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
 
 if TYPE_CHECKING:
@@ -39,8 +38,7 @@ def utc_zone() -> ZoneInfo:
     return ZoneInfo("UTC")  # ZoneInfo keeps one instance per key: always the same object
 
 
-@dataclass(frozen=True)
-class _Cached:
+class _Cached(NamedTuple):
     zone: ZoneInfo
     known: bool
     expires: float

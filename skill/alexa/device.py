@@ -6,15 +6,13 @@ the screen's fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from ask_sdk_core.handler_input import HandlerInput
 
 
-@dataclass(frozen=True)
-class Device:
+class Device(NamedTuple):
     device_id: str | None
     audio: bool
     screen: bool

@@ -9,19 +9,17 @@ checks that a handler answers it. What people say is text: each locale's `INTENT
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     """A slot of an intent: its name in requests and its slot type in the model."""
 
     name: str
     type: str
 
 
-@dataclass(frozen=True)
-class Intent:
+class Intent(NamedTuple):
     """An intent as the model declares it; its samples are text (skill.text INTENT_SAMPLES), built-ins have none."""
 
     name: str

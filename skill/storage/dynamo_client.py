@@ -20,6 +20,7 @@ reason); what is here costs nothing to import beyond socket and ssl.
 
 from __future__ import annotations
 
+import binascii
 import io
 import json
 import math
@@ -29,7 +30,6 @@ import socket
 import ssl
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Clamped, Context, Decimal, DecimalException, Inexact, Overflow, Rounded, Underflow
@@ -404,7 +404,7 @@ class DynamoClient:
     def _parsed(reply: _Reply) -> dict[str, Any]:
         data = reply.body
         checksum = reply.headers.get("x-amz-crc32")
-        if checksum is not None and checksum.isdigit() and zlib.crc32(data) != int(checksum):
+        if checksum is not None and checksum.isdigit() and binascii.crc32(data) != int(checksum):
             raise MalformedReply(f"the reply's x-amz-crc32 {checksum} does not match its {len(data)} bytes")
         try:
             parsed = json.loads(data) if data else {}
