@@ -27,7 +27,7 @@ DOCUMENTED = {
     "TRIGGER_COACH_STORAGE": ("sqlite", "Where progress lives: sqlite (embedded default) or dynamodb. On AWS Lambda the default is dynamodb and sqlite is refused (the bundle folder is read-only, /tmp is lost)."),
     "TRIGGER_COACH_DYNAMODB_TABLE": ("trigger-coach", "DynamoDB table name when storage is dynamodb."),
     "TRIGGER_COACH_DYNAMODB_LEGACY_TABLE": ("", "DynamoDB table of the old one-item-per-user layout (partition key id) whose users are moved into the new table on first touch; empty = none."),
-    "TRIGGER_COACH_DYNAMODB_ENDPOINT": ("", "DynamoDB endpoint override (a local DynamoDB-compatible server); empty = AWS."),
+    "TRIGGER_COACH_DYNAMODB_ENDPOINT": ("", "DynamoDB endpoint override (a local DynamoDB-compatible server, where the first request that finds the table missing creates it); empty = AWS."),
     "TRIGGER_COACH_AWS_REGION": ("us-east-1", "AWS region for DynamoDB and Polly; on AWS Lambda the default is the function's own region (AWS_REGION)."),
     "TRIGGER_COACH_POLLY_ENDPOINT": ("", "Polly endpoint override (tests point it at a local stand-in); empty = AWS."),
     "TRIGGER_COACH_HOST": ("127.0.0.1", "Address `trigger-coach serve` binds to (overridden by --host)."),
