@@ -25,9 +25,8 @@ asks for one; `wordless` lists the later spans of five seconds or more without w
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from skill.config import Settings
@@ -37,16 +36,14 @@ class ManifestError(ValueError):
     """A manifest file exists but cannot be read."""
 
 
-@dataclass(frozen=True)
-class Spoken:
+class Spoken(NamedTuple):
     """One transcript line: seconds from the track's start, and the words said."""
 
     t: float
     text: str
 
 
-@dataclass(frozen=True)
-class ManifestTrack:
+class ManifestTrack(NamedTuple):
     """One rendered track as the player needs it."""
 
     index: int
@@ -84,8 +81,7 @@ class ManifestTrack:
         )
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(NamedTuple):
     """Every track of one routine, rendered with one voice by one renderer version."""
 
     routine_id: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from skill.core.claims import MEDICAL_CLAIMS
 from skill.core.routines import Problem, Routine
@@ -25,8 +25,7 @@ URGENCIES = (EMERGENCY, PROMPT)
 HEDGE = re.compile(r"\b(often|may|might|can|sometimes|commonly)\b", re.I)
 
 
-@dataclass(frozen=True)
-class Complaint:
+class Complaint(NamedTuple):
     """A way people describe discomfort, where it often comes from, and what to offer, in order."""
 
     id: str
@@ -35,8 +34,7 @@ class Complaint:
     routines: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class RedFlag:
+class RedFlag(NamedTuple):
     """A sign that needs medical help instead of self-massage; nothing is started for it."""
 
     id: str
@@ -45,8 +43,7 @@ class RedFlag:
     urgency: str  # EMERGENCY or PROMPT
 
 
-@dataclass(frozen=True)
-class ComplaintBook:
+class ComplaintBook(NamedTuple):
     complaints: tuple[Complaint, ...] = ()
     red_flags: tuple[RedFlag, ...] = ()
     source: str = ""

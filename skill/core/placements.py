@@ -16,9 +16,9 @@ follow the view: seen from behind, the person's left is on the viewer's left.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
+from typing import NamedTuple
 
 
 class View(StrEnum):
@@ -37,8 +37,7 @@ class Tool(StrEnum):
     ROLLER = "roller"
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     """One named spot: the view that shows it, and where on the figure the ball sits."""
 
     view: View
@@ -79,8 +78,7 @@ REGIONS: Mapping[str, Region] = MappingProxyType({
 })
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(NamedTuple):
     """Where the ball (or roller) sits for a track: a region, the side worked, the tool."""
 
     region: str

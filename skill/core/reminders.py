@@ -15,8 +15,8 @@ How odd times are read (the handler says the result back, so a wrong guess is he
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 # AMAZON.TIME's parts of the day, and the hour a reminder for one of them rings.
 DAYPARTS = {"MO": time(9, 0), "AF": time(14, 0), "EV": time(19, 0), "NI": time(21, 0)}
@@ -27,8 +27,7 @@ _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # RRULE BYDAY codes, Monday first
 
 
-@dataclass(frozen=True)
-class Repeat:
+class Repeat(NamedTuple):
     """How a reminder repeats: on which weekdays (all seven: daily), and a part of the day it implies."""
 
     id: str
@@ -62,8 +61,7 @@ REPEATS = {r.id: r for r in (
 )}
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     """One reminder ready to create: when it first rings (local, naive) and how it repeats."""
 
     routine_id: str | None
@@ -72,8 +70,7 @@ class Plan:
     moved_to_tomorrow: bool = False  # a one-off time already past today
 
 
-@dataclass(frozen=True)
-class Unclear:
+class Unclear(NamedTuple):
     """What to ask back instead of guessing; `hour` is the clock hour heard, for "3 AM or 3 PM?"."""
 
     reason: str  # one of the constants below
@@ -86,8 +83,7 @@ UNKNOWN_ROUTINE, BAD_REPEAT = "unknown_routine", "bad_repeat"
 UNKNOWN_REPEAT = "unknown"  # a repeat was said that is none of REPEATS
 
 
-@dataclass(frozen=True)
-class Asked:
+class Asked(NamedTuple):
     """What a person asked for, as slot values, kept in the session until it can be planned."""
 
     routine_id: str | None = None
@@ -97,7 +93,7 @@ class Asked:
 
     def to_dict(self) -> dict[str, str]:
         """Return the non-empty fields, for session attributes."""
-        return {k: v for k, v in vars(self).items() if isinstance(v, str) and v}
+        return {k: v for k, v in self._asdict().items() if isinstance(v, str) and v}
 
     @classmethod
     def from_dict(cls, raw: object) -> Asked:
@@ -232,8 +228,7 @@ def request_body(plan_: Plan, text: str, locale: str, zone: str, now: datetime) 
 
 # --- reading reminders back ("what reminders do I have") ---------------------------------------
 
-@dataclass(frozen=True)
-class Listed:
+class Listed(NamedTuple):
     """One reminder as the API lists it: its token, its text, when it rings."""
 
     token: str

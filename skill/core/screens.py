@@ -17,7 +17,7 @@ token, since screens cache what they show by token.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from skill.core.placements import Placement, tool_for
 from skill.core.routines import Length, Routine
@@ -32,8 +32,7 @@ ART_PIXELS = (480, 480)
 BACKGROUND_PIXELS = (1024, 640)
 
 
-@dataclass(frozen=True)
-class Screen:
+class Screen(NamedTuple):
     """What a screen shows while one track plays."""
 
     title: str

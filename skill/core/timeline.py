@@ -7,7 +7,7 @@ block, then the same block mirrored onto the other side.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from skill.core.cues import CUES, FINAL_CUE, SWITCH_CUE
 from skill.core.routines import Breath, Routine, Step
@@ -19,8 +19,7 @@ WORDS_PER_SECOND = 2.3
 SENTENCE_PAUSE_SECONDS = 0.35
 
 
-@dataclass(frozen=True)
-class Track:
+class Track(NamedTuple):
     """One playable piece of a routine: an instruction, then a timed part, then a cue."""
 
     index: int
@@ -35,9 +34,6 @@ class Track:
     end_cue: str
     is_last: bool = False
     settle_seconds: int = 0  # quiet after the instruction's last word, before anything else
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", StepKind(self.kind))  # a kind may be given by its name
 
     @property
     def pointer(self) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -222,8 +222,8 @@ class Renderer:
                 if not path.is_file():  # a name is a content hash: a stored picture is this picture
                     self.store.write(path, pictures.png(screen.placement, size))
                     self.pictures_drawn += 1
-            out.append(replace(entry, placement=screen.placement.key, art=names[pictures.ART.name],
-                               background=names[pictures.BACKGROUND.name]))
+            out.append(entry._replace(placement=screen.placement.key, art=names[pictures.ART.name],
+                                      background=names[pictures.BACKGROUND.name]))
         return out
 
     # --- routines -------------------------------------------------------------------------

@@ -6,6 +6,8 @@ on requests, only on the whole run (so a hang fails instead of blocking the suit
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bench.load import Mix, RunDone, check_store, program_of, run_users, seed_history, user_id_of, zone_api
@@ -60,7 +62,7 @@ def test_the_store_check_notices_a_run_that_was_not_stored_or_was_counted_wrong(
     first, second = sorted(result.runs)
     done = result.runs[first][0]
     claimed = {
-        first: [done._replace(tracks_skipped=done.tracks_skipped + 1)],
+        first: [replace(done, tracks_skipped=done.tracks_skipped + 1)],
         second: [*result.runs[second], RunDone("never-stored", 15, 0)],
     }
     completed, problems = check_store(db_path, claimed)

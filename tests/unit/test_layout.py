@@ -32,7 +32,7 @@ SOUNDS = {**{name: samples(cue.seconds) for name, cue in CUES.items()},
 def track(kind: str = "hold", seconds: int = 45, *, text: str = "Rest on the ball. Breathe out.",
           breath: Breath | None = BREATH, stroke: int = 0, end_cue: str = "chime",
           is_last: bool = False) -> Track:
-    return Track(index=3, step_index=3, kind=kind, side="right", text=text, seconds=seconds,
+    return Track(index=3, step_index=3, kind=StepKind(kind), side="right", text=text, seconds=seconds,
                  breath=breath, pressure="moderate", stroke_seconds=stroke, end_cue=end_cue,
                  is_last=is_last)
 
@@ -66,7 +66,7 @@ def test_a_hold_of_thirty_seconds_or_less_hears_one_countdown_cue_not_two(second
 
 def test_a_placing_step_is_quiet_for_its_settle_time_then_ends_with_its_cue():
     t = track(kind="place", seconds=0, breath=None, text="Slide the ball under. Lie back.")
-    t = Track(**{**t.__dict__, "settle_seconds": 6})
+    t = t._replace(settle_seconds=6)
     plan = plan_track(t, lengths(t), SOUNDS)
     start, end = plan.settle
     assert end - start == samples(6) and end == plan.intro
@@ -79,7 +79,7 @@ def test_a_placing_step_is_quiet_for_its_settle_time_then_ends_with_its_cue():
 
 
 def test_a_hold_that_asks_to_move_starts_counting_only_after_its_settle():
-    t = Track(**{**track(seconds=45).__dict__, "settle_seconds": 8})
+    t = track(seconds=45)._replace(settle_seconds=8)
     plan = plan_track(t, lengths(t), SOUNDS)
     instruction_end = max(s.end for s in plan.segments if s.start < plan.intro)
     assert plan.intro - instruction_end == samples(8)
@@ -156,7 +156,7 @@ def test_sentences_split_on_full_stops_and_question_marks():
 def test_the_fingerprint_changes_with_timing_and_not_with_the_index():
     a, b = track(seconds=45), track(seconds=46)
     assert layout.fingerprint(a) != layout.fingerprint(b)
-    moved = Track(**{**a.__dict__, "index": 9})
+    moved = a._replace(index=9)
     assert layout.fingerprint(moved) == layout.fingerprint(a)
 
 

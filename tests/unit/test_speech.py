@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import fields
 from xml.dom import minidom
 
 import pytest
@@ -173,7 +172,7 @@ def summary(**changes) -> Summary:
         completed=3, stopped_early=0, abandoned=0, in_progress=0, areas=("calves",),
         days_active=3, streak_days=3, previous_sessions=1, previous_seconds=300,
     )
-    assert set(base) | {"nudge", "unreadable", "felt", "days"} == {f.name for f in fields(Summary)}
+    assert set(base) | {"nudge", "unreadable", "felt", "days"} == set(Summary._fields)
     return Summary(**{**base, **changes})
 
 

@@ -10,7 +10,7 @@ import pytest
 from skill.config import PROJECT_ROOT
 from skill.core.routines import SCHEMA_PATH, load_library
 from skill.core.steps import KINDS, MIN_SETTLE_SECONDS, StepKind, step_schema
-from skill.core.timeline import Track, expand
+from skill.core.timeline import expand
 from skill.text import en_US as speech
 
 
@@ -55,5 +55,5 @@ def test_every_track_carries_its_steps_settle_and_the_estimate_counts_it():
         for track in expand(routine):
             step = routine.steps[track.step_index]
             assert track.settle_seconds == step.settle_seconds
-            quick = Track(**{**track.__dict__, "settle_seconds": 0})
+            quick = track._replace(settle_seconds=0)
             assert track.estimated_seconds - quick.estimated_seconds == pytest.approx(track.settle_seconds)

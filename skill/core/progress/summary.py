@@ -6,9 +6,8 @@ the whole history: `WINDOW_DAYS` bounds what storage has to load.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from skill.core.progress.merge import _document, _readable
 from skill.core.progress.records import (
@@ -31,8 +30,7 @@ from skill.core.progress.records import (
 
 # --- Summaries ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Nudge:
+class Nudge(NamedTuple):
     """One suggestion drawn from the history: rest an area, or come back to one."""
 
     kind: str  # "rest" | "revisit"
@@ -40,8 +38,7 @@ class Nudge:
     days: int | None  # rest: days in a row; revisit: days since (None: before kept history)
 
 
-@dataclass(frozen=True)
-class Felt:
+class Felt(NamedTuple):
     """How one area felt after the period's sessions, as the person told the check-in."""
 
     area: str
@@ -51,16 +48,14 @@ class Felt:
     sore: int = 0
 
 
-@dataclass(frozen=True)
-class Day:
+class Day(NamedTuple):
     """The guided time of one local day of the period (a screen draws it as a bar)."""
 
     day: date
     seconds: int = 0
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     """What one period amounted to, counted in the user's local days.
 
     `seconds` are guided seconds as recorded, not the routines' declared lengths. The
