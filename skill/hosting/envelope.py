@@ -215,7 +215,7 @@ class EnvelopeSerializer(DefaultSerializer):
         the SDK's `RequestEnvelope`."""
         check_envelope(envelope, self.skill_id, body)
         try:
-            return self.reader(RequestEnvelope)(envelope)
+            return self.from_parsed(envelope, RequestEnvelope)
         except SerializationException as exc:
             raise BadEnvelope(f"The SDK cannot read the envelope: {_quote(str(exc), 160)}.") from None
 
@@ -231,7 +231,19 @@ class EnvelopeSerializer(DefaultSerializer):
     # tests/unit/test_envelope.py fails first if an SDK release renames it.
     _from_parsed = DefaultSerializer._DefaultSerializer__deserialize  # type: ignore[attr-defined]
 
-    def reader(self, obj_type: Any) -> Reader:
+    def from_parsed(self, payload: Any, obj_type: Any) -> Any:
+        """Return parsed JSON as `obj_type`, as the SDK reads it, or raise the SDK's error.
+
+        The readers do not catch anything: a value they cannot read (rare, and never in what
+        Alexa sends) is read again by the SDK's own code, which raises its own error, word for
+        word, or gives its own result.
+        """
+        try:
+            return self._reader(obj_type)(payload)
+        except Exception:
+            return self._from_parsed(payload, obj_type)
+
+    def _reader(self, obj_type: Any) -> Reader:
         """Return the function that reads parsed JSON as `obj_type` (a class or an SDK type name)."""
         reader = self._readers.get(obj_type)
         if reader is None:
@@ -254,7 +266,7 @@ class EnvelopeSerializer(DefaultSerializer):
                 def read_list(payload: Any) -> Any:
                     if payload is None:
                         return None
-                    read = self.reader(item)
+                    read = self._reader(item)
                     return [read(value) for value in payload]
                 return read_list
             if obj_type.startswith("dict("):
@@ -266,7 +278,7 @@ class EnvelopeSerializer(DefaultSerializer):
                 def read_dict(payload: Any) -> Any:
                     if payload is None:
                         return None
-                    read = self.reader(value_type)
+                    read = self._reader(value_type)
                     return {key: read(value) for key, value in payload.items()}
                 return read_dict
             if obj_type in self.NATIVE_TYPES_MAPPING:
@@ -304,19 +316,15 @@ class EnvelopeSerializer(DefaultSerializer):
         def read_child(payload: Any) -> Any:
             if type(payload) is not dict:
                 return None if payload is None else by_sdk(payload)
-            try:
-                name = parent.get_real_child_model(payload)  # type: ignore[attr-defined]
+            name = parent.get_real_child_model(payload)  # type: ignore[attr-defined]
+            read = self._children.get(name)
+            if read is None:
                 if not name:
-                    raise SerializationException(
-                        f"Couldn't resolve object by discriminator type for {parent} class")
-                read = self._children.get(name)
-                if read is None:
-                    child = self._DefaultSerializer__load_class_from_name(name)
-                    if not isinstance(child, type) or not hasattr(child, "deserialized_types"):
-                        return by_sdk(payload)
-                    read = self._children[name] = self._model_reader(child, by_sdk)
-            except Exception as exc:  # the SDK reports every failure inside a model so
-                raise SerializationException(str(exc)) from None
+                    return by_sdk(payload)  # the SDK's "Couldn't resolve object by discriminator"
+                child = self._DefaultSerializer__load_class_from_name(name)
+                if not isinstance(child, type) or not hasattr(child, "deserialized_types"):
+                    return by_sdk(payload)
+                read = self._children[name] = self._model_reader(child, by_sdk)
             return read(payload)
         return read_child
 
@@ -327,22 +335,29 @@ class EnvelopeSerializer(DefaultSerializer):
         names.update({k: k for k in types if k not in names})  # what the SDK does on every read
         if any(attr not in types for attr in names):
             return by_sdk
-        fields = tuple((attr, key, types[attr]) for attr, key in names.items())
-        known = frozenset(names.values())
+        fields = {key: (attr, types[attr]) for attr, key in names.items()}  # by the payload's key
+        if len(fields) != len(names):
+            return by_sdk  # two attributes read from one key: the SDK's order decides
+        readers = self._readers
 
         def read_model(payload: Any) -> Any:
+            # The model's __init__ sets every attribute, so setting them in the payload's
+            # order gives the SDK's instance; keys the model does not know come last, as there.
             if type(payload) is not dict:
                 return None if payload is None else by_sdk(payload)
-            try:
-                instance = model()
-                for attr, key, kind in fields:
-                    if key in payload:
-                        setattr(instance, attr, self.reader(kind)(payload[key]))
-                for extra in [key for key in payload if key not in known]:
-                    setattr(instance, extra, payload[extra])
-                return instance
-            except Exception as exc:  # as the SDK: every failure inside a model is a SerializationException
-                raise SerializationException(str(exc)) from None
+            instance = model()
+            extras = None
+            for key, value in payload.items():
+                field = fields.get(key)
+                if field is None:
+                    extras = [key] if extras is None else [*extras, key]
+                    continue
+                attr, kind = field
+                setattr(instance, attr, (readers.get(kind) or self._reader(kind))(value))
+            if extras is not None:
+                for key in extras:
+                    setattr(instance, key, payload[key])
+            return instance
         return read_model
 
     def _writer_for(self, kind: type) -> Writer:
@@ -409,11 +424,7 @@ def _enum_reader(kind: type[Enum]) -> Reader:
         try:
             return members[payload]
         except (KeyError, TypeError):
-            pass
-        try:
-            return kind(payload)
-        except Exception as exc:
-            raise SerializationException(str(exc)) from None
+            return kind(payload)  # the enum's own lookup, and its error
     return read_enum
 
 
