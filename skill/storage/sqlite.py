@@ -278,6 +278,7 @@ class SQLiteAdapter:
         self._conn_file: tuple[int, int] | None = None  # (device, inode) of the file it has open
         self._wal_pages = WAL_PAGES
         self._conn_lock = threading.RLock()
+        self._held = _Held(self)
         self._write_lock = _write_lock(self.path)
         self._migrate()
         journal = Path(journal_path) if journal_path else self.path.with_name(JOURNAL_FILE_NAME)
@@ -665,15 +666,14 @@ class SQLiteAdapter:
         except sqlite3.Error as error:
             logger.warning("Could not checkpoint %s: %s", self.path, error)
 
-    @contextmanager
-    def _use(self) -> Iterator[sqlite3.Connection]:
-        """Hold the adapter's connection for one statement or one transaction; open it if needed.
+    def _use(self) -> _Held:
+        """Return the context that holds the adapter's connection for one statement or one
+        transaction (and opens it if needed).
 
         Take it after the write lock, never before (`_atomic`), and call nothing that takes
         the write lock while holding it.
         """
-        with self._conn_lock:
-            yield self._connection()
+        return self._held
 
     def _connection(self) -> sqlite3.Connection:
         """Return the adapter's connection (call with `_conn_lock` held: see `_use`).
@@ -710,20 +710,22 @@ class SQLiteAdapter:
         if conn is not None:
             conn.close()
 
-    @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        try:
-            yield
-        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
-            raise
-        except sqlite3.Error as error:
+    def _errors(self, action: str) -> _Errors:
+        """Return a context that turns SQLite's and the system's errors into StorageUnavailableError."""
+        return _Errors(self, action)
+
+    def _failed(self, error: BaseException, action: str) -> None:
+        """Raise the storage error `error` (raised while trying to `action`) stands for, if any."""
+        if isinstance(error, sqlite3.ProgrammingError | sqlite3.InterfaceError):
+            return  # our mistake, not the storage's: it goes up as it is
+        if isinstance(error, sqlite3.Error):
             code = getattr(error, "sqlite_errorcode", 0) & 0xFF
             if code == sqlite3.SQLITE_FULL:
                 raise _DiskFull from error
             # A connection that failed may be in a bad state; the next call opens a fresh one.
             self._forget_connection()
             raise StorageUnavailableError(self._explain(error, action)) from error
-        except OSError as error:
+        if isinstance(error, OSError):
             raise StorageUnavailableError(
                 f"Could not {action} in SQLite database '{self.path}' ({error}); "
                 "check that its directory exists and is writable."
@@ -792,6 +794,48 @@ class SQLiteAdapter:
 
 class _DiskFull(Exception):
     """Signal that SQLite reported a full disk (the caller checkpoints and retries once)."""
+
+
+# Both contexts below run for every statement of every request: classes, not generators
+# (`contextlib.contextmanager` costs a generator and a wrapper object each time).
+
+class _Errors:
+    """Turn the errors raised inside the block into the storage errors they stand for."""
+
+    __slots__ = ("action", "adapter")
+
+    def __init__(self, adapter: SQLiteAdapter, action: str) -> None:
+        self.adapter, self.action = adapter, action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> bool:
+        if error is not None:
+            self.adapter._failed(error, self.action)
+        return False
+
+
+class _Held:
+    """Hold an adapter's connection (its re-entrant lock) for the block; give the connection."""
+
+    __slots__ = ("adapter",)
+
+    def __init__(self, adapter: SQLiteAdapter) -> None:
+        self.adapter = adapter
+
+    def __enter__(self) -> sqlite3.Connection:
+        lock = self.adapter._conn_lock
+        lock.acquire()
+        try:
+            return self.adapter._connection()
+        except BaseException:
+            lock.release()
+            raise
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> bool:
+        self.adapter._conn_lock.release()
+        return False
 
 
 __all__ = ["JOURNAL_BYTES", "SCHEMA_VERSION", "Journal", "SQLiteAdapter"]
