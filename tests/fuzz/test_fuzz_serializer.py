@@ -108,6 +108,23 @@ def written(write: Any, model: Any) -> Any:
         return type(exc), str(exc)
 
 
+def shadows_maps(value: Any) -> bool:
+    """Return whether a model in `value` has its own `deserialized_types` or `attribute_map`.
+
+    The SDK's writer then merges that instance's map into its class's `attribute_map`, for the
+    whole process (every later read of that class breaks), so such models are not written
+    here; ours hands them to the SDK's writer as they are. Responses never hold such a model.
+    """
+    if isinstance(value, list):
+        return any(shadows_maps(item) for item in value)
+    if isinstance(value, dict):
+        return any(shadows_maps(item) for item in value.values())
+    if hasattr(value, "deserialized_types") and not isinstance(value, type):
+        own = vars(value)
+        return "deserialized_types" in own or "attribute_map" in own or any(shadows_maps(v) for v in own.values())
+    return False
+
+
 def sdk_read(payload: Any) -> Any:
     return SDK._DefaultSerializer__deserialize(payload, RequestEnvelope)
 
@@ -115,8 +132,7 @@ def sdk_read(payload: Any) -> Any:
 def assert_same_reading(payload: Any) -> None:
     ours, sdk = outcome(lambda p: OURS.from_parsed(p, RequestEnvelope), payload), outcome(sdk_read, payload)
     assert ours == sdk
-    if ours[0] == "read":
-        model = sdk_read(payload)
+    if ours[0] == "read" and not shadows_maps(model := sdk_read(payload)):
         assert written(OURS.serialize, model) == written(DefaultSerializer().serialize, model)
 
 
