@@ -132,7 +132,12 @@ def _load(handler_input: HandlerInput) -> User:
     user_id, device_id = _user_id(handler_input), _device_id(handler_input)
     person = _person_id(handler_input)
     owner = person_key(user_id, person) if user_id and person else None
-    empty = User(user_id, device_id, {}, PlaybackState(), view=_view({}, PlaybackState()), owner=owner)
+
+    def unreadable(health: str) -> User:
+        """Return the user with nothing loaded, whose records are `health` and so never written."""
+        empty = PlaybackState()
+        return User(user_id, device_id, {}, empty, view=_view({}, empty), owner=owner, health=health)
+
     store = store_of(handler_input)
     try:
         snapshot = store.load(user_id or "", device_id, owner)
@@ -140,23 +145,20 @@ def _load(handler_input: HandlerInput) -> User:
         if owner is None and _steers_playback(handler_input) and is_person_of(user_id or "", claimed):
             # An AudioPlayer event, a button, or "pause" / "next" from a voice Alexa did not
             # recognise this time: the run on this device belongs to whoever started it.
-            owner = empty.owner = claimed
+            owner = claimed
             snapshot.profile = store.profile(owner)
     except CorruptRecordError:
         log.error("The stored record of user %s cannot be read; leaving it untouched.", user_id)
-        empty.health = CORRUPT
-        return empty
+        return unreadable(CORRUPT)
     except (PersistenceException, ValueError) as exc:  # StorageUnavailableError and the SDK's own
         log.error("Storage is unavailable for user %s: %s", user_id, exc)
-        empty.health = UNAVAILABLE
-        return empty
+        return unreadable(UNAVAILABLE)
     try:
         progress.check_document(snapshot.profile)
         state = PlaybackState.from_dict(snapshot.devices.get(device_id))
     except ValueError as exc:  # e.g. written by a newer version: changing it would fail mid-request
         log.error("The records of user %s cannot be read; leaving them untouched: %s", user_id, exc)
-        empty.health = CORRUPT
-        return empty
+        return unreadable(CORRUPT)
     others = {}
     for other, raw in snapshot.devices.items():
         if other == device_id or raw.get(OWNER) != owner:

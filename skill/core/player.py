@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 
@@ -95,18 +96,24 @@ class Token(NamedTuple):
         """Parse a token string, or return None for anything that is not one of ours."""
         if not isinstance(text, str) or len(text) > 200:
             return None
-        parts = text.split("|")
-        screen = parts.pop() if len(parts) in (5, 6) and SCREEN_TAG.match(parts[-1]) else ""
-        length = parts.pop() if len(parts) == 5 and parts[4] in LENGTHS and parts[4] != FULL else FULL
-        if len(parts) != 4 or not parts[0] or not parts[1]:
-            return None
-        try:
-            index, seq = int(parts[2]), int(parts[3])
-        except ValueError:
-            return None
-        if index < 0 or seq < 0:
-            return None
-        return cls(parts[0], parts[1], index, seq, length, screen)
+        return _parse_token(text)  # a request parses its token several times
+
+
+@lru_cache(maxsize=4096)
+def _parse_token(text: str) -> Token | None:
+    """Parse token text (see `Token.parse`); tokens are immutable, so one parse serves every request."""
+    parts = text.split("|")
+    screen = parts.pop() if len(parts) in (5, 6) and SCREEN_TAG.match(parts[-1]) else ""
+    length = parts.pop() if len(parts) == 5 and parts[4] in LENGTHS and parts[4] != FULL else FULL
+    if len(parts) != 4 or not parts[0] or not parts[1]:
+        return None
+    try:
+        index, seq = int(parts[2]), int(parts[3])
+    except ValueError:
+        return None
+    if index < 0 or seq < 0:
+        return None
+    return Token(parts[0], parts[1], index, seq, length, screen)
 
 
 class PlaybackState(NamedTuple):
@@ -162,8 +169,8 @@ class PlaybackState(NamedTuple):
                 token=_opt_str(data.get("token")),
                 enqueued_token=_opt_str(data.get("enqueued_token")),
                 seq=_nat(data.get("seq", 0)),
-                completed=frozenset(_nat(i) for i in data.get("completed", [])),
-                skipped=frozenset(_nat(i) for i in data.get("skipped", [])),
+                completed=frozenset(map(_nat, data.get("completed", []))),
+                skipped=frozenset(map(_nat, data.get("skipped", []))),
                 started_at=_opt_str(data.get("started_at")),
                 paused_at=_opt_str(data.get("paused_at")),
                 length=_length(data.get("length", FULL)),
@@ -188,9 +195,14 @@ def _opt_str(value: Any) -> str | None:
 
 
 def _nat(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if type(value) is int and value >= 0:  # the stored case, decided first
+        return value
+    if isinstance(value, bool) or not isinstance(value, _NUMBERS) or value < 0:
         raise ValueError(f"expected a non-negative number, got {value!r}")
     return int(value)
+
+
+_NUMBERS = (int, float)
 
 
 class Play(NamedTuple):

@@ -9,9 +9,11 @@ import pytest
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import RequestEnvelope, ResponseEnvelope
 from ask_sdk_model.interfaces.audioplayer import PlaybackStoppedRequest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skill.config import LOCAL_SKILL_ID
-from skill.hosting.envelope import MAX_DEPTH, BadEnvelope, EnvelopeSerializer, check_envelope, parse
+from skill.hosting.envelope import MAX_DEPTH, BadEnvelope, EnvelopeSerializer, _deeper_than, check_envelope, parse
 from tests import alexa
 
 READER = EnvelopeSerializer(LOCAL_SKILL_ID)
@@ -159,3 +161,44 @@ def test_a_body_that_is_not_json_is_rejected(body):
 def test_the_reader_needs_the_skill_id():
     with pytest.raises(ValueError, match="skill id"):
         EnvelopeSerializer("")
+
+
+def depth(value: object) -> int:
+    """Return how many levels of objects and arrays a JSON value nests (a scalar: 0)."""
+    if isinstance(value, dict):
+        return 1 + max((depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((depth(v) for v in value), default=0)
+    return 0
+
+
+NESTING = st.recursive(
+    st.none() | st.integers() | st.text(alphabet="{}[]\"\\ab", max_size=6),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(alphabet="{[ab", max_size=3), inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(NESTING, st.integers(1, 40))
+def test_the_depth_walk_says_deeper_exactly_when_the_value_nests_deeper(value, limit):
+    container = [value]
+    assert _deeper_than(container, limit) == (depth(container) > limit)
+
+
+@settings(max_examples=300, deadline=None)
+@given(NESTING, st.integers(MAX_DEPTH - 6, MAX_DEPTH + 2), st.booleans())
+def test_an_envelope_read_from_its_text_is_refused_for_depth_exactly_as_one_read_without(value, levels, as_bytes):
+    body = with_value(alexa.launch(), ("session", "attributes", "pending"), {"v": value, "deep": nested(levels - 3)})
+    text = json.dumps(body, ensure_ascii=False)
+
+    def verdict(*args):
+        try:
+            check_envelope(body, LOCAL_SKILL_ID, *args)
+        except BadEnvelope as exc:
+            return str(exc)
+        return "accepted"
+
+    assert verdict(text.encode() if as_bytes else text) == verdict()
+    assert (verdict() == "accepted") == (depth(body) <= MAX_DEPTH)
