@@ -93,7 +93,7 @@ class FaultServer:
     url: str = ""
     script: list[Callable[[BaseHTTPRequestHandler], None]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
-    connections: set[int] = field(default_factory=set)
+    connections: set[tuple[str, int]] = field(default_factory=set)  # by the client's address and port
 
 
 @contextmanager
@@ -107,7 +107,7 @@ def fault_server(wrap: Callable[[socket.socket], socket.socket] | None = None) -
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with lock:
-                state.connections.add(id(self.connection))
+                state.connections.add(self.client_address)  # id() of a closed socket can come back
                 state.requests.append({"headers": dict(self.headers.items()), "body": json.loads(body)})
                 step = state.script.pop(0) if state.script else ok_reply()
             step(self)
