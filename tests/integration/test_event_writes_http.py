@@ -75,6 +75,15 @@ def begin(counted: Counted, user: str) -> str:
     return token
 
 
+def into_second_track(counted: Counted, user: str) -> str:
+    """Start the calves routine and play into its second track, whose start writes nothing; return its token."""
+    first = begin(counted, user)
+    queued = token_of(counted.ask(event("PlaybackNearlyFinished", first, user))[0])
+    counted.ask(event("PlaybackFinished", first, user))
+    counted.ask(event("PlaybackStarted", queued, user))
+    return queued
+
+
 def playing(token: str, offset_ms: int = 0) -> dict[str, Any]:
     """Return the context.AudioPlayer of a device playing `token`."""
     return {"token": token, "offsetInMilliseconds": offset_ms, "playerActivity": "PLAYING"}
@@ -128,10 +137,7 @@ def test_a_stop_during_a_track_whose_start_went_unsaved_pauses_that_track_and_re
     counted: Counted,
 ) -> None:
     user = f"amzn1.ask.account.PAUSE-UNSAVED-{counted.rig.kind}"
-    first = begin(counted, user)
-    queued = token_of(counted.ask(event("PlaybackNearlyFinished", first, user))[0])
-    counted.ask(event("PlaybackFinished", first, user))
-    counted.ask(event("PlaybackStarted", queued, user))
+    queued = into_second_track(counted, user)
     stop, wrote = counted.ask(alexa.intent("AMAZON.PauseIntent", audio_player=playing(queued, 7000), user=user))
     assert [d["type"] for d in alexa.directives(stop)] == ["AudioPlayer.Stop"] and wrote, "a pause is saved"
     counted.ask(event("PlaybackStopped", queued, user, offset_ms=7000))
@@ -146,10 +152,7 @@ def test_a_stop_during_a_track_whose_start_went_unsaved_pauses_that_track_and_re
 
 def test_a_voice_command_during_a_track_whose_start_went_unsaved_acts_on_that_track(counted: Counted) -> None:
     user = f"amzn1.ask.account.NEXT-UNSAVED-{counted.rig.kind}"
-    first = begin(counted, user)
-    queued = token_of(counted.ask(event("PlaybackNearlyFinished", first, user))[0])
-    counted.ask(event("PlaybackFinished", first, user))
-    counted.ask(event("PlaybackStarted", queued, user))
+    queued = into_second_track(counted, user)
     reply, _ = counted.ask(alexa.intent("AMAZON.NextIntent", audio_player=playing(queued, 3000), user=user))
     assert Token.parse(token_of(reply)).index == 2, "next from the second track is the third"
     [run] = counted.rig.runs(user).values()
