@@ -12,10 +12,15 @@ is a new user, so the launch reads an empty record.
              (the baseline of the target, issue 11 item 4)
   hello-ddb  the same with the official ask-sdk-dynamodb-persistence-adapter against the same
              dynalite: it reads the user's attributes and saves them back, as a stored skill must
+  hello-io   hello plus only our DynamoDB client (skill.storage.dynamo_client: socket, TLS, SigV4)
+             making the three reads a first launch makes (the profile, the devices, the recent
+             runs): no other skill code. The least a launch that reads DynamoDB costs on this
+             stack, so ours/hello-io is what our own code adds (for reference)
   python     nothing (`pass`): the interpreter's own start, which the in-process times exclude
 Bytecode is cached for all modules alike, as in a deployed bundle. One untimed round first,
 then --repeats rounds, the kinds interleaved and rotated each round. Prints medians, the
-ratios ours/hello (target <= 1.3) and ours/hello-ddb, then one `RESULT lambda key=value ...`
+ratios ours/hello (target <= 1.3), hello-io/hello, ours/hello-io and ours/hello-ddb, then one
+`RESULT lambda key=value ...`
 line. Without dynalite (no node) it says so and exits 1: the target is not measured.
 """
 
@@ -73,6 +78,30 @@ _sb.add_request_handler(Hello())
 _r = _sb.lambda_handler()(EVENT, None)
 """
 
+HELLO_IO = """
+import os
+from skill.storage.dynamo_client import DynamoClient
+from skill.storage.sigv4 import credential_source
+""" + HELLO_HANDLER + """
+class HelloReading(Hello):
+    def handle(self, handler_input):
+        user = {"S": handler_input.request_envelope.session.user.user_id}
+        client = DynamoClient(ENDPOINT, os.environ["AWS_REGION"], credential_source(local=True))
+        client.call("GetItem", {"TableName": TABLE, "Key": {"id": user, "sk": {"S": "profile"}},
+                                "ConsistentRead": True})
+        for low, high in (("device#", "device$"), ("run#", "run$")):
+            client.call("Query", {"TableName": TABLE, "ConsistentRead": True,
+                                  "KeyConditionExpression": "id = :id AND sk BETWEEN :low AND :high",
+                                  "ExpressionAttributeValues": {":id": user, ":low": {"S": low},
+                                                                ":high": {"S": high}}})
+        return super().handle(handler_input)
+
+from ask_sdk_core.skill_builder import SkillBuilder
+_sb = SkillBuilder()
+_sb.add_request_handler(HelloReading())
+_r = _sb.lambda_handler()(EVENT, None)
+"""
+
 
 def program(body: str, *, endpoint: str = "", table: str = "") -> str:
     """Return a sample's code: a fresh LaunchRequest of a new user, then `body`, then the check."""
@@ -99,11 +128,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import boto3
 
-        endpoint, ours_table, hello_table = dynalite.endpoint_url, "cold-ours", "cold-hello"
-        boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local",
-                     aws_secret_access_key="local").create_table(
+        endpoint, ours_table, hello_table, io_table = dynalite.endpoint_url, "cold-ours", "cold-hello", "cold-io"
+        admin = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local",
+                             aws_secret_access_key="local")
+        admin.create_table(
             TableName=hello_table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        admin.create_table(  # our table's keys
+            TableName=io_table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"},
+                                           {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
         lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "trigger-coach", "AWS_REGION": "us-east-1",
                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local",
                       "AWS_SECRET_ACCESS_KEY": "local"}
@@ -114,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             "ours": (lambda: program(OURS), ours_env),  # a new user in every sample
             "hello": (lambda: program(HELLO), lambda_env),
             "hello-ddb": (lambda: program(HELLO_DDB, endpoint=endpoint, table=hello_table), lambda_env),
+            "hello-io": (lambda: program(HELLO_IO, endpoint=endpoint, table=io_table), lambda_env),
             "python": ("pass\n", lambda_env),
         }
         with tempfile.TemporaryDirectory(prefix="trigger-coach-lambda-") as work:
@@ -127,14 +163,21 @@ def main(argv: list[str] | None = None) -> int:
     for name, m in med.items():
         print(f"{name:<10}{m['wall'] * 1000:>9.1f}{m['cpu'] * 1000:>9.1f}{m['process'] * 1000:>10.1f}"
               f"{m['low'] * 1000:>9.1f}..{m['high'] * 1000:.1f}")
-    ours, hello, ddb = med["ours"], med["hello"], med["hello-ddb"]
+    ours, hello, ddb, io = med["ours"], med["hello"], med["hello-ddb"], med["hello-io"]
     wall, cpu = ours["wall"] / hello["wall"], ours["cpu"] / hello["cpu"]
+    floor_wall, floor_cpu = io["wall"] / hello["wall"], io["cpu"] / hello["cpu"]
+    own_wall, own_cpu = ours["wall"] / io["wall"], ours["cpu"] / io["cpu"]
     ddb_wall, ddb_cpu = ours["wall"] / ddb["wall"], ours["cpu"] / ddb["cpu"]
     print()
     print(f"ours / hello      wall = {wall:6.3f}   CPU = {cpu:6.3f}   (target <= 1.3; no storage in hello)")
+    print(f"hello-io / hello  wall = {floor_wall:6.3f}   CPU = {floor_cpu:6.3f}   (the reads alone)")
+    print(f"ours / hello-io   wall = {own_wall:6.3f}   CPU = {own_cpu:6.3f}   (what our own code adds)")
     print(f"ours / hello-ddb  wall = {ddb_wall:6.3f}   CPU = {ddb_cpu:6.3f}   (hello with the SDK's DynamoDB adapter)")
     print(result_line("lambda", wall_ratio=round(wall, 3), cpu_ratio=round(cpu, 3), ddb_wall_ratio=round(ddb_wall, 3),
-                      ddb_cpu_ratio=round(ddb_cpu, 3), ours_wall_ms=round(ours["wall"] * 1000, 1),
+                      ddb_cpu_ratio=round(ddb_cpu, 3), floor_wall_ratio=round(floor_wall, 3),
+                      floor_cpu_ratio=round(floor_cpu, 3), own_wall_ratio=round(own_wall, 3),
+                      own_cpu_ratio=round(own_cpu, 3), io_wall_ms=round(io["wall"] * 1000, 1),
+                      ours_wall_ms=round(ours["wall"] * 1000, 1),
                       hello_wall_ms=round(hello["wall"] * 1000, 1), ddb_wall_ms=round(ddb["wall"] * 1000, 1),
                       ours_cpu_ms=round(ours["cpu"] * 1000, 1), hello_cpu_ms=round(hello["cpu"] * 1000, 1),
                       ddb_cpu_ms=round(ddb["cpu"] * 1000, 1), repeats=args.repeats))
