@@ -50,7 +50,7 @@ def create_app(
         log.warning("REQUEST VERIFICATION IS OFF (TRIGGER_COACH_VERIFY=0). Anyone who can reach "
                     "this server can act as Alexa. Use this only for local tests.")
 
-    app = Flask("trigger_coach")
+    app = Flask("trigger_coach", static_folder=None)  # no /static route: we serve only what is below
     app.config.update(
         ASK_SDK_VERIFY_SIGNATURE=False,  # our RequestVerifier does both, in `verifiers`
         ASK_SDK_VERIFY_TIMESTAMP=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.error
 import urllib.request
 
 import pytest
@@ -54,6 +55,21 @@ def test_an_sdk_unreadable_envelope_gets_400_and_one_log_line_without_a_tracebac
     assert status == 400 and reply["check"] == "envelope", reply
     [line] = warnings_and_worse(caplog)
     assert line.exc_info is None
+
+
+def test_only_our_routes_are_served_and_no_static_folder(app_settings, tmp_path, monkeypatch):
+    # Flask adds /static/<path> from the folder it starts in by default; ours must serve none.
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "secret.txt").write_text("not for the world")
+    monkeypatch.chdir(tmp_path)
+    with ThreadServer(create_app(app_settings)) as server:
+        for path in ("/static/secret.txt", "/nothing-here"):
+            try:
+                urllib.request.urlopen(f"{server.url}{path}", timeout=10)
+            except urllib.error.HTTPError as error:
+                assert error.code == 404 and json.loads(error.read())["error"]
+            else:
+                raise AssertionError(f"{path} was served")
 
 
 @pytest.mark.parametrize("device", ["dev-\ud800", "d" * 20_000, "dev/../../x?y#z\r\n"],
