@@ -45,9 +45,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import certifi
 from ask_sdk_webservice_support.verifier_constants import ALEXA_SKILL_EVENT_LIST
@@ -101,8 +100,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class _TrustedSigner:
+class _TrustedSigner(NamedTuple):
     """A validated chain reduced to what later requests need: the key and the validity window."""
 
     public_key: rsa.RSAPublicKey
