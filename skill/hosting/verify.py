@@ -37,13 +37,11 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import http.client
 import logging
 import posixpath
 import threading
-import urllib.error
+import time
 import urllib.parse
-import urllib.request
 import warnings
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -58,6 +56,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
 
 from skill.compat import import_abstract_verifier
+from skill.http_client import DEFAULT_PORTS, Connection, TransportError, tls_context
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -117,7 +116,7 @@ class RequestVerifier(AbstractVerifier):
 
     - `trusted_roots`: root CAs a chain must lead to (default: the certifi bundle).
     - `cert_fetcher`: download a URL and return its bytes, raising `OSError` on failure
-      (default: urllib with `timeout`, no redirects).
+      (default: `skill.http_client` with `timeout`, no redirects).
     - `cert_origin`: fetch the validated URL's path from this origin, e.g.
       ``"http://127.0.0.1:8123"``; the URL in the header must still pass the Amazon URL check.
     - `clock`: return the current time, timezone-aware; used for timestamps, certificate
@@ -283,7 +282,7 @@ class RequestVerifier(AbstractVerifier):
             fetch_url = self._origin + canonical_url.removeprefix(f"https://{CERT_URL_HOST}")
         try:
             return _within(self._timeout, self._fetch, fetch_url)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
+        except (OSError, TransportError, ValueError) as exc:
             raise VerificationError(
                 "cert-download",
                 f"Could not download the certificate chain from {_quote(fetch_url)}: {exc}.",
@@ -426,15 +425,6 @@ def _quote(value: object, limit: int = 120) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
-class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    # The URL was checked, not wherever a redirect might point.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_opener = urllib.request.build_opener(_RefuseRedirects)
-
-
 def _within(seconds: float, fetch: Callable[[str], bytes], url: str) -> bytes:
     """Return `fetch(url)`, or raise TimeoutError once `seconds` have passed in all.
 
@@ -453,7 +443,7 @@ def _within(seconds: float, fetch: Callable[[str], bytes], url: str) -> bytes:
     helper = threading.Thread(target=run, name="cert-download", daemon=True)
     helper.start()
     helper.join(seconds)
-    if not outcome:
+    if not outcome or isinstance(outcome[0], TimeoutError):  # the fetch's own deadline may win the race
         raise TimeoutError(f"no complete answer within {seconds:g} s")
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
@@ -461,17 +451,19 @@ def _within(seconds: float, fetch: Callable[[str], bytes], url: str) -> bytes:
 
 
 def _download(url: str, *, timeout: float) -> bytes:
-    """Download a certificate chain, refusing redirects and oversized answers."""
+    """Download a certificate chain by the deadline, refusing redirects and oversized answers."""
+    parts = urllib.parse.urlsplit(url)
+    tls = tls_context() if parts.scheme == "https" else None  # http only from a test's cert_origin
+    connection = Connection(parts.hostname or "", parts.port or DEFAULT_PORTS.get(parts.scheme, 443), tls)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        response = _opener.open(url, timeout=timeout)
-    except urllib.error.HTTPError as error:
-        error.close()  # it holds the connection open until garbage collection otherwise
-        raise OSError(f"HTTP status {error.code} {error.reason}") from None
-    with response:
-        data = response.read(MAX_CHAIN_BYTES + 1)
-    if len(data) > MAX_CHAIN_BYTES:
-        raise ValueError(f"the answer is larger than {MAX_CHAIN_BYTES} bytes")
-    return data
+        reply = connection.exchange("GET", target, {"Connection": "close"}, deadline=time.monotonic() + timeout,
+                                    connect_timeout=timeout, max_body=MAX_CHAIN_BYTES)
+    finally:
+        connection.close()
+    if reply.status != 200:  # a redirect too: the URL was checked, not wherever it might point
+        raise OSError(f"HTTP status {reply.status} {reply.reason}")
+    return reply.body
 
 
 @functools.cache

@@ -11,31 +11,26 @@ the server trickles; the adapter's own save loop retries on top within its budge
 Each thread keeps one keep-alive connection; a connection the server closed while idle is
 reopened at once. https endpoints use TLS with certificate and host name verification.
 
-The HTTP is the little this one exchange needs (`_Connection`): a POST with Content-Length,
-and a reply of status line, headers and a body sized by Content-Length or sent chunked.
-http.client would parse the reply's headers with the email package, and importing the two
-takes about 12 ms of every cold start (AWS's own Lambda runtime client avoids it for that
-reason); what is here costs nothing to import beyond socket and ssl.
+The HTTP is `skill.http_client`'s, the one client all our outgoing requests share.
 """
 
 from __future__ import annotations
 
 import binascii
-import io
 import json
 import math
 import os
 import random
-import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Clamped, Context, Decimal, DecimalException, Inexact, Overflow, Rounded, Underflow
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
+from skill.http_client import Connection, MalformedReply, Reply, TransportError, tls_context
 from skill.storage.sigv4 import Credentials, sign
 
 API_VERSION = "DynamoDB_20120810"
@@ -64,14 +59,6 @@ class ServiceError(Exception):
     def __init__(self, code: str, message: str, status: int) -> None:
         super().__init__(f"{code}: {message}" if message else code)
         self.code, self.message, self.status = code, message, status
-
-
-class TransportError(Exception):
-    """Signal that no usable reply came back: unreachable, timed out, cut off or malformed."""
-
-
-class MalformedReply(TransportError):
-    """A reply came but cannot be read (not JSON, a checksum mismatch); retried like a 5xx."""
 
 
 # Attribute values, exactly as boto3's TypeSerializer/TypeDeserializer (with our plain-JSON
@@ -144,167 +131,9 @@ def unmarshal(attribute: Any) -> Any:
     raise ValueError(f"{attribute!r} is not a DynamoDB attribute value")
 
 
-# The wire.
-
-
-class _DeadlineReader(io.RawIOBase):
-    """Read a socket, each read allowed only the time left until the call's deadline."""
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._sock, self._deadline = sock, deadline
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the call's deadline passed while the reply was still arriving")
-        self._sock.settimeout(left)
-        return self._sock.recv_into(buffer)
-
-
-MAX_LINE = 65536  # bytes in a status or header line, as http.client allows
-MAX_HEADERS = 100
-
-
-class _Closed(ConnectionError):
-    """The server closed the connection before the reply began (a kept-alive one it dropped)."""
-
-
-class _CutOff(TransportError):
-    """The connection ended in the middle of a reply."""
-
-
-class _Reply(NamedTuple):
-    status: int
-    reason: str
-    headers: dict[str, str]  # names in lower case
-    body: bytes
-    will_close: bool  # the server ends the connection after this reply
-
-
-class _Connection:
-    """One kept-alive HTTP/1.1 connection to a host (TLS when given a context)."""
-
-    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None) -> None:
-        self.host, self.port, self.tls = host, port, tls
-        self.sock: socket.socket | None = None
-
-    def exchange(self, method: str, path: str, headers: dict[str, str], body: bytes, *, deadline: float,
-                 connect_timeout: float) -> _Reply:
-        """Send one request and return its reply; every read is allowed only the time left until ``deadline``."""
-        lines = [f"{method} {path} HTTP/1.1"]
-        for name, value in {**headers, "Content-Length": str(len(body))}.items():
-            if "\r" in value or "\n" in value:
-                raise ValueError(f"The {name} header {value!r} holds a line break; check where it comes from.")
-            lines.append(f"{name}: {value}")
-        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-        left = max(0.001, deadline - time.monotonic())
-        if self.sock is None:
-            sock = socket.create_connection((self.host, self.port), timeout=min(connect_timeout, left))
-            self.sock = self.tls.wrap_socket(sock, server_hostname=self.host) if self.tls is not None else sock
-        self.sock.settimeout(left)
-        self.sock.sendall(request)
-        return _read_reply(io.BufferedReader(_DeadlineReader(self.sock, deadline)))
-
-    def close(self) -> None:
-        """Close the connection (the next exchange opens a new one)."""
-        sock, self.sock = self.sock, None
-        if sock is not None:
-            sock.close()
-
-
-def _line(reader: io.BufferedReader) -> bytes:
-    line = reader.readline(MAX_LINE + 1)
-    if len(line) > MAX_LINE:
-        raise MalformedReply(f"a line of the reply is longer than {MAX_LINE} bytes: {line[:80]!r}")
-    if line and not line.endswith(b"\n"):
-        raise _CutOff(f"the connection closed in the middle of a line of the reply: {line[:80]!r}")
-    return line
-
-
-def _read_reply(reader: io.BufferedReader) -> _Reply:
-    """Read one reply: skip interim 1xx replies, then the status line, headers and body."""
-    while True:
-        first = _line(reader)
-        if not first:
-            raise _Closed("the server closed the connection without replying")
-        version, _, rest = first.decode("latin-1").rstrip("\r\n").partition(" ")
-        code, _, reason = rest.partition(" ")
-        if not version.startswith("HTTP/1.") or not (code.isdigit() and len(code) == 3):
-            raise MalformedReply(f"the reply does not begin with an HTTP/1.x status line: {first[:80]!r}")
-        headers: dict[str, str] = {}
-        while (line := _line(reader)) not in (b"\r\n", b"\n"):
-            if not line:
-                raise _CutOff("the connection closed in the middle of the reply's headers")
-            name, colon, value = line.decode("latin-1").partition(":")
-            if not colon or len(headers) >= MAX_HEADERS:
-                raise MalformedReply(f"the reply has a header line that cannot be read: {line[:80]!r}")
-            key = name.strip().lower()
-            headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
-        if not code.startswith("1"):
-            break
-    tokens = {token.strip().lower() for token in headers.get("connection", "").split(",")}
-    will_close = "close" in tokens or (version == "HTTP/1.0" and "keep-alive" not in tokens)
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = _chunked(reader)
-    elif "content-length" in headers:
-        size = headers["content-length"]
-        if not size.isdigit():
-            raise MalformedReply(f"the reply's Content-Length {size!r} is not a number of bytes")
-        body = reader.read(int(size))
-        if len(body) < int(size):
-            raise _CutOff(f"the connection closed after {len(body)} of the reply's {size} bytes")
-    else:  # the body ends with the connection
-        body, will_close = reader.read(), True
-    return _Reply(int(code), reason, headers, body, will_close)
-
-
-def _chunked(reader: io.BufferedReader) -> bytes:
-    """Read a chunked body and its trailer."""
-    chunks = []
-    while True:
-        line = _line(reader)
-        size = line.split(b";", 1)[0].strip()
-        try:
-            length = int(size, 16)
-        except ValueError:
-            if not line:
-                raise _CutOff("the connection closed before a chunk of the reply") from None
-            raise MalformedReply(f"a chunk of the reply has no size: {line[:80]!r}") from None
-        if length == 0:
-            while (trailer := _line(reader)) not in (b"\r\n", b"\n"):
-                if not trailer:
-                    raise _CutOff("the connection closed in the reply's trailer")
-            return b"".join(chunks)
-        chunk = reader.read(length)
-        if len(chunk) < length or _line(reader) not in (b"\r\n", b"\n"):
-            raise _CutOff("the connection closed in the middle of a chunk of the reply")
-        chunks.append(chunk)
-
-
-_tls: dict[str | None, ssl.SSLContext] = {}
-
-
 def _tls_context(ca_file: str | None) -> ssl.SSLContext:
-    """Return a TLS context verifying certificates and host names against ``ca_file``.
-
-    Without one: AWS_CA_BUNDLE if set (as botocore), else certifi's roots (as botocore), else
-    the system's.
-    """
-    key = ca_file or os.environ.get("AWS_CA_BUNDLE") or None
-    if key not in _tls:
-        roots = key
-        if roots is None:
-            try:
-                import certifi
-
-                roots = certifi.where()
-            except ImportError:
-                pass
-        _tls[key] = ssl.create_default_context(cafile=roots)
-    return _tls[key]
+    """Return the TLS context for ``ca_file``; without one AWS_CA_BUNDLE if set, as botocore does."""
+    return tls_context(ca_file or os.environ.get("AWS_CA_BUNDLE") or None)
 
 
 class DynamoClient:
@@ -359,12 +188,12 @@ class DynamoClient:
                 raise failure
             time.sleep(pause)
 
-    def _connection(self) -> _Connection:
+    def _connection(self) -> Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             parts = urlsplit(self._url)
             tls = _tls_context(self._ca_file) if parts.scheme == "https" else None
-            connection = _Connection(parts.hostname or "", parts.port or (443 if tls else 80), tls)
+            connection = Connection(parts.hostname or "", parts.port or (443 if tls else 80), tls)
             self._local.connection = connection
         return connection
 
@@ -401,7 +230,7 @@ class DynamoClient:
             return self._parsed(reply)
 
     @staticmethod
-    def _parsed(reply: _Reply) -> dict[str, Any]:
+    def _parsed(reply: Reply) -> dict[str, Any]:
         data = reply.body
         checksum = reply.headers.get("x-amz-crc32")
         if checksum is not None and checksum.isdigit() and binascii.crc32(data) != int(checksum):

@@ -24,6 +24,7 @@ DEVICE_ANSWERS = {
     "dev-forbidden": (403, b'{"message": "Access denied"}'),
     "dev-broken": (500, b"oops"),
     "dev-unknown": (404, b'{"message": "unknown device"}'),
+    "dev-huge": (200, b'"Europe/Paris"' + b" " * 5_000),
 }
 
 
@@ -113,6 +114,7 @@ def test_a_failure_is_asked_about_again_after_its_shorter_lifetime(api):
         ("dev-forbidden", "HTTP 403"),
         ("dev-broken", "HTTP 500"),
         ("dev-unknown", "HTTP 404"),
+        ("dev-huge", "longer than 1024 bytes"),
     ],
 )
 def test_a_bad_answer_falls_back_to_utc_unknown_and_says_why(api, caplog, device, reason):

@@ -396,6 +396,45 @@ def test_a_server_that_trickles_its_answer_is_cut_off_at_the_total_deadline(chai
     assert caught.value.check == "cert-download" and "within 0.5 s" in str(caught.value)
 
 
+def answering_once(reply: bytes):
+    """Return a listening socket whose first connection gets `reply` and is closed, and its origin."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn = listener.accept()[0]
+        with conn:
+            conn.recv(4096)
+            conn.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("reply", [
+    b"HTTP/1.1 301 Moved Permanently\r\nLocation: http://127.0.0.1:9/evil.pem\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 100001\r\n\r\n" + b"-" * 100_001,
+    b"HTTP/1.0 200 OK\r\n\r\n" + b"-" * 200_000,  # no length: the body ends with the connection
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + (b"10000\r\n" + b"-" * 65536 + b"\r\n") * 2
+    + b"0\r\n\r\n",  # two chunks of 64 KiB
+    b"not http at all\r\n\r\n",
+], ids=["redirect", "over-100-KB", "over-100-KB-until-close", "over-100-KB-chunked", "garbage"])
+def test_a_chain_download_follows_no_redirect_and_takes_no_oversized_or_garbled_answer(chain, clock, reply):
+    listener, origin = answering_once(reply)
+    with listener:
+        verifier = RequestVerifier(trusted_roots=[chain.root], cert_origin=origin, clock=clock, timeout=5)
+        with pytest.raises(VerificationError) as caught:
+            check(verifier, chain.headers(BODY), BODY)
+    assert caught.value.check == "cert-download", caught.value
+
+
+def test_the_default_chain_download_reads_a_chain_sent_chunked(chain, clock):
+    pem = chain.pem()
+    listener, origin = answering_once(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                      + f"{len(pem):x}\r\n".encode() + pem + b"\r\n0\r\n\r\n")
+    with listener:
+        check(RequestVerifier(trusted_roots=[chain.root], cert_origin=origin, clock=clock), chain.headers(BODY), BODY)
+
+
 def test_concurrent_misses_for_one_chain_share_one_download(chain, clock):
     release = threading.Event()
     downloads: list[str] = []

@@ -1,0 +1,225 @@
+"""The one HTTP/1.1 client: DynamoDB, Alexa's cloud APIs and certificate chain downloads use it.
+
+One request, one reply, all of it by one deadline: every socket operation is allowed only the
+time left until ``deadline`` (a `time.monotonic()` reading), so a server that trickles its
+answer a byte at a time is cut off as surely as one that goes silent. Redirects are never
+followed. A `Connection` is kept alive between exchanges until the server says it will close.
+
+The HTTP is the little these exchanges need: a request with Content-Length, and a reply of
+status line, headers and a body sized by Content-Length, sent chunked, or ending with the
+connection; interim 1xx replies are skipped. http.client would parse the reply's headers with
+the email package, and importing the two takes about 12 ms of every cold start (AWS's own
+Lambda runtime client avoids it for that reason); what is here costs nothing to import beyond
+socket and ssl.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import ssl
+import time
+from typing import Any, NamedTuple
+
+MAX_LINE = 65536  # bytes in a status or header line, as http.client allows
+MAX_HEADERS = 100
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_BODY_EXPECTED = frozenset({"POST", "PUT", "PATCH"})  # sent with Content-Length even when empty
+
+
+class TransportError(Exception):
+    """Signal that no usable reply came back: unreachable, timed out, cut off or malformed."""
+
+
+class MalformedReply(TransportError):
+    """A reply came but cannot be read."""
+
+
+class TooLong(MalformedReply):
+    """The reply's body is longer than the caller allows."""
+
+
+class Closed(ConnectionError):
+    """The server closed the connection before the reply began (a kept-alive one it dropped)."""
+
+
+class CutOff(TransportError):
+    """The connection ended in the middle of a reply."""
+
+
+class Reply(NamedTuple):
+    status: int
+    reason: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    will_close: bool  # the server ends the connection after this reply
+
+
+def left_until(deadline: float) -> float:
+    """Return the seconds left until ``deadline``; raise TimeoutError when none are."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the deadline passed before the reply was complete")
+    return left
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Read a socket, each read allowed only the time left until the exchange's deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self._sock.settimeout(left_until(self._deadline))
+        return self._sock.recv_into(buffer)
+
+
+class Connection:
+    """One kept-alive HTTP/1.1 connection to a host (TLS, verifying the host name, when given a context)."""
+
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None) -> None:
+        self.host, self.port, self.tls = host, port, tls
+        self.sock: socket.socket | None = None
+
+    def exchange(self, method: str, path: str, headers: dict[str, str], body: bytes = b"", *, deadline: float,
+                 connect_timeout: float, max_body: int | None = None) -> Reply:
+        """Send one request and return its reply, all of it by ``deadline``.
+
+        Raises TimeoutError when the deadline passes, ConnectionError (`Closed` when a kept-alive
+        connection turns out closed) or another OSError when the connection fails, CutOff or
+        MalformedReply for a reply that ends early or cannot be read, and TooLong for a body
+        over ``max_body`` bytes.
+        """
+        fields = dict(headers)
+        if "host" not in {name.lower() for name in fields}:
+            default = DEFAULT_PORTS["https" if self.tls is not None else "http"]
+            fields["Host"] = self.host if self.port == default else f"{self.host}:{self.port}"
+        if body or method in _BODY_EXPECTED:
+            fields["Content-Length"] = str(len(body))
+        lines = [f"{method} {path} HTTP/1.1"]
+        for name, value in fields.items():
+            if "\r" in value or "\n" in value:
+                raise ValueError(f"The {name} header {value!r} holds a line break; check where it comes from.")
+            lines.append(f"{name}: {value}")
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        if self.sock is None:
+            sock = socket.create_connection((self.host, self.port),
+                                            timeout=min(connect_timeout, left_until(deadline)))
+            if self.tls is not None:
+                sock.settimeout(left_until(deadline))  # the handshake, too, within the deadline
+                sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+            self.sock = sock
+        self.sock.settimeout(left_until(deadline))
+        self.sock.sendall(request)
+        return _read_reply(io.BufferedReader(_DeadlineReader(self.sock, deadline)), max_body)
+
+    def close(self) -> None:
+        """Close the connection (the next exchange opens a new one)."""
+        sock, self.sock = self.sock, None
+        if sock is not None:
+            sock.close()
+
+
+def _line(reader: io.BufferedReader) -> bytes:
+    line = reader.readline(MAX_LINE + 1)
+    if len(line) > MAX_LINE:
+        raise MalformedReply(f"a line of the reply is longer than {MAX_LINE} bytes: {line[:80]!r}")
+    if line and not line.endswith(b"\n"):
+        raise CutOff(f"the connection closed in the middle of a line of the reply: {line[:80]!r}")
+    return line
+
+
+def _read_reply(reader: io.BufferedReader, max_body: int | None) -> Reply:
+    """Read one reply: skip interim 1xx replies, then the status line, headers and body."""
+    while True:
+        first = _line(reader)
+        if not first:
+            raise Closed("the server closed the connection without replying")
+        version, _, rest = first.decode("latin-1").rstrip("\r\n").partition(" ")
+        code, _, reason = rest.partition(" ")
+        if not version.startswith("HTTP/1.") or not (code.isdigit() and len(code) == 3):
+            raise MalformedReply(f"the reply does not begin with an HTTP/1.x status line: {first[:80]!r}")
+        headers: dict[str, str] = {}
+        while (line := _line(reader)) not in (b"\r\n", b"\n"):
+            if not line:
+                raise CutOff("the connection closed in the middle of the reply's headers")
+            name, colon, value = line.decode("latin-1").partition(":")
+            if not colon or len(headers) >= MAX_HEADERS:
+                raise MalformedReply(f"the reply has a header line that cannot be read: {line[:80]!r}")
+            key = name.strip().lower()
+            headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
+        if not code.startswith("1"):
+            break
+    tokens = {token.strip().lower() for token in headers.get("connection", "").split(",")}
+    will_close = "close" in tokens or (version == "HTTP/1.0" and "keep-alive" not in tokens)
+    limit = max_body if max_body is not None else -1
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = _chunked(reader, limit)
+    elif "content-length" in headers:
+        size = headers["content-length"]
+        if not size.isdigit():
+            raise MalformedReply(f"the reply's Content-Length {size!r} is not a number of bytes")
+        _within_limit(int(size), limit)
+        body = reader.read(int(size))
+        if len(body) < int(size):
+            raise CutOff(f"the connection closed after {len(body)} of the reply's {size} bytes")
+    else:  # the body ends with the connection
+        body, will_close = reader.read(limit + 1 if limit >= 0 else -1), True
+        _within_limit(len(body), limit)
+    return Reply(int(code), reason, headers, body, will_close)
+
+
+def _within_limit(size: int, limit: int) -> None:
+    if 0 <= limit < size:
+        raise TooLong(f"the reply's body is longer than {limit} bytes")
+
+
+def _chunked(reader: io.BufferedReader, limit: int) -> bytes:
+    """Read a chunked body and its trailer."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        line = _line(reader)
+        size = line.split(b";", 1)[0].strip()
+        try:
+            length = int(size, 16)
+        except ValueError:
+            if not line:
+                raise CutOff("the connection closed before a chunk of the reply") from None
+            raise MalformedReply(f"a chunk of the reply has no size: {line[:80]!r}") from None
+        if length == 0:
+            while (trailer := _line(reader)) not in (b"\r\n", b"\n"):
+                if not trailer:
+                    raise CutOff("the connection closed in the reply's trailer")
+            return b"".join(chunks)
+        total += length
+        _within_limit(total, limit)
+        chunk = reader.read(length)
+        if len(chunk) < length or _line(reader) not in (b"\r\n", b"\n"):
+            raise CutOff("the connection closed in the middle of a chunk of the reply")
+        chunks.append(chunk)
+
+
+_tls: dict[str | None, ssl.SSLContext] = {}
+
+
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """Return a TLS context verifying certificates and host names against ``ca_file``.
+
+    Without one: certifi's roots, else the system's. Loading a CA bundle is most of a first
+    exchange's cost, so each context is made once per process.
+    """
+    if ca_file not in _tls:
+        roots = ca_file
+        if roots is None:
+            try:
+                import certifi
+
+                roots = certifi.where()
+            except ImportError:
+                pass
+        _tls[ca_file] = ssl.create_default_context(cafile=roots)
+    return _tls[ca_file]
