@@ -1,6 +1,6 @@
 """Compare the cold start of our web app with that of a bare ask-sdk + Flask skill.
 
-Run: python bench/bench_coldstart.py [--repeats 7]
+Run: python bench/bench_coldstart.py [--repeats 15]
 
 Each sample is a fresh `python -c` subprocess that times, from its first line to the app
 being ready, wall time (perf_counter) and CPU time (process_time):
@@ -128,7 +128,7 @@ def interleaved(kinds: Kinds, pycache: Path, repeats: int) -> dict[str, dict[str
 def main(argv: list[str] | None = None) -> int:
     """Run the samples and print the medians and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7, help="samples of each kind (default 7, at least 5)")
+    parser.add_argument("--repeats", type=int, default=15, help="samples of each kind (default 15, at least 5)")
     args = parser.parse_args(argv)
     if args.repeats < 5:
         parser.error("--repeats must be at least 5")

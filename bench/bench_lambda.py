@@ -1,6 +1,6 @@
 """Compare the cold start of our Lambda handler with hello-world ask-sdk Lambda handlers.
 
-Run: python bench/bench_lambda.py [--repeats 7]
+Run: python bench/bench_lambda.py [--repeats 15]
 
 Each sample is a fresh `python -c` subprocess that times, from its first line to the first
 LaunchRequest answered, wall time (perf_counter) and CPU time (process_time): the import of
@@ -113,7 +113,7 @@ def program(body: str, *, endpoint: str = "", table: str = "") -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the samples and print the medians and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7, help="samples of each kind (default 7, at least 5)")
+    parser.add_argument("--repeats", type=int, default=15, help="samples of each kind (default 15, at least 5)")
     args = parser.parse_args(argv)
     if args.repeats < 5:
         parser.error("--repeats must be at least 5")
