@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 MAX_LINE = 65536  # bytes in a status or header line, as http.client allows
 MAX_HEADERS = 100
 DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_BODY = 32 * 1024 * 1024  # bytes; DynamoDB's largest reply (BatchGetItem) is 16 MB
 _BODY_EXPECTED = frozenset({"POST", "PUT", "PATCH"})  # sent with Content-Length even when empty
 
 
@@ -85,13 +86,13 @@ class Connection:
         self.sock: socket.socket | None = None
 
     def exchange(self, method: str, path: str, headers: dict[str, str], body: bytes = b"", *, deadline: float,
-                 connect_timeout: float, max_body: int | None = None) -> Reply:
+                 connect_timeout: float, max_body: int = MAX_BODY) -> Reply:
         """Send one request and return its reply, all of it by ``deadline``.
 
         Raises TimeoutError when the deadline passes, ConnectionError (`Closed` when a kept-alive
         connection turns out closed) or another OSError when the connection fails, CutOff or
         MalformedReply for a reply that ends early or cannot be read, and TooLong for a body
-        over ``max_body`` bytes.
+        over ``max_body`` bytes (checked before it is read, whatever length the reply claims).
         """
         fields = dict(headers)
         if "host" not in {name.lower() for name in fields}:
@@ -132,7 +133,7 @@ def _line(reader: io.BufferedReader) -> bytes:
     return line
 
 
-def _read_reply(reader: io.BufferedReader, max_body: int | None) -> Reply:
+def _read_reply(reader: io.BufferedReader, max_body: int) -> Reply:
     """Read one reply: skip interim 1xx replies, then the status line, headers and body."""
     while True:
         first = _line(reader)
@@ -155,25 +156,24 @@ def _read_reply(reader: io.BufferedReader, max_body: int | None) -> Reply:
             break
     tokens = {token.strip().lower() for token in headers.get("connection", "").split(",")}
     will_close = "close" in tokens or (version == "HTTP/1.0" and "keep-alive" not in tokens)
-    limit = max_body if max_body is not None else -1
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = _chunked(reader, limit)
+        body = _chunked(reader, max_body)
     elif "content-length" in headers:
         size = headers["content-length"]
         if not size.isdigit():
             raise MalformedReply(f"the reply's Content-Length {size!r} is not a number of bytes")
-        _within_limit(int(size), limit)
+        _within_limit(int(size), max_body)
         body = reader.read(int(size))
         if len(body) < int(size):
             raise CutOff(f"the connection closed after {len(body)} of the reply's {size} bytes")
     else:  # the body ends with the connection
-        body, will_close = reader.read(limit + 1 if limit >= 0 else -1), True
-        _within_limit(len(body), limit)
+        body, will_close = reader.read(max_body + 1), True
+        _within_limit(len(body), max_body)
     return Reply(int(code), reason, headers, body, will_close)
 
 
 def _within_limit(size: int, limit: int) -> None:
-    if 0 <= limit < size:
+    if size > limit:
         raise TooLong(f"the reply's body is longer than {limit} bytes")
 
 

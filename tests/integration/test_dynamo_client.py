@@ -265,7 +265,10 @@ def test_a_reply_cut_off_by_the_server_is_retried_once_then_a_transport_error(fa
     b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n",
-], ids=["not http", "bad status", "bad length", "bad header", "endless header"])
+    b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 30 + b"\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"f" * 30 + b"\r\n{}",
+], ids=["not http", "bad status", "bad length", "bad header", "endless header", "a length of 10^30 bytes",
+        "a chunk of 16^30 bytes"])
 def test_a_reply_that_is_not_http_is_retried_once_then_reported_as_malformed(faults: FaultServer, garbage) -> None:
     def bad(handler: BaseHTTPRequestHandler) -> None:
         raw(garbage)(handler)
