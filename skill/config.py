@@ -35,6 +35,7 @@ DOCUMENTED = {
     "TRIGGER_COACH_THREADS": ("8", "Worker threads of the WSGI server."),
     "TRIGGER_COACH_IDLE_TIMEOUT": ("5", "Seconds a connection may sit idle (or send nothing) before the web server drops it."),
     "TRIGGER_COACH_CONNECTION_LIMIT": ("1000", "Connections the web server keeps open at once, idle ones included; keep it well above the threads."),
+    "TRIGGER_COACH_REQUEST_TIMEOUT": ("10", "Seconds a client may take to send one whole request, from its first byte to its last, before the web server drops the connection (so clients trickling requests cannot hold the connection limit)."),
     "TRIGGER_COACH_API_TIMEOUT": ("1.5", "Seconds to wait for the Alexa Settings API (time zone) before falling back to UTC."),
     "TRIGGER_COACH_REMINDERS_TIMEOUT": ("2.5", "Seconds in all that one request's calls to the Alexa Reminders API may take (a cancel's list and deletes together) before the skill says it couldn't reach reminders; with the time zone lookup it keeps a response well inside Alexa's 8 s."),
 }
@@ -82,6 +83,7 @@ class Settings(NamedTuple):
     reminders_timeout: float = 2.5
     idle_timeout: int = 5
     connection_limit: int = 1000
+    request_timeout: int = 10
 
     @property
     def tracks_dir(self) -> Path:
@@ -246,6 +248,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         reminders_timeout=_seconds("TRIGGER_COACH_REMINDERS_TIMEOUT", get("TRIGGER_COACH_REMINDERS_TIMEOUT")),
         idle_timeout=_positive("TRIGGER_COACH_IDLE_TIMEOUT", get("TRIGGER_COACH_IDLE_TIMEOUT")),
         connection_limit=_positive("TRIGGER_COACH_CONNECTION_LIMIT", get("TRIGGER_COACH_CONNECTION_LIMIT")),
+        request_timeout=_positive("TRIGGER_COACH_REQUEST_TIMEOUT", get("TRIGGER_COACH_REQUEST_TIMEOUT")),
     )
 
 

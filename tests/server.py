@@ -107,6 +107,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "TRIGGER_COACH_THREADS": str(settings.threads),
         "TRIGGER_COACH_IDLE_TIMEOUT": str(settings.idle_timeout),
         "TRIGGER_COACH_CONNECTION_LIMIT": str(settings.connection_limit),
+        "TRIGGER_COACH_REQUEST_TIMEOUT": str(settings.request_timeout),
     }
 
 

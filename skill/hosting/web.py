@@ -9,8 +9,10 @@ naming the failed check; nothing gets a 500.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import time
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, jsonify, request, send_from_directory
@@ -134,16 +136,54 @@ def _error(status: int, message: str, check: str | None = None) -> tuple[Respons
 def make_server(app: Flask, settings: config.Settings) -> Any:
     """Return a waitress server for `app`, bound but not yet running; `serve` and the tests use it.
 
-    Idle connections are dropped after `settings.idle_timeout` seconds (checked that often), so
-    a crowd of silent clients cannot hold the connection limit; poll() is used because select()
-    stops at 1024 descriptors.
+    Idle connections are dropped after `settings.idle_timeout` seconds, and a connection still
+    sending one request `settings.request_timeout` seconds after its first byte is dropped
+    too, so neither a crowd of silent clients nor one trickling a byte at a time (slowloris)
+    can hold the connection limit. Both are checked every second or so; poll() is used because
+    select() stops at 1024 descriptors.
     """
     from waitress.server import create_server
 
-    return create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
-                         ident="trigger-coach", channel_timeout=settings.idle_timeout,
-                         cleanup_interval=max(1, min(30, settings.idle_timeout)),
-                         connection_limit=settings.connection_limit, asyncore_use_poll=True)
+    server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+                           ident="trigger-coach", channel_timeout=settings.idle_timeout,
+                           cleanup_interval=max(1, min(30, settings.idle_timeout, settings.request_timeout)),
+                           connection_limit=settings.connection_limit, asyncore_use_poll=True)
+    server.channel_class = _timed_channel()
+    waitress_maintenance = server.maintenance
+
+    def maintenance(now: float) -> None:  # waitress's hook, run on its main loop every cleanup_interval
+        waitress_maintenance(now)
+        cutoff = now - settings.request_timeout
+        slow = [channel for channel in list(server.active_channels.values())
+                if getattr(channel, "receiving_since", None) is not None and channel.receiving_since < cutoff]
+        for channel in slow:
+            channel.will_close = True  # waitress closes it on its next turn, as it does idle ones
+        if slow:  # one line per check, however many: a crowd of tricklers cannot flood the log
+            log.warning("Dropped %d connection(s) still sending one request after %d s (first from %s).",
+                        len(slow), settings.request_timeout, slow[0].addr[0] if slow[0].addr else "?")
+
+    server.maintenance = maintenance
+    return server
+
+
+@functools.cache
+def _timed_channel() -> type:
+    """Return waitress's HTTPChannel, noting when the request it is receiving began to arrive."""
+    from waitress.channel import HTTPChannel
+
+    class TimedChannel(HTTPChannel):
+        receiving_since: float | None = None  # time.time() of the first byte of a request not yet whole
+
+        def received(self, data: bytes) -> bool:
+            if data and self.request is None and self.receiving_since is None:
+                self.receiving_since = time.time()
+            try:
+                return super().received(data)
+            finally:
+                if self.request is None:  # no request half-received (a pipelined next one keeps the time)
+                    self.receiving_since = None
+
+    return TimedChannel
 
 
 def serve(settings: config.Settings) -> None:

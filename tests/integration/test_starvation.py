@@ -7,9 +7,11 @@ must be answered before the attack ends (the client time-outs only stop a hung t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import socket
+import threading
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -50,6 +52,43 @@ def test_idle_connections_are_dropped_after_the_idle_timeout(app_settings):
         port = int(server.url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD) as conn:
             assert conn.recv(1) == b""  # the server closed it; a hung server would time out here
+
+
+def test_connections_that_trickle_a_request_forever_are_dropped_and_others_answered(app_settings, caplog):
+    """Slowloris: each attacker sends a byte of its headers well inside the idle time-out, never the end.
+
+    Enough of them to fill the connection limit would stop the server accepting anyone, for as
+    long as they keep trickling; a request must arrive whole within the request time-out.
+    """
+    settings = app_settings.with_(idle_timeout=2, connection_limit=40, request_timeout=3)
+    with WaitressServer(create_app(settings), settings) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        crowd = [socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD) for _ in range(60)]
+        stop = threading.Event()
+
+        def trickle() -> None:
+            for conn in crowd:
+                conn.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            while not stop.wait(0.3):
+                for conn in crowd:
+                    with contextlib.suppress(OSError):
+                        conn.sendall(b"a")
+
+        attack = threading.Thread(target=trickle, daemon=True)
+        attack.start()
+        try:
+            assert health(server.url) == 200
+            status, reply = alexa.post(server.url, alexa.launch(), timeout=HANG_GUARD)
+            assert status == 200 and alexa.speech_of(reply)
+            crowd[0].settimeout(HANG_GUARD)
+            assert crowd[0].recv(65536) == b""  # the server hung up on the trickler (a hung test times out)
+        finally:
+            stop.set()
+            attack.join()
+            for conn in crowd:
+                conn.close()
+    drops = [r.getMessage() for r in caplog.records if "still sending one request" in r.getMessage()]
+    assert drops and len(drops) < 10, drops  # said once per check, not once per connection
 
 
 def unsigned_request(url: str) -> int:
