@@ -156,7 +156,9 @@ def _read_reply(reader: io.BufferedReader, max_body: int) -> Reply:
             break
     tokens = {token.strip().lower() for token in headers.get("connection", "").split(",")}
     will_close = "close" in tokens or (version == "HTTP/1.0" and "keep-alive" not in tokens)
-    if "chunked" in headers.get("transfer-encoding", "").lower():
+    if code in ("204", "304"):  # no body, whatever the headers say (RFC 9112 6.3)
+        body = b""
+    elif "chunked" in headers.get("transfer-encoding", "").lower():
         body = _chunked(reader, max_body)
     elif "content-length" in headers:
         size = headers["content-length"]

@@ -1,0 +1,99 @@
+"""The shared HTTP/1.1 client against a raw loopback server that replies with exactly the given bytes."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from skill.http_client import Connection, TooLong
+
+
+class RawServer:
+    """Accept one connection; answer each request read from it with the next of `replies`."""
+
+    def __init__(self, replies: list[bytes]) -> None:
+        self.replies = replies
+        self.requests: list[bytes] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn = self.listener.accept()[0]
+        with conn:
+            for reply in self.replies:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                self.requests.append(data)
+                conn.sendall(reply)
+            conn.recv(1)  # until the client closes
+
+
+@pytest.fixture
+def serve() -> Iterator:
+    servers: list[RawServer] = []
+
+    def start(*replies: bytes) -> RawServer:
+        servers.append(RawServer(list(replies)))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.listener.close()
+
+
+def exchange(connection: Connection, method: str = "GET", body: bytes = b"", **kwargs):
+    return connection.exchange(method, "/x", {"Accept": "*/*"}, body, deadline=time.monotonic() + 5,
+                               connect_timeout=5, **kwargs)
+
+
+def test_a_204_reply_has_no_body_and_the_kept_alive_connection_serves_the_next_request(serve):
+    server = serve(b"HTTP/1.1 204 No Content\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    connection = Connection("127.0.0.1", server.port, None)
+    try:
+        first = exchange(connection, "DELETE")
+        second = exchange(connection)
+    finally:
+        connection.close()
+    assert (first.status, first.body, first.will_close) == (204, b"", False)
+    assert (second.status, second.body) == (200, b"ok")
+
+
+def test_requests_name_the_host_and_port_and_give_a_length_only_with_a_body_or_a_post(serve):
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    server = serve(ok, ok, ok)
+    connection = Connection("127.0.0.1", server.port, None)
+    try:
+        exchange(connection)
+        exchange(connection, "POST")
+        exchange(connection, "PUT", b"{}")
+    finally:
+        connection.close()
+    get, post, put = (request.decode("latin-1").split("\r\n") for request in server.requests)
+    assert get[0] == "GET /x HTTP/1.1" and f"Host: 127.0.0.1:{server.port}" in get
+    assert not any(line.startswith("Content-Length") for line in get)
+    assert "Content-Length: 0" in post and "Content-Length: 2" in put
+
+
+def test_a_reply_over_the_callers_cap_is_refused_before_it_is_read(serve):
+    server = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n")  # the body never comes
+    connection = Connection("127.0.0.1", server.port, None)
+    try:
+        with pytest.raises(TooLong):
+            exchange(connection, max_body=4096)
+    finally:
+        connection.close()
+
+
+def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent(serve):
+    server = serve()
+    connection = Connection("127.0.0.1", server.port, None)
+    with pytest.raises(ValueError, match="line break"):
+        connection.exchange("GET", "/", {"X-Evil": "a\r\nX-Injected: 1"}, deadline=time.monotonic() + 5,
+                            connect_timeout=5)
+    assert connection.sock is None and server.requests == []
