@@ -97,7 +97,8 @@ class Connection:
         fields = dict(headers)
         if "host" not in {name.lower() for name in fields}:
             default = DEFAULT_PORTS["https" if self.tls is not None else "http"]
-            fields["Host"] = self.host if self.port == default else f"{self.host}:{self.port}"
+            host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
+            fields["Host"] = host if self.port == default else f"{host}:{self.port}"
         if body or method in _BODY_EXPECTED:
             fields["Content-Length"] = str(len(body))
         lines = [f"{method} {path} HTTP/1.1"]

@@ -97,3 +97,27 @@ def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent(ser
         connection.exchange("GET", "/", {"X-Evil": "a\r\nX-Injected: 1"}, deadline=time.monotonic() + 5,
                             connect_timeout=5)
     assert connection.sock is None and server.requests == []
+
+
+def test_an_ipv6_literal_host_is_bracketed_in_the_host_header():
+    try:
+        listener = socket.create_server(("::1", 0), family=socket.AF_INET6)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        conn = listener.accept()[0]
+        with conn:
+            seen.append(conn.recv(65536))
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    port = listener.getsockname()[1]
+    threading.Thread(target=serve, daemon=True).start()
+    with listener:
+        connection = Connection("::1", port, None)
+        try:
+            assert exchange(connection).status == 200
+        finally:
+            connection.close()
+    assert f"Host: [::1]:{port}".encode() in seen[0]
