@@ -16,6 +16,7 @@ socket and ssl.
 from __future__ import annotations
 
 import io
+import re
 import socket
 import ssl
 import time
@@ -26,6 +27,10 @@ MAX_HEADERS = 100
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_BODY = 32 * 1024 * 1024  # bytes; DynamoDB's largest reply (BatchGetItem) is 16 MB
 _BODY_EXPECTED = frozenset({"POST", "PUT", "PATCH"})  # sent with Content-Length even when empty
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110: a method or a header name
+_TARGET = re.compile(r"[\x21-\x7e]+")  # a request target: visible ASCII, no space or control
+_FIELD_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")  # no line break, NUL or other control
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # no sign, no 0x, no underscore: what int() alone allows
 
 
 class TransportError(Exception):
@@ -101,18 +106,24 @@ class Connection:
             fields["Host"] = host if self.port == default else f"{host}:{self.port}"
         if body or method in _BODY_EXPECTED:
             fields["Content-Length"] = str(len(body))
+        if not _TOKEN.fullmatch(method) or not _TARGET.fullmatch(path):
+            raise ValueError(f"{method[:20]!r} {path[:80]!r} is not a request line that can be sent.")
         lines = [f"{method} {path} HTTP/1.1"]
         for name, value in fields.items():
-            if "\r" in value or "\n" in value:
-                raise ValueError(f"The {name} header {value!r} holds a line break; check where it comes from.")
+            if not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(value):
+                raise ValueError(f"The {name[:40]!r} header {value[:80]!r} holds a line break or another "
+                                 "character a header cannot; check where it comes from.")
             lines.append(f"{name}: {value}")
-        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body  # UnicodeEncodeError: a ValueError
         if self.sock is None:
-            sock = socket.create_connection((self.host, self.port),
-                                            timeout=min(connect_timeout, left_until(deadline)))
+            sock = _connect(self.host, self.port, min(deadline, time.monotonic() + connect_timeout))
             if self.tls is not None:
-                sock.settimeout(left_until(deadline))  # the handshake, too, within the deadline
-                sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+                try:
+                    sock.settimeout(left_until(deadline))  # the handshake, too, within the deadline
+                    sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+                except BaseException:
+                    sock.close()
+                    raise
             self.sock = sock
         self.sock.settimeout(left_until(deadline))
         self.sock.sendall(request)
@@ -123,6 +134,34 @@ class Connection:
         sock, self.sock = self.sock, None
         if sock is not None:
             sock.close()
+
+
+def _connect(host: str, port: int, by: float) -> socket.socket:
+    """Connect to the first of the host's addresses that answers, all of them together by ``by``.
+
+    (socket.create_connection gives each address the whole time-out.) The name lookup itself
+    cannot be given a time-out; it is the resolver's.
+    """
+    failure: OSError | None = None
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(left_until(by))
+            sock.connect(address)
+            return sock
+        except OSError as error:  # TimeoutError too: the time is up for every address
+            sock.close()
+            if isinstance(error, TimeoutError):
+                raise
+            failure = error
+    raise failure or OSError(f"{host!r} has no address to connect to")
+
+
+def _number(text: str, what: str) -> int:
+    """Return a decimal number of the reply (a length, a checksum), or raise MalformedReply."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:  # int() takes other digits, signs, 4300+ long
+        raise MalformedReply(f"the reply's {what} {text[:40]!r} is not a number")
+    return int(text)
 
 
 def _line(reader: io.BufferedReader) -> bytes:
@@ -142,14 +181,16 @@ def _read_reply(reader: io.BufferedReader, max_body: int) -> Reply:
             raise Closed("the server closed the connection without replying")
         version, _, rest = first.decode("latin-1").rstrip("\r\n").partition(" ")
         code, _, reason = rest.partition(" ")
-        if not version.startswith("HTTP/1.") or not (code.isdigit() and len(code) == 3):
+        if not version.startswith("HTTP/1.") or not (code.isascii() and code.isdigit() and len(code) == 3):
             raise MalformedReply(f"the reply does not begin with an HTTP/1.x status line: {first[:80]!r}")
         headers: dict[str, str] = {}
+        count = 0
         while (line := _line(reader)) not in (b"\r\n", b"\n"):
             if not line:
                 raise CutOff("the connection closed in the middle of the reply's headers")
             name, colon, value = line.decode("latin-1").partition(":")
-            if not colon or len(headers) >= MAX_HEADERS:
+            count += 1  # lines, not names: one name repeated is as many headers
+            if not colon or count > MAX_HEADERS:
                 raise MalformedReply(f"the reply has a header line that cannot be read: {line[:80]!r}")
             key = name.strip().lower()
             headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
@@ -162,12 +203,10 @@ def _read_reply(reader: io.BufferedReader, max_body: int) -> Reply:
     elif "chunked" in headers.get("transfer-encoding", "").lower():
         body = _chunked(reader, max_body)
     elif "content-length" in headers:
-        size = headers["content-length"]
-        if not size.isdigit():
-            raise MalformedReply(f"the reply's Content-Length {size!r} is not a number of bytes")
-        _within_limit(int(size), max_body)
-        body = reader.read(int(size))
-        if len(body) < int(size):
+        size = _number(headers["content-length"], "Content-Length")
+        _within_limit(size, max_body)
+        body = reader.read(size)
+        if len(body) < size:
             raise CutOff(f"the connection closed after {len(body)} of the reply's {size} bytes")
     else:  # the body ends with the connection
         body, will_close = reader.read(max_body + 1), True
@@ -187,12 +226,11 @@ def _chunked(reader: io.BufferedReader, limit: int) -> bytes:
     while True:
         line = _line(reader)
         size = line.split(b";", 1)[0].strip()
-        try:
-            length = int(size, 16)
-        except ValueError:
+        if not _CHUNK_SIZE.fullmatch(size):
             if not line:
-                raise CutOff("the connection closed before a chunk of the reply") from None
-            raise MalformedReply(f"a chunk of the reply has no size: {line[:80]!r}") from None
+                raise CutOff("the connection closed before a chunk of the reply")
+            raise MalformedReply(f"a chunk of the reply has no size: {line[:80]!r}")
+        length = int(size, 16)
         if length == 0:
             while (trailer := _line(reader)) not in (b"\r\n", b"\n"):
                 if not trailer:

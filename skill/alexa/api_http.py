@@ -67,6 +67,8 @@ def send(
         raise ApiCallError(TOO_LONG, f"the answer is longer than {max_bytes} bytes") from None
     except (OSError, TransportError) as exc:
         raise ApiCallError(UNREACHABLE, f"no answer ({type(exc).__name__}: {str(exc) or 'closed'})") from None
+    except ValueError as exc:  # a path or a token that cannot go into a request line or header
+        raise ApiCallError(BAD_URL, f"the request could not be sent ({str(exc)[:160]})") from None
     finally:
         connection.close()
     return reply.status, reply.body

@@ -233,7 +233,8 @@ class DynamoClient:
     def _parsed(reply: Reply) -> dict[str, Any]:
         data = reply.body
         checksum = reply.headers.get("x-amz-crc32")
-        if checksum is not None and checksum.isdigit() and binascii.crc32(data) != int(checksum):
+        if checksum is not None and checksum.isascii() and checksum.isdigit() and len(checksum) <= 10 \
+                and binascii.crc32(data) != int(checksum):
             raise MalformedReply(f"the reply's x-amz-crc32 {checksum} does not match its {len(data)} bytes")
         try:
             parsed = json.loads(data) if data else {}

@@ -267,8 +267,15 @@ def test_a_reply_cut_off_by_the_server_is_retried_once_then_a_transport_error(fa
     b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 30 + b"\r\n\r\n{}",
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"f" * 30 + b"\r\n{}",
+    b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nContent-Length: " + b"0" * 5000 + b"2\r\n\r\n{}",
+    b"HTTP/1.1 2\xb20 OK\r\nContent-Length: 2\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-2\r\n{}\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n" + b" " * 100_000,
+    b"HTTP/1.1 200 OK\r\n" + b"X-Same: a\r\n" * 101 + b"Content-Length: 2\r\n\r\n{}",
 ], ids=["not http", "bad status", "bad length", "bad header", "endless header", "a length of 10^30 bytes",
-        "a chunk of 16^30 bytes"])
+        "a chunk of 16^30 bytes", "a superscript length", "a 5001-digit length", "a superscript status",
+        "a negative chunk", "a chunk of -1 (to the close)", "one header 101 times"])
 def test_a_reply_that_is_not_http_is_retried_once_then_reported_as_malformed(faults: FaultServer, garbage) -> None:
     def bad(handler: BaseHTTPRequestHandler) -> None:
         raw(garbage)(handler)

@@ -90,12 +90,21 @@ def test_a_reply_over_the_callers_cap_is_refused_before_it_is_read(serve):
         connection.close()
 
 
-def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent(serve):
+@pytest.mark.parametrize(("method", "path", "headers"), [
+    ("GET", "/", {"X-Evil": "a\r\nX-Injected: 1"}),
+    ("GET", "/", {"X-Nul": "a\x00b"}),
+    ("GET", "/", {"Bad Name": "a"}),
+    ("GET", "/a b", {}),
+    ("GET", "/\x0b", {}),
+    ("GET", "/\u20ac", {}),
+    ("GET /x HTTP/1.1\r\nX:", "/", {}),
+], ids=["header line break", "header NUL", "header name with a space", "path with a space", "path with a control",
+        "path not ASCII", "method smuggling a line"])
+def test_a_request_that_cannot_be_sent_as_written_is_refused_before_anything_is_sent(serve, method, path, headers):
     server = serve()
     connection = Connection("127.0.0.1", server.port, None)
-    with pytest.raises(ValueError, match="line break"):
-        connection.exchange("GET", "/", {"X-Evil": "a\r\nX-Injected: 1"}, deadline=time.monotonic() + 5,
-                            connect_timeout=5)
+    with pytest.raises(ValueError):
+        connection.exchange(method, path, headers, deadline=time.monotonic() + 5, connect_timeout=5)
     assert connection.sock is None and server.requests == []
 
 

@@ -146,6 +146,14 @@ def test_an_endpoint_that_is_not_https_or_loopback_http_is_never_opened(caplog, 
     assert result == (utc_zone(), False) and "is not an https URL" in caplog.text  # the token stays here
 
 
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9/a b", "http://127.0.0.1:9/\x0b", "https://127.0.0.1:9/\u20ac"],
+                         ids=["space", "control", "not-latin-1"])
+def test_an_endpoint_path_that_cannot_be_a_request_line_falls_back_without_sending(caplog, endpoint):
+    with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
+        assert TimeZoneResolver(timeout=5).resolve(endpoint, TOKEN, "dev-la") == (utc_zone(), False)
+    assert "could not be sent" in caplog.text
+
+
 def test_an_answer_dribbled_byte_by_byte_is_cut_off_at_the_deadline(api, caplog):
     resolver = TimeZoneResolver(timeout=0.3)
     with caplog.at_level(logging.WARNING, logger="trigger_coach.timezone"):
