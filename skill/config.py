@@ -35,7 +35,7 @@ DOCUMENTED = {
     "TRIGGER_COACH_THREADS": ("8", "Worker threads of the WSGI server."),
     "TRIGGER_COACH_IDLE_TIMEOUT": ("5", "Seconds a connection may sit idle (or send nothing) before the web server drops it."),
     "TRIGGER_COACH_CONNECTION_LIMIT": ("1000", "Connections the web server keeps open at once, idle ones included; keep it well above the threads."),
-    "TRIGGER_COACH_REQUEST_TIMEOUT": ("10", "Seconds a client may take to send one whole request, from its first byte to its last, before the web server drops the connection (so clients trickling requests cannot hold the connection limit)."),
+    "TRIGGER_COACH_REQUEST_TIMEOUT": ("10", "Seconds a client may take to send one whole request, from its first byte to its last, before the web server drops the connection, so a client trickling one request cannot hold a connection longer."),
     "TRIGGER_COACH_API_TIMEOUT": ("1.5", "Seconds to wait for the Alexa Settings API (time zone) before falling back to UTC."),
     "TRIGGER_COACH_REMINDERS_TIMEOUT": ("2.5", "Seconds in all that one request's calls to the Alexa Reminders API may take (a cancel's list and deletes together) before the skill says it couldn't reach reminders; with the time zone lookup it keeps a response well inside Alexa's 8 s."),
 }

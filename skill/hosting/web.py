@@ -138,32 +138,42 @@ def make_server(app: Flask, settings: config.Settings) -> Any:
 
     Idle connections are dropped after `settings.idle_timeout` seconds, and a connection still
     sending one request `settings.request_timeout` seconds after its first byte is dropped
-    too, so neither a crowd of silent clients nor one trickling a byte at a time (slowloris)
-    can hold the connection limit. Both are checked every second or so; poll() is used because
+    too, so neither a crowd of silent clients nor clients trickling a request a byte at a time
+    (slowloris) can keep their connections. Both are checked every second or so; poll() is used because
     select() stops at 1024 descriptors.
     """
-    from waitress.server import create_server
+    from waitress.server import BaseWSGIServer, create_server
 
     server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
                            ident="trigger-coach", channel_timeout=settings.idle_timeout,
                            cleanup_interval=max(1, min(30, settings.idle_timeout, settings.request_timeout)),
                            connection_limit=settings.connection_limit, asyncore_use_poll=True)
+    # A host with several addresses ("localhost": ::1 and 127.0.0.1) gives one listener per address.
+    listeners = [server] if isinstance(server, BaseWSGIServer) else \
+        [s for s in list(server.map.values()) if isinstance(s, BaseWSGIServer)]
+    for listener in listeners:
+        _drop_slow_senders(listener, settings.request_timeout)
+    return server
+
+
+def _drop_slow_senders(server: Any, request_timeout: int) -> None:
+    """Make one waitress listener drop connections still sending one request after `request_timeout` s."""
     server.channel_class = _timed_channel()
     waitress_maintenance = server.maintenance
 
     def maintenance(now: float) -> None:  # waitress's hook, run on its main loop every cleanup_interval
         waitress_maintenance(now)
-        cutoff = now - settings.request_timeout
+        cutoff = now - request_timeout
         slow = [channel for channel in list(server.active_channels.values())
-                if getattr(channel, "receiving_since", None) is not None and channel.receiving_since < cutoff]
+                if not channel.requests  # none being answered: a handler's time is not the sender's
+                and getattr(channel, "receiving_since", None) is not None and channel.receiving_since < cutoff]
         for channel in slow:
             channel.will_close = True  # waitress closes it on its next turn, as it does idle ones
         if slow:  # one line per check, however many: a crowd of tricklers cannot flood the log
             log.warning("Dropped %d connection(s) still sending one request after %d s (first from %s).",
-                        len(slow), settings.request_timeout, slow[0].addr[0] if slow[0].addr else "?")
+                        len(slow), request_timeout, slow[0].addr[0] if slow[0].addr else "?")
 
     server.maintenance = maintenance
-    return server
 
 
 @functools.cache
@@ -175,13 +185,14 @@ def _timed_channel() -> type:
         receiving_since: float | None = None  # time.time() of the first byte of a request not yet whole
 
         def received(self, data: bytes) -> bool:
-            if data and self.request is None and self.receiving_since is None:
-                self.receiving_since = time.time()
+            before = self.request
             try:
                 return super().received(data)
             finally:
-                if self.request is None:  # no request half-received (a pipelined next one keeps the time)
+                if self.request is None:  # nothing half-received
                     self.receiving_since = None
+                elif self.request is not before:  # a request began in this data (after others, maybe)
+                    self.receiving_since = time.time()
 
     return TimedChannel
 
@@ -194,6 +205,8 @@ def serve(settings: config.Settings) -> None:
         log.warning("Track URLs are %s; a real Echo streams only HTTPS. Set TRIGGER_COACH_PUBLIC_URL "
                     "to your tunnel's https:// address.", settings.audio_base_url)
     server = make_server(app, settings)
-    log.info("Trigger Coach listening on http://%s:%s/ (audio at %s, storage %s)",
-             settings.host, server.effective_port, settings.audio_base_url, settings.storage)
+    listening = getattr(server, "effective_listen", None) or [(settings.host, server.effective_port)]
+    where = ", ".join(f"http://{f'[{h}]' if ':' in h else h}:{port}/" for h, port in listening)
+    log.info("Trigger Coach listening on %s (audio at %s, storage %s)", where, settings.audio_base_url,
+             settings.storage)
     server.run()

@@ -12,6 +12,7 @@ import json
 import resource
 import socket
 import threading
+import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -89,6 +90,62 @@ def test_connections_that_trickle_a_request_forever_are_dropped_and_others_answe
                 conn.close()
     drops = [r.getMessage() for r in caplog.records if "still sending one request" in r.getMessage()]
     assert drops and len(drops) < 10, drops  # said once per check, not once per connection
+
+
+def read_replies(conn: socket.socket, count: int) -> int:
+    """Read until `count` whole health replies have come (or the server closes); return how many came."""
+    data = b""
+    while data.count(b"HTTP/1.1 200") < count or not data.endswith(b"}\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.count(b"HTTP/1.1 200")
+
+
+def test_a_keep_alive_client_pipelining_for_longer_than_the_request_timeout_keeps_its_connection(app_settings):
+    """Each send ends part-way into the next request: the clock is for one request, not the connection."""
+    settings = app_settings.with_(idle_timeout=5, request_timeout=1)
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with WaitressServer(create_app(settings), settings) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD) as conn:
+            conn.sendall(request + request[:10])
+            answered = 0
+            for _ in range(6):  # 6 x 0.5 s: three request time-outs in all
+                answered += read_replies(conn, 1)
+                time.sleep(0.5)
+                conn.sendall(request[10:] + request[:10])
+            conn.sendall(request[10:])
+            answered += read_replies(conn, 1)
+    assert answered == 7
+
+
+def test_a_host_with_two_addresses_gets_the_timer_on_both_listeners(app_settings, monkeypatch):
+    """'localhost' is ::1 and 127.0.0.1 on many machines: waitress then makes one listener per address."""
+    from waitress.server import BaseWSGIServer
+
+    from skill.hosting.web import make_server
+
+    resolve = socket.getaddrinfo
+
+    def both(host, *args, **kwargs):  # the resolver's answer on such a machine
+        if host == "two.test":
+            return [*resolve("::1", *args, **kwargs), *resolve("127.0.0.1", *args, **kwargs)]
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", both)
+    try:
+        server = make_server(create_app(app_settings), app_settings.with_(host="two.test", port=0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        listeners = [s for s in server.map.values() if isinstance(s, BaseWSGIServer)]
+        assert len(listeners) == 2
+        assert all(listener.channel_class.__name__ == "TimedChannel" for listener in listeners)
+        assert all("maintenance" in vars(listener) for listener in listeners)  # our check, on each
+    finally:
+        server.close()
 
 
 def unsigned_request(url: str) -> int:
