@@ -21,6 +21,7 @@ import socket
 import ssl
 import time
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 MAX_LINE = 65536  # bytes in a status or header line, as http.client allows
 MAX_HEADERS = 100
@@ -61,6 +62,12 @@ class Reply(NamedTuple):
     will_close: bool  # the server ends the connection after this reply
 
 
+def host_header(host: str, port: int | None, scheme: str) -> str:
+    """Return the Host header for a host and port: an IPv6 literal in brackets, no default port."""
+    bracketed = f"[{host}]" if ":" in host else host
+    return bracketed if port is None or port == DEFAULT_PORTS.get(scheme) else f"{bracketed}:{port}"
+
+
 def left_until(deadline: float) -> float:
     """Return the seconds left until ``deadline``; raise TimeoutError when none are."""
     left = deadline - time.monotonic()
@@ -90,6 +97,15 @@ class Connection:
         self.host, self.port, self.tls = host, port, tls
         self.sock: socket.socket | None = None
 
+    @classmethod
+    def to(cls, url: str, tls: ssl.SSLContext | None) -> Connection:
+        """Return a connection to the host and port of ``url`` (the scheme's port when it names none).
+
+        Raises ValueError when the URL's port is not a number.
+        """
+        parts = urlsplit(url)
+        return cls(parts.hostname or "", parts.port or DEFAULT_PORTS.get(parts.scheme, 443), tls)
+
     def exchange(self, method: str, path: str, headers: dict[str, str], body: bytes = b"", *, deadline: float,
                  connect_timeout: float, max_body: int = MAX_BODY) -> Reply:
         """Send one request and return its reply, all of it by ``deadline``.
@@ -101,9 +117,7 @@ class Connection:
         """
         fields = dict(headers)
         if "host" not in {name.lower() for name in fields}:
-            default = DEFAULT_PORTS["https" if self.tls is not None else "http"]
-            host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
-            fields["Host"] = host if self.port == default else f"{host}:{self.port}"
+            fields["Host"] = host_header(self.host, self.port, "https" if self.tls is not None else "http")
         if body or method in _BODY_EXPECTED:
             fields["Content-Length"] = str(len(body))
         if not _TOKEN.fullmatch(method) or not _TARGET.fullmatch(path):
@@ -158,7 +172,7 @@ def _connect(host: str, port: int, by: float) -> socket.socket:
 
 
 def _number(text: str, what: str) -> int:
-    """Return a decimal number of the reply (a length, a checksum), or raise MalformedReply."""
+    """Return a decimal number of the reply (its Content-Length), or raise MalformedReply."""
     if not (text.isascii() and text.isdigit()) or len(text) > 19:  # int() takes other digits, signs, 4300+ long
         raise MalformedReply(f"the reply's {what} {text[:40]!r} is not a number")
     return int(text)

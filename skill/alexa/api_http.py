@@ -48,7 +48,7 @@ def send(
     else:
         raise ApiCallError(BAD_URL, f"apiEndpoint {base[:120]!r} is not an https URL")
     try:
-        port = parts.port or (443 if tls else 80)
+        connection = Connection.to(base, tls)
     except ValueError:
         raise ApiCallError(BAD_URL, f"apiEndpoint {base[:120]!r} has a port that is not a number") from None
     left = deadline - clock()
@@ -57,7 +57,6 @@ def send(
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "Connection": "close"}
     if body is not None:
         headers["Content-Type"] = "application/json"
-    connection = Connection(host, port, tls)
     try:
         reply = connection.exchange(method, parts.path.rstrip("/") + path, headers, body or b"",
                                     deadline=time.monotonic() + left, connect_timeout=left, max_body=max_bytes)

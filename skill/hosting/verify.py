@@ -56,7 +56,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
 
 from skill.compat import import_abstract_verifier
-from skill.http_client import DEFAULT_PORTS, Connection, TransportError, tls_context
+from skill.http_client import Connection, TransportError, tls_context
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -454,7 +454,7 @@ def _download(url: str, *, timeout: float) -> bytes:
     """Download a certificate chain by the deadline, refusing redirects and oversized answers."""
     parts = urllib.parse.urlsplit(url)
     tls = tls_context() if parts.scheme == "https" else None  # http only from a test's cert_origin
-    connection = Connection(parts.hostname or "", parts.port or DEFAULT_PORTS.get(parts.scheme, 443), tls)
+    connection = Connection.to(url, tls)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         reply = connection.exchange("GET", target, {"Connection": "close"}, deadline=time.monotonic() + timeout,

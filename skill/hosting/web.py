@@ -166,7 +166,7 @@ def _drop_slow_senders(server: Any, request_timeout: int) -> None:
         cutoff = now - request_timeout
         slow = [channel for channel in list(server.active_channels.values())
                 if not channel.requests  # none being answered: a handler's time is not the sender's
-                and getattr(channel, "receiving_since", None) is not None and channel.receiving_since < cutoff]
+                and channel.receiving_since is not None and channel.receiving_since < cutoff]
         for channel in slow:
             channel.will_close = True  # waitress closes it on its next turn, as it does idle ones
         if slow:  # one line per check, however many: a crowd of tricklers cannot flood the log

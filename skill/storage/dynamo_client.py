@@ -191,9 +191,8 @@ class DynamoClient:
     def _connection(self) -> Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            parts = urlsplit(self._url)
-            tls = _tls_context(self._ca_file) if parts.scheme == "https" else None
-            connection = Connection(parts.hostname or "", parts.port or (443 if tls else 80), tls)
+            tls = _tls_context(self._ca_file) if self._url.startswith("https:") else None
+            connection = Connection.to(self._url, tls)
             self._local.connection = connection
         return connection
 

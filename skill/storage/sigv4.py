@@ -19,13 +19,14 @@ from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
+from skill import http_client
+
 logger = logging.getLogger("trigger_coach.storage")
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 # Headers botocore leaves out of the signature; a proxy may change them on the way.
 _UNSIGNED = frozenset({"expect", "user-agent", "x-amzn-trace-id", "authorization"})
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class NoCredentialsError(RuntimeError):
@@ -46,12 +47,7 @@ class Credentials(NamedTuple):
 def host_header(url: str) -> str:
     """Return the Host header for ``url``: lower-case host, with its port unless it is the default."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None and parts.port != _DEFAULT_PORTS.get(parts.scheme):
-        host = f"{host}:{parts.port}"
-    return host
+    return http_client.host_header(parts.hostname or "", parts.port, parts.scheme)
 
 
 def _key(secret: str, day: str, region: str, service: str) -> bytes:
