@@ -79,16 +79,17 @@ def programs(data_dir: Path) -> dict[str, str]:
     return {"ours": ours, "sdk": SDK, "hello": hello, "python": "pass\n"}
 
 
-def sample(code: str, pycache: Path, *, env: dict[str, str] | None = None) -> dict[str, float]:
+def sample(code: str, pycache: Path, *, env: dict[str, str] | None = None, setup: str = "") -> dict[str, float]:
     """Run one fresh interpreter; return its in-process wall and CPU times and the whole-process wall.
 
     Bytecode is cached in `pycache` for every module alike, as an installed package has it,
-    whatever PYTHONDONTWRITEBYTECODE says in this environment. `env` adds variables.
+    whatever PYTHONDONTWRITEBYTECODE says in this environment. `env` adds variables; `setup`
+    runs before the timer starts (what a host has already loaded before it loads the code).
     """
     env = {**{key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}, **(env or {})}
     env.update(PYTHONWARNINGS="ignore", PYTHONPYCACHEPREFIX=str(pycache))
     began = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", PRELUDE + code + REPORT], cwd=PROJECT_ROOT, env=env,
+    done = subprocess.run([sys.executable, "-c", setup + PRELUDE + code + REPORT], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     process = time.perf_counter() - began
     lines = [line for line in done.stdout.splitlines() if line.startswith("COLDSTART ")]
@@ -97,8 +98,9 @@ def sample(code: str, pycache: Path, *, env: dict[str, str] | None = None) -> di
     return {**json.loads(lines[-1].removeprefix("COLDSTART ")), "process": process}
 
 
-# name: (the code, or a function returning fresh code for each sample; extra environment)
-Kinds = dict[str, tuple["str | Callable[[], str]", "dict[str, str] | None"]]
+# name: (the code, or a function returning fresh code for each sample; extra environment;
+# untimed code run before it)
+Kinds = dict[str, tuple["str | Callable[[], str]", "dict[str, str] | None", str]]
 
 
 def interleaved(kinds: Kinds, pycache: Path, repeats: int) -> dict[str, dict[str, float]]:
@@ -109,8 +111,8 @@ def interleaved(kinds: Kinds, pycache: Path, repeats: int) -> dict[str, dict[str
     fastest and slowest wall time.
     """
     def one(name: str) -> dict[str, float]:
-        code, env = kinds[name]
-        return sample(code() if callable(code) else code, pycache, env=env)
+        code, env, setup = kinds[name]
+        return sample(code() if callable(code) else code, pycache, env=env, setup=setup)
 
     names = list(kinds)
     for name in names:
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeats must be at least 5")
     ensure_audio()
     with tempfile.TemporaryDirectory(prefix="trigger-coach-coldstart-") as work:
-        kinds = {name: (code, None) for name, code in programs(Path(work) / "data").items()}
+        kinds = {name: (code, None, "") for name, code in programs(Path(work) / "data").items()}
         med = interleaved(kinds, Path(work) / "pycache", args.repeats)
     print(f"Cold start, fresh interpreter per sample, median of {args.repeats} (ms)")
     print(f"{'kind':<8}{'wall':>9}{'CPU':>9}{'process':>10}   what")

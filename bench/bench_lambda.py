@@ -17,9 +17,15 @@ is a new user, so the launch reads an empty record.
              runs): no other skill code. The least a launch that reads DynamoDB costs on this
              stack, so ours/hello-io is what our own code adds (for reference)
   python     nothing (`pass`): the interpreter's own start, which the in-process times exclude
+  *-rt       ours, hello and hello-io again, each with the standard-library modules already
+             imported, untimed, that Lambda's Python runtime has imported before it imports a
+             handler (RUNTIME: the top-level imports of awslambdaric 4.2's bootstrap and its
+             package, the runtime interface client of AWS's Python runtimes). Their logging,
+             json and traceback cost neither handler anything on Lambda
 Bytecode is cached for all modules alike, as in a deployed bundle. One untimed round first,
 then --repeats rounds, the kinds interleaved and rotated each round. Prints medians, the
-ratios ours/hello (target <= 1.3), hello-io/hello, ours/hello-io and ours/hello-ddb, then one
+ratios ours/hello (target <= 1.3), hello-io/hello, ours/hello-io and ours/hello-ddb, the same
+three for the *-rt kinds, then one
 `RESULT lambda key=value ...`
 line. Without dynalite (no node) it says so and exits 1: the target is not measured.
 """
@@ -102,6 +108,11 @@ _sb.add_request_handler(HelloReading())
 _r = _sb.lambda_handler()(EVENT, None)
 """
 
+# What awslambdaric's bootstrap.py (and the modules of its package it imports) have imported
+# before bootstrap.run() imports the handler: its standard-library imports. Its third-party
+# ones (simplejson, its C runtime client) are left out: no handler here uses them.
+RUNTIME = "import decimal, enum, importlib, json, logging, math, os, sys, time, traceback\n"
+
 
 def program(body: str, *, endpoint: str = "", table: str = "") -> str:
     """Return a sample's code: a fresh LaunchRequest of a new user, then `body`, then the check."""
@@ -146,11 +157,14 @@ def main(argv: list[str] | None = None) -> int:
                     "TRIGGER_COACH_DYNAMODB_TABLE": ours_table, "TRIGGER_COACH_AUDIO_DIR": str(TEST_AUDIO_DIR),
                     "TRIGGER_COACH_PUBLIC_URL": "https://cdn.example.test"}
         kinds = {
-            "ours": (lambda: program(OURS), ours_env),  # a new user in every sample
-            "hello": (lambda: program(HELLO), lambda_env),
-            "hello-ddb": (lambda: program(HELLO_DDB, endpoint=endpoint, table=hello_table), lambda_env),
-            "hello-io": (lambda: program(HELLO_IO, endpoint=endpoint, table=io_table), lambda_env),
-            "python": ("pass\n", lambda_env),
+            "ours": (lambda: program(OURS), ours_env, ""),  # a new user in every sample
+            "hello": (lambda: program(HELLO), lambda_env, ""),
+            "hello-ddb": (lambda: program(HELLO_DDB, endpoint=endpoint, table=hello_table), lambda_env, ""),
+            "hello-io": (lambda: program(HELLO_IO, endpoint=endpoint, table=io_table), lambda_env, ""),
+            "python": ("pass\n", lambda_env, ""),
+            "ours-rt": (lambda: program(OURS), ours_env, RUNTIME),
+            "hello-rt": (lambda: program(HELLO), lambda_env, RUNTIME),
+            "hello-io-rt": (lambda: program(HELLO_IO, endpoint=endpoint, table=io_table), lambda_env, RUNTIME),
         }
         with tempfile.TemporaryDirectory(prefix="trigger-coach-lambda-") as work:
             med = interleaved(kinds, Path(work) / "pycache", args.repeats)
@@ -159,28 +173,30 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"Lambda cold start (import + first LaunchRequest), fresh interpreter per sample, median of "
           f"{args.repeats} (ms)")
-    print(f"{'kind':<10}{'wall':>9}{'CPU':>9}{'process':>10}{'wall range':>18}")
+    print(f"{'kind':<12}{'wall':>9}{'CPU':>9}{'process':>10}{'wall range':>18}")
     for name, m in med.items():
-        print(f"{name:<10}{m['wall'] * 1000:>9.1f}{m['cpu'] * 1000:>9.1f}{m['process'] * 1000:>10.1f}"
+        print(f"{name:<12}{m['wall'] * 1000:>9.1f}{m['cpu'] * 1000:>9.1f}{m['process'] * 1000:>10.1f}"
               f"{m['low'] * 1000:>9.1f}..{m['high'] * 1000:.1f}")
-    ours, hello, ddb, io = med["ours"], med["hello"], med["hello-ddb"], med["hello-io"]
-    wall, cpu = ours["wall"] / hello["wall"], ours["cpu"] / hello["cpu"]
-    floor_wall, floor_cpu = io["wall"] / hello["wall"], io["cpu"] / hello["cpu"]
-    own_wall, own_cpu = ours["wall"] / io["wall"], ours["cpu"] / io["cpu"]
-    ddb_wall, ddb_cpu = ours["wall"] / ddb["wall"], ours["cpu"] / ddb["cpu"]
+
+    def ratio(a: str, b: str) -> tuple[float, float]:
+        return med[a]["wall"] / med[b]["wall"], med[a]["cpu"] / med[b]["cpu"]
+
+    rows = [("ours / hello", ratio("ours", "hello"), "target <= 1.3; no storage in hello"),
+            ("hello-io / hello", ratio("hello-io", "hello"), "the reads alone"),
+            ("ours / hello-io", ratio("ours", "hello-io"), "what our own code adds"),
+            ("ours / hello-ddb", ratio("ours", "hello-ddb"), "hello with the SDK's DynamoDB adapter"),
+            ("ours-rt / hello-rt", ratio("ours-rt", "hello-rt"), "the target, with Lambda's runtime loaded"),
+            ("hello-io-rt / hello-rt", ratio("hello-io-rt", "hello-rt"), "the reads alone, runtime loaded"),
+            ("ours-rt / hello-io-rt", ratio("ours-rt", "hello-io-rt"), "our own code, runtime loaded")]
     print()
-    print(f"ours / hello      wall = {wall:6.3f}   CPU = {cpu:6.3f}   (target <= 1.3; no storage in hello)")
-    print(f"hello-io / hello  wall = {floor_wall:6.3f}   CPU = {floor_cpu:6.3f}   (the reads alone)")
-    print(f"ours / hello-io   wall = {own_wall:6.3f}   CPU = {own_cpu:6.3f}   (what our own code adds)")
-    print(f"ours / hello-ddb  wall = {ddb_wall:6.3f}   CPU = {ddb_cpu:6.3f}   (hello with the SDK's DynamoDB adapter)")
-    print(result_line("lambda", wall_ratio=round(wall, 3), cpu_ratio=round(cpu, 3), ddb_wall_ratio=round(ddb_wall, 3),
-                      ddb_cpu_ratio=round(ddb_cpu, 3), floor_wall_ratio=round(floor_wall, 3),
-                      floor_cpu_ratio=round(floor_cpu, 3), own_wall_ratio=round(own_wall, 3),
-                      own_cpu_ratio=round(own_cpu, 3), io_wall_ms=round(io["wall"] * 1000, 1),
-                      ours_wall_ms=round(ours["wall"] * 1000, 1),
-                      hello_wall_ms=round(hello["wall"] * 1000, 1), ddb_wall_ms=round(ddb["wall"] * 1000, 1),
-                      ours_cpu_ms=round(ours["cpu"] * 1000, 1), hello_cpu_ms=round(hello["cpu"] * 1000, 1),
-                      ddb_cpu_ms=round(ddb["cpu"] * 1000, 1), repeats=args.repeats))
+    for label, (wall, cpu), what in rows:
+        print(f"{label:<24}wall = {wall:6.3f}   CPU = {cpu:6.3f}   ({what})")
+    keys = ("", "floor_", "own_", "ddb_", "rt_", "rt_floor_", "rt_own_")
+    figures = {f"{key}{kind}_ratio": round(value, 3) for key, (_, pair, _) in zip(keys, rows, strict=True)
+               for kind, value in zip(("wall", "cpu"), pair, strict=True)}
+    figures.update({f"{name.replace('-', '_')}_{kind}_ms": round(m[kind] * 1000, 1)
+                    for name, m in med.items() if name != "python" for kind in ("wall", "cpu")})
+    print(result_line("lambda", **figures, repeats=args.repeats))
     return 0
 
 
