@@ -167,6 +167,22 @@ def test_a_kept_alive_connection_the_server_closed_is_reopened_without_using_an_
     assert len(faults.requests) == 2 and len(faults.connections) == 2
 
 
+def reply_bytes(body: dict[str, Any]) -> bytes:
+    data = json.dumps(body).encode()
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(data), data)
+
+
+def test_a_reply_a_server_sends_unasked_after_its_answer_is_never_taken_for_the_next_answer(
+        faults: FaultServer) -> None:
+    # The stray reply comes a moment after the real one, so it waits in the idle connection.
+    faults.script = [raw(reply_bytes({"Count": 1}), reply_bytes({"Count": 666}), pause=0.05), ok_reply({"Count": 2})]
+    client = DynamoClient(faults.url, "us-east-1", KEYS, attempts=1)
+    assert client.call("Query", {}) == {"Count": 1}
+    time.sleep(0.3)
+    assert client.call("Query", {}) == {"Count": 2}
+    assert len(faults.requests) == 2 and len(faults.connections) == 2
+
+
 def test_throttling_is_retried_and_the_second_answer_returned(faults: FaultServer) -> None:
     faults.script = [error_reply("ProvisionedThroughputExceededException", "slow down"), ok_reply({"Count": 7})]
     assert DynamoClient(faults.url, "us-east-1", KEYS).call("Query", {}) == {"Count": 7}
@@ -378,6 +394,23 @@ def test_an_https_endpoint_is_reached_over_tls_trusting_the_given_roots(tmp_path
         faults.script = [ok_reply({"Count": 3})]
         assert DynamoClient(f"https://localhost:{port}", "us-east-1", KEYS, ca_file=str(root)).call(
             "Query", {}) == {"Count": 3}
+
+
+def test_over_tls_calls_share_one_connection_and_one_the_server_closed_unannounced_is_reopened(
+        tmp_path: Path) -> None:
+    def then_close(handler: BaseHTTPRequestHandler) -> None:
+        ok_reply({"Count": 2})(handler)
+        handler.close_connection = True  # without saying so in the reply
+
+    with tls_fault_server(tmp_path) as (faults, root):
+        port = faults.url.rsplit(":", 1)[1]
+        faults.script = [ok_reply({"Count": 1}), then_close, ok_reply({"Count": 3})]
+        client = DynamoClient(f"https://localhost:{port}", "us-east-1", KEYS, ca_file=str(root), attempts=1)
+        assert [client.call("Query", {}) for _ in range(2)] == [{"Count": 1}, {"Count": 2}]
+        assert len(faults.connections) == 1  # TLS records that are not data (session tickets) keep it
+        time.sleep(0.2)
+        assert client.call("Query", {}) == {"Count": 3}
+        assert len(faults.requests) == 3 and len(faults.connections) == 2
 
 
 def test_an_https_endpoint_with_an_untrusted_certificate_or_another_name_is_refused(tmp_path: Path) -> None:
