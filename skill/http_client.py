@@ -265,9 +265,12 @@ def _within_limit(size: int, limit: int) -> None:
 
 
 def _chunked(reader: io.BufferedReader, limit: int) -> bytes:
-    """Read a chunked body and its trailer."""
-    chunks: list[bytes] = []
-    total = 0
+    """Read a chunked body and its trailer.
+
+    The chunks go into one buffer, so a body sent a byte a chunk takes the memory of its
+    bytes, not that of a million small objects.
+    """
+    body = bytearray()
     while True:
         line = _line(reader)
         size = line.split(b";", 1)[0].strip()
@@ -277,16 +280,19 @@ def _chunked(reader: io.BufferedReader, limit: int) -> bytes:
             raise MalformedReply(f"a chunk of the reply has no size: {line[:80]!r}")
         length = int(size, 16)
         if length == 0:
+            count = 0
             while (trailer := _line(reader)) not in (b"\r\n", b"\n"):
+                count += 1
                 if not trailer:
                     raise CutOff("the connection closed in the reply's trailer")
-            return b"".join(chunks)
-        total += length
-        _within_limit(total, limit)
+                if count > MAX_HEADERS:
+                    raise MalformedReply(f"the reply's trailer has more than {MAX_HEADERS} lines")
+            return bytes(body)
+        _within_limit(len(body) + length, limit)
         chunk = reader.read(length)
         if len(chunk) < length or _line(reader) not in (b"\r\n", b"\n"):
             raise CutOff("the connection closed in the middle of a chunk of the reply")
-        chunks.append(chunk)
+        body += chunk
 
 
 _tls: dict[str | None, ssl.SSLContext] = {}

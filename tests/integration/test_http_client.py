@@ -5,11 +5,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 
 import pytest
 
-from skill.http_client import Connection, TooLong
+from skill.http_client import Connection, MalformedReply, TooLong
 
 
 class RawServer:
@@ -133,3 +134,22 @@ def test_an_ipv6_literal_host_is_bracketed_in_the_host_header():
         finally:
             connection.close()
     assert f"Host: [::1]:{port}".encode() in seen[0]
+
+
+def test_a_body_sent_a_byte_a_chunk_takes_the_memory_of_its_bytes_and_a_long_trailer_is_refused(serve):
+    size = 200_000
+    reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1\r\nx\r\n" * size + b"0\r\n\r\n"
+    trailer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n" + b"X-T: 1\r\n" * 101 + b"\r\n"
+    server = serve(reply, trailer)
+    connection = Connection("127.0.0.1", server.port, None)
+    tracemalloc.start()
+    try:
+        body = exchange(connection).body
+        peak = tracemalloc.get_traced_memory()[1]
+        # A list of 200,000 one-byte chunks alone would take about 40 bytes each: 8 MB.
+        assert body == b"x" * size and peak < 5 * size
+        with pytest.raises(MalformedReply, match="trailer has more than 100 lines"):
+            exchange(connection)
+    finally:
+        tracemalloc.stop()
+        connection.close()
