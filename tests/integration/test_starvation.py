@@ -1,4 +1,4 @@
-"""A web server nobody can starve: idle connections and stalled certificate downloads (issue 11).
+"""A web server nobody can starve: idle, trickling and non-reading clients, stalled chain downloads (issue 11).
 
 The production server (waitress, set up as `trigger-coach serve` does) runs in this process.
 No test measures time: each attack is kept going while the other requests are sent, and those
@@ -90,6 +90,38 @@ def test_connections_that_trickle_a_request_forever_are_dropped_and_others_answe
                 conn.close()
     drops = [r.getMessage() for r in caplog.records if "still sending one request" in r.getMessage()]
     assert drops and len(drops) < 10, drops  # said once per check, not once per connection
+
+
+def test_clients_that_ask_for_tracks_and_never_read_them_are_dropped_and_others_answered(app_settings):
+    """Track URLs are public: anyone may fetch one, over more connections than the limit, and read nothing.
+
+    A connection whose reply makes no progress for the idle time-out is closed, so the server
+    takes new connections again; each crowd member then gets its whole track and the close.
+    """
+    settings = app_settings.with_(idle_timeout=2, connection_limit=40)
+    largest = max(settings.tracks_dir.glob("*.mp3"), key=lambda path: path.stat().st_size)
+    with WaitressServer(create_app(settings), settings) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        crowd = []
+        for _ in range(60):
+            conn = socket.socket()
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # so the reply cannot all be taken in
+            conn.settimeout(HANG_GUARD)
+            conn.connect(("127.0.0.1", port))
+            conn.sendall(f"GET /audio/{largest.name} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            crowd.append(conn)
+        try:
+            assert health(server.url) == 200
+            status, reply = alexa.post(server.url, alexa.launch(), timeout=HANG_GUARD)
+            assert status == 200 and alexa.speech_of(reply)
+            for conn in crowd:  # a connection the server kept open would time out here
+                data = b""
+                while chunk := conn.recv(65536):
+                    data += chunk
+                assert data.startswith(b"HTTP/1.1 200") and data.endswith(largest.read_bytes())
+        finally:
+            for conn in crowd:
+                conn.close()
 
 
 def test_a_keep_alive_client_pipelining_for_longer_than_the_request_timeout_keeps_its_connection(app_settings):
