@@ -22,6 +22,7 @@ import re
 import select
 import socket
 import ssl
+import threading
 import time
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -182,13 +183,12 @@ def _sent_unasked(sock: socket.socket) -> bool:
 
 
 def _connect(host: str, port: int, by: float) -> socket.socket:
-    """Connect to the first of the host's addresses that answers, all of them together by ``by``.
+    """Connect to the first of the host's addresses that answers, the lookup and all of them by ``by``.
 
-    (socket.create_connection gives each address the whole time-out.) The name lookup itself
-    cannot be given a time-out; it is the resolver's.
+    (socket.create_connection gives each address the whole time-out.)
     """
     failure: OSError | None = None
-    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+    for family, kind, proto, _, address in _addresses(host, port, by):
         sock = socket.socket(family, kind, proto)
         try:
             sock.settimeout(left_until(by))
@@ -200,6 +200,54 @@ def _connect(host: str, port: int, by: float) -> socket.socket:
                 raise
             failure = error
     raise failure or OSError(f"{host!r} has no address to connect to")
+
+
+class _Lookup:
+    """One name lookup under way, which every connection to that host waits for."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.done = threading.Event()
+        self.answer: list[tuple[Any, ...]] = []
+        self.error: OSError | None = None
+        self.thread = threading.Thread(target=self._run, args=(host, port), name=f"lookup {host[:40]}", daemon=True)
+
+    def _run(self, host: str, port: int) -> None:
+        try:
+            self.answer = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as error:
+            self.error = error
+        finally:
+            with _lookups_lock:
+                _lookups.pop((host, port), None)
+            self.done.set()
+
+
+_lookups: dict[tuple[str, int], _Lookup] = {}
+_lookups_lock = threading.Lock()
+
+
+def _addresses(host: str, port: int, by: float) -> list[tuple[Any, ...]]:
+    """Return the host's addresses, looked up by ``by`` (TimeoutError after it).
+
+    The resolver takes no time-out, and a failing one can take many seconds: so a name (not an
+    address literal) is looked up in a thread that is waited for only until ``by``. One lookup
+    per host runs at a time, however many connections wait for it, so a resolver that hangs
+    costs one thread, not one per request.
+    """
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        pass  # a name, not an address
+    with _lookups_lock:
+        lookup = _lookups.get((host, port))
+        if lookup is None:  # listed before it starts, so it cannot end before it is listed
+            lookup = _lookups[(host, port)] = _Lookup(host, port)
+            lookup.thread.start()
+    if not lookup.done.wait(left_until(by)):
+        raise TimeoutError(f"looking up {host!r} took longer than the time left")
+    if lookup.error is not None:
+        raise lookup.error
+    return lookup.answer
 
 
 def _number(text: str, what: str) -> int:

@@ -12,6 +12,8 @@ import pytest
 
 from skill.http_client import Connection, MalformedReply, TooLong
 
+HANG_GUARD = 30  # seconds; only stops a hung test
+
 
 class RawServer:
     """Accept one connection; answer each request read from it with the next of `replies`."""
@@ -153,3 +155,47 @@ def test_a_body_sent_a_byte_a_chunk_takes_the_memory_of_its_bytes_and_a_long_tra
     finally:
         tracemalloc.stop()
         connection.close()
+
+
+def test_a_name_lookup_that_hangs_ends_at_the_deadline_and_is_shared_by_everyone_waiting(serve, monkeypatch):
+    server = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    resolve, release, asked, answered = socket.getaddrinfo, threading.Event(), [], []
+
+    def resolver(host, port, *args, **kwargs):  # the system resolver, stalled for one name
+        if host == "stalled.test" and not kwargs.get("flags", 0) & socket.AI_NUMERICHOST:
+            asked.append(host)
+            release.wait(HANG_GUARD)
+            answered.append(host)
+            return resolve("127.0.0.1", port, *args, **kwargs)
+        return resolve(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    outcomes: list[tuple[BaseException | None, int]] = []  # what each attempt got, and the answers by then
+
+    def attempt() -> None:
+        try:
+            Connection("stalled.test", server.port, None).exchange(
+                "GET", "/x", {}, deadline=time.monotonic() + 0.5, connect_timeout=5)
+            outcomes.append((None, len(answered)))
+        except BaseException as error:  # recorded and checked below
+            outcomes.append((error, len(answered)))
+
+    waiting = [threading.Thread(target=attempt) for _ in range(5)]
+    for thread in waiting:
+        thread.start()
+    for thread in waiting:
+        thread.join(HANG_GUARD)
+    # All five gave up while the lookup still hung, not after it answered.
+    assert len(outcomes) == 5 and all(isinstance(error, TimeoutError) and not answers
+                                      for error, answers in outcomes), outcomes
+    assert asked == ["stalled.test"]  # one lookup for the five
+    release.set()
+    for thread in threading.enumerate():
+        if thread.name == "lookup stalled.test":
+            thread.join(HANG_GUARD)
+    connection = Connection("stalled.test", server.port, None)
+    try:  # once the lookup ends, the next connection looks the name up afresh and gets through
+        assert exchange(connection).body == b"ok"
+    finally:
+        connection.close()
+    assert asked == ["stalled.test", "stalled.test"]
