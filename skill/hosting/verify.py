@@ -428,9 +428,10 @@ def _quote(value: object, limit: int = 120) -> str:
 def _within(seconds: float, fetch: Callable[[str], bytes], url: str) -> bytes:
     """Return `fetch(url)`, or raise TimeoutError once `seconds` have passed in all.
 
-    Socket time-outs bound each read, not a server that trickles bytes; so the download runs
-    in a helper thread and the worker stops waiting at the deadline. A download given up on
-    ends in its own time, bounded by the per-read time-out.
+    Our own `_download` already ends by its deadline (http_client times the lookup, connect
+    and every read against it); this bounds any fetcher, an injected `cert_fetcher` too: it
+    runs in a helper thread and the worker stops waiting at the deadline. A fetch given up on
+    ends in its own time.
     """
     outcome: list[Any] = []
 
