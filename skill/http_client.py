@@ -208,13 +208,13 @@ class _Lookup:
     def __init__(self, host: str, port: int) -> None:
         self.done = threading.Event()
         self.answer: list[tuple[Any, ...]] = []
-        self.error: OSError | None = None
+        self.error: Exception | None = None
         self.thread = threading.Thread(target=self._run, args=(host, port), name=f"lookup {host[:40]}", daemon=True)
 
     def _run(self, host: str, port: int) -> None:
         try:
             self.answer = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as error:
+        except Exception as error:  # an OSError, or a UnicodeError for a name IDNA cannot spell: the caller's
             self.error = error
         finally:
             with _lookups_lock:
