@@ -7,6 +7,8 @@ Runs, one after another, each as its own process (output streamed as it comes):
   storage    bench/bench_storage.py --seconds 1 SQLite read-modify-write, 4 writers vs 1
   summary    bench/bench_summary.py 2000        windowed progress summary and a run write vs a 5 ms budget
   http       bench/bench_http.py                our endpoint vs a hello-world ask-sdk skill
+  http-1     bench/bench_http.py --threads 1    the same with one worker thread each (for reference:
+                                                SQLite's cost under threads, see skill/storage/sqlite.py)
   coldstart  bench/bench_coldstart.py           import + create_app vs ask_sdk_core + flask
   lambda     bench/bench_lambda.py              import + first LaunchRequest vs hello-world Lambda handlers
   load       bench/load.py --seconds 30         32 users, whole routines, stored counts checked
@@ -140,6 +142,18 @@ def parse_http(out: str) -> list[Figure]:
     return figures
 
 
+def parse_http_one_thread(out: str) -> list[Figure]:
+    """The same comparison with one waitress worker thread for both servers: a reference, no target."""
+    r = results(out, "http")
+    return [
+        Figure("http-1", "throughput with one worker thread each, ours / hello-world skill",
+               f"{r['ours_rps']} vs {r['baseline_rps']} req/s (ratio per round {r['round_ratio_min']}"
+               f"..{r['round_ratio_max']})", "—", float(r["throughput_ratio"])),
+        Figure("http-1", "server CPU per request with one worker thread each, ours / hello-world skill",
+               f"{r['ours_cpu_ms']} vs {r['baseline_cpu_ms']} ms", "—", float(r["cpu_ratio"])),
+    ]
+
+
 def parse_coldstart(out: str) -> list[Figure]:
     r = results(out, "coldstart")
     wall, cpu = float(r["wall_ratio"]), float(r["cpu_ratio"])
@@ -234,6 +248,8 @@ BENCHES = [
           parse_storage),
     Bench("summary", ["bench/bench_summary.py", "2000"], ["bench/bench_summary.py", "100"], parse_summary),
     Bench("http", ["bench/bench_http.py"], ["bench/bench_http.py", "--runs", "1", "--repeats", "1"], parse_http),
+    Bench("http-1", ["bench/bench_http.py", "--threads", "1"],
+          ["bench/bench_http.py", "--threads", "1", "--runs", "1", "--repeats", "1"], parse_http_one_thread),
     Bench("coldstart", ["bench/bench_coldstart.py"], ["bench/bench_coldstart.py", "--repeats", "5"],
           parse_coldstart),
     Bench("lambda", ["bench/bench_lambda.py"], ["bench/bench_lambda.py", "--repeats", "5"], parse_lambda),

@@ -16,7 +16,11 @@ What SQLite costs a busy server is thread switches, not SQL: with the store in m
 server's CPU per request is the hello-world baseline's, while one thread spends only about
 0.05 ms per request here. Fewer GIL releases (a third fewer statements, rows and columns)
 changed neither the switches nor the CPU; a second connection for reads, or one per thread,
-added switches.
+added switches. It grows with the worker threads: `bench/bench_http.py --threads 1` gives
+about 0.8 of the hello-world skill's throughput, 8 threads about 0.63, while in one thread a
+request takes 0.29 ms of app time against hello-world's 0.23. A lock around the whole
+dispatch, a read connection per thread and a (process-local, so unsafe) cache of loads each
+left 8 threads far from one.
 
 Nothing lost: a save the database refuses (locked past the busy timeout, disk full) goes
 into a journal, a file of `JOURNAL_BYTES` reserved when the adapter opens, so appending to
