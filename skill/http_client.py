@@ -17,7 +17,9 @@ reason); what is here costs nothing to import beyond socket, ssl and select.
 
 from __future__ import annotations
 
+import copy
 import io
+import os
 import re
 import select
 import socket
@@ -35,6 +37,7 @@ _BODY_EXPECTED = frozenset({"POST", "PUT", "PATCH"})  # sent with Content-Length
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110: a method or a header name
 _TARGET = re.compile(r"[\x21-\x7e]+")  # a request target: visible ASCII, no space or control
 _FIELD_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")  # no line break, NUL or other control
+_PEEK = 16384  # bytes of waiting TLS records looked at; more than a few tickets take is data
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # no sign, no 0x, no underscore: what int() alone allows
 
 
@@ -161,8 +164,9 @@ def _sent_unasked(sock: socket.socket) -> bool:
 
     A TLS 1.3 server may send a session ticket at any time, which makes the socket readable
     without being data; a non-blocking read of one byte tells the two apart (a ticket is
-    taken in and the read wants more). poll, not select: a busy server has descriptors past
-    select's limit of 1024.
+    taken in and the read wants more), but only over whole TLS records: a record that has
+    only partly arrived could be either, so such a connection counts as used. poll, not
+    select: a busy server has descriptors past select's limit of 1024.
     """
     if isinstance(sock, ssl.SSLSocket) and sock.pending():
         return True
@@ -170,7 +174,7 @@ def _sent_unasked(sock: socket.socket) -> bool:
     poller.register(sock, select.POLLIN)
     if not poller.poll(0):
         return False
-    if not isinstance(sock, ssl.SSLSocket):
+    if not isinstance(sock, ssl.SSLSocket) or not _whole_records(sock):
         return True
     sock.setblocking(False)
     try:
@@ -180,6 +184,19 @@ def _sent_unasked(sock: socket.socket) -> bool:
     except OSError:
         pass
     return True
+
+
+def _whole_records(sock: ssl.SSLSocket) -> bool:
+    """Return whether the bytes waiting under a TLS socket end where a TLS record ends."""
+    with socket.socket(fileno=os.dup(sock.fileno())) as raw:  # an SSLSocket refuses MSG_PEEK
+        try:
+            waiting = raw.recv(_PEEK, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except OSError:
+            return False
+    end = 0
+    while end + 5 <= len(waiting):  # each record: type, version (2 bytes), length (2 bytes), body
+        end += 5 + int.from_bytes(waiting[end + 3:end + 5], "big")
+    return 0 < end == len(waiting) < _PEEK
 
 
 def _connect(host: str, port: int, by: float) -> socket.socket:
@@ -226,6 +243,16 @@ _lookups: dict[tuple[str, int], _Lookup] = {}
 _lookups_lock = threading.Lock()
 
 
+def _forget_lookups() -> None:
+    """In a forked child: the parent's lookups have no thread here to end them."""
+    global _lookups_lock
+    _lookups.clear()
+    _lookups_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_lookups)
+
+
 def _addresses(host: str, port: int, by: float) -> list[tuple[Any, ...]]:
     """Return the host's addresses, looked up by ``by`` (TimeoutError after it).
 
@@ -242,11 +269,15 @@ def _addresses(host: str, port: int, by: float) -> list[tuple[Any, ...]]:
         lookup = _lookups.get((host, port))
         if lookup is None:  # listed before it starts, so it cannot end before it is listed
             lookup = _lookups[(host, port)] = _Lookup(host, port)
-            lookup.thread.start()
+            try:
+                lookup.thread.start()
+            except RuntimeError as error:  # no thread to be had: nobody must wait for this one
+                del _lookups[(host, port)]
+                raise OSError(f"could not start looking up {host!r}: {error}") from None
     if not lookup.done.wait(left_until(by)):
         raise TimeoutError(f"looking up {host!r} took longer than the time left")
     if lookup.error is not None:
-        raise lookup.error
+        raise copy.copy(lookup.error)  # each waiter its own, so tracebacks do not pile up on one
     return lookup.answer
 
 
