@@ -21,6 +21,17 @@ from skill.http_client import Connection, MalformedReply, TooLong, tls_context
 HANG_GUARD = 30  # seconds; only stops a hung test
 
 
+def read_request(conn: socket.socket) -> bytes:
+    """Read one request's head from `conn` (b"" or what came before the close, if it closes)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 class RawServer:
     """Accept one connection; answer each request read from it with the next of `replies`."""
 
@@ -38,10 +49,7 @@ class RawServer:
             return
         with conn:
             for reply in self.replies:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
-                self.requests.append(data)
+                self.requests.append(read_request(conn))
                 conn.sendall(reply)
             conn.recv(1)  # until the client closes
 
@@ -62,6 +70,14 @@ def serve() -> Iterator:
 def exchange(connection: Connection, method: str = "GET", body: bytes = b"", **kwargs):
     return connection.exchange(method, "/x", {"Accept": "*/*"}, body, deadline=time.monotonic() + 5,
                                connect_timeout=5, **kwargs)
+
+
+def exchange_within(host: str, port: int, seconds: float = 0.5):
+    connection = Connection(host, port, None)
+    try:
+        return connection.exchange("GET", "/x", {}, deadline=time.monotonic() + seconds, connect_timeout=seconds)
+    finally:
+        connection.close()
 
 
 def test_a_204_reply_has_no_body_and_the_kept_alive_connection_serves_the_next_request(serve):
@@ -163,25 +179,38 @@ def test_a_body_sent_a_byte_a_chunk_takes_the_memory_of_its_bytes_and_a_long_tra
         connection.close()
 
 
-def test_a_name_lookup_that_hangs_ends_at_the_deadline_and_is_shared_by_everyone_waiting(serve, monkeypatch):
-    server = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-    resolve, release, asked, answered = socket.getaddrinfo, threading.Event(), [], []
+def stalled_resolver(monkeypatch, name: str, release: threading.Event,
+                     error: OSError | None = None) -> tuple[list[str], list[str]]:
+    """Stall the system resolver for `name` until `release` (in this process only).
 
-    def resolver(host, port, *args, **kwargs):  # the system resolver, stalled for one name
-        if host == "stalled.test" and not kwargs.get("flags", 0) & socket.AI_NUMERICHOST:
+    Return the lookups of `name` asked for and those answered so far.
+    """
+    resolve, asked, answered, parent = socket.getaddrinfo, [], [], os.getpid()
+
+    def resolver(host, port, *args, **kwargs):
+        if host != name or kwargs.get("flags", 0) & socket.AI_NUMERICHOST:
+            return resolve(host, port, *args, **kwargs)  # a name is no address literal, as ever
+        if os.getpid() == parent:
             asked.append(host)
             release.wait(HANG_GUARD)
             answered.append(host)
-            return resolve("127.0.0.1", port, *args, **kwargs)
-        return resolve(host, port, *args, **kwargs)
+            if error is not None:
+                raise error
+        return resolve("127.0.0.1", port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    return asked, answered
+
+
+def test_a_name_lookup_that_hangs_ends_at_the_deadline_and_is_shared_by_everyone_waiting(serve, monkeypatch):
+    server = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    release = threading.Event()
+    asked, answered = stalled_resolver(monkeypatch, "stalled.test", release)
     outcomes: list[tuple[BaseException | None, int]] = []  # what each attempt got, and the answers by then
 
     def attempt() -> None:
         try:
-            Connection("stalled.test", server.port, None).exchange(
-                "GET", "/x", {}, deadline=time.monotonic() + 0.5, connect_timeout=5)
+            exchange_within("stalled.test", server.port)
             outcomes.append((None, len(answered)))
         except BaseException as error:  # recorded and checked below
             outcomes.append((error, len(answered)))
@@ -199,30 +228,9 @@ def test_a_name_lookup_that_hangs_ends_at_the_deadline_and_is_shared_by_everyone
     for thread in threading.enumerate():
         if thread.name == "lookup stalled.test":
             thread.join(HANG_GUARD)
-    connection = Connection("stalled.test", server.port, None)
-    try:  # once the lookup ends, the next connection looks the name up afresh and gets through
-        assert exchange(connection).body == b"ok"
-    finally:
-        connection.close()
+    # Once the lookup ends, the next connection looks the name up afresh and gets through.
+    assert exchange_within("stalled.test", server.port, 5).body == b"ok"
     assert asked == ["stalled.test", "stalled.test"]
-
-
-def stalled_resolver(monkeypatch, name: str, release: threading.Event, error: OSError | None = None) -> list[str]:
-    """Stall the system resolver for `name` until `release` (in this process only); return who asked."""
-    resolve, asked, parent = socket.getaddrinfo, [], os.getpid()
-
-    def resolver(host, port, *args, **kwargs):
-        if host != name or kwargs.get("flags", 0) & socket.AI_NUMERICHOST:
-            return resolve(host, port, *args, **kwargs)  # a name is no address literal, as ever
-        if os.getpid() == parent:
-            asked.append(host)
-            release.wait(HANG_GUARD)
-            if error is not None:
-                raise error
-        return resolve("127.0.0.1", port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolver)
-    return asked
 
 
 def test_when_no_thread_can_be_started_for_a_lookup_it_fails_now_and_the_next_one_tries_afresh(serve, monkeypatch):
@@ -301,23 +309,6 @@ def test_a_process_forked_during_a_lookup_looks_the_name_up_itself(serve, monkey
         os.waitpid(child, 0)
         release.set()
         stalled.join(HANG_GUARD)
-
-
-def exchange_within(host: str, port: int, seconds: float = 0.5):
-    connection = Connection(host, port, None)
-    try:
-        return connection.exchange("GET", "/x", {}, deadline=time.monotonic() + seconds, connect_timeout=seconds)
-    finally:
-        connection.close()
-
-
-def read_request(conn) -> None:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return
-        data += chunk
 
 
 def test_over_tls_a_stray_reply_whose_record_has_only_partly_arrived_is_never_taken_for_the_next_answer(tmp_path):
