@@ -35,7 +35,7 @@ from ask_sdk_model.ui import SsmlOutputSpeech
 from skill.alexa import intents
 from skill.alexa.locale import text_of
 from skill.core import progress
-from skill.core.player import Activity, PlaybackState, Program, RunStarted, Transition, follows
+from skill.core.player import Activity, PlaybackState, Program, RunStarted, Transition, follows, moved
 from skill.storage import CorruptRecordError
 from skill.storage.records import Changes, RunWrite, is_person_of, person_key, storable_key
 from skill.text import ssml_appended
@@ -272,13 +272,16 @@ def take_over(handler_input: HandlerInput, device_id: str) -> PlaybackState:
     """Move another device's paused run to this device and return its state here.
 
     The other device's record is left idle (at the same sequence number, so anything newer
-    it does later still wins), so its stale events change nothing and the run plays here.
+    it does later still wins), so its stale events change nothing. The run plays here under
+    a fresh token numbered above this device's own state (`moved`), so this device's
+    record takes it even when this device played a newer run of its own meanwhile.
     """
     user = user_of(handler_input)
     if device_id == user.device_id:
         return user.state
-    state = user.others[device_id]
-    user.others[device_id] = PlaybackState(seq=state.seq)
+    left = user.others[device_id]
+    state = moved(left, user.state.seq)
+    user.others[device_id] = PlaybackState(seq=left.seq)
     user.devices[device_id] = user.device_record(user.others[device_id])
     user.state = state
     user.devices[user.device_id] = user.device_record(state)
@@ -405,7 +408,8 @@ def changes_of(user: User) -> Changes:
         epoch=user.epoch,
         profile=user.doc if user.profile_changed else None,
         devices=dict(user.devices),
-        runs=[RunWrite(raw, user.device_id) for raw in user.runs.values()],
+        runs=[RunWrite(raw, user.device_id if raw.get("run_id") == user.state.run_id else None)
+              for raw in user.runs.values()],
         started=user.started,
         owner=user.owner,
         new_owner=user.owner is not None and not user.loaded_profile,

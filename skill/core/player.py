@@ -327,6 +327,20 @@ def resume(state: PlaybackState, program: Program) -> Transition:
     return Transition(new, Play(state.token, state.index, state.offset_ms, Behavior.REPLACE_ALL))
 
 
+def moved(state: PlaybackState, floor: int) -> PlaybackState:
+    """Return a paused run's state as another device takes it over, that device's sequence being `floor`.
+
+    The run gets a fresh token numbered above both devices' states, so the record of the
+    device that takes it over keeps it (it only ever takes a newer state), and the events of
+    the stream it plays there are current, not stale. The old token stays behind with the
+    device that paused it.
+    """
+    seq = max(state.seq, floor) + 1
+    parsed = Token.parse(state.token)
+    token = str(parsed._replace(seq=seq)) if parsed is not None else state.token
+    return state._replace(seq=seq, token=token, enqueued_token=None)
+
+
 def next_track(state: PlaybackState, program: Program) -> Transition:
     """Skip to the next track; skipping the last track ends the run."""
     if not state.has_run or not matches(state, program):

@@ -307,8 +307,8 @@ class DynamoAdapter:
 
         def finish(doc: Document, item: dict[str, Any]) -> dict[str, Any]:
             out = {**extra, "open": {"BOOL": self.rules.is_open(doc)}}
-            if "device" in item:
-                out["device"] = item["device"]  # the device that started it keeps it
+            if "device" in item and "device" not in out:
+                out["device"] = item["device"]  # a write from no device leaves the run where it plays
             return out
 
         self._merge_item(user_id, run_key(record), merge, with_item=True, extra_of=finish)

@@ -65,7 +65,7 @@ def progress_rules() -> Rules:
 
 
 class RunWrite(NamedTuple):
-    """One run record to join into storage, and the device that played it."""
+    """One run record to join into storage, and the device playing it (None: where it was)."""
 
     record: Document
     device_id: str | None

@@ -131,7 +131,7 @@ _UPSERT_DEVICE = (
 _UPSERT_RUN = (
     "INSERT INTO runs (user_id, run_id, started_at, device_id, epoch, open, doc, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, run_id) DO UPDATE SET "
-    "started_at = excluded.started_at, device_id = COALESCE(runs.device_id, excluded.device_id), "
+    "started_at = excluded.started_at, device_id = COALESCE(excluded.device_id, runs.device_id), "
     "epoch = excluded.epoch, open = excluded.open, doc = excluded.doc, updated_at = excluded.updated_at"
 )
 _UPDATE_RUN_DOC = "UPDATE runs SET doc = ?, updated_at = ? WHERE user_id = ? AND run_id = ?"
@@ -549,7 +549,7 @@ class SQLiteAdapter:
         if joined == stored:
             return  # a record is written only when its run changed
         started, is_open = str(joined.get("started_at")), int(self.rules.is_open(joined))
-        if stored is not None and (row[2], row[3]) == (started, is_open) and (row[4] or not write.device_id):
+        if stored is not None and (row[2], row[3]) == (started, is_open) and write.device_id in (None, row[4]):
             # Only the document changed (a run under way): leave the indexed columns, and so
             # both indexes, untouched.
             conn.execute(_UPDATE_RUN_DOC, (_encode(joined), now, user_id, joined["run_id"]))

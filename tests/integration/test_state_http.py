@@ -240,11 +240,38 @@ def test_resume_on_another_device_offers_the_run_paused_most_recently(rig: Rig) 
     newer = start(rig, user, "bedroom")
     rig.ask(alexa.audio_event("PlaybackStopped", newer, 2000, user=user, device="bedroom"))
     reply = rig.ask(alexa.intent("ResumeRoutineIntent", user=user, device="office"))
-    play = alexa.play_of(reply)
-    assert play["audioItem"]["stream"]["token"] == newer
-    assert play["audioItem"]["stream"]["offsetInMilliseconds"] == 2000
+    stream = alexa.play_of(reply)["audioItem"]["stream"]
+    assert Token.parse(stream["token"])[:3] == Token.parse(newer)[:3], "the same track of the same run"
+    assert stream["offsetInMilliseconds"] == 2000
     devices = rig.adapter.load(user, "office").devices
     assert (devices["office"]["run_id"], devices["bedroom"]["activity"]) == (Token.parse(newer).run_id, "idle")
+
+
+def test_a_run_moved_to_a_device_that_played_its_own_run_plays_there_to_the_end(rig: Rig) -> None:
+    user = f"amzn1.ask.account.MOVE-AFTER-{rig.kind}"
+    paused = start(rig, user, "kitchen")
+    rig.ask(alexa.audio_event("PlaybackStarted", paused, user=user, device="kitchen"))
+    rig.ask(alexa.audio_event("PlaybackStopped", paused, 4000, user=user, device="kitchen"))
+    own: str | None = start(rig, user, "bedroom")  # a newer run, so bedroom's numbers are higher
+    while own is not None:
+        own = play_track(rig, user, own, "bedroom")
+    reply = rig.ask(alexa.intent("AMAZON.ResumeIntent", user=user, device="bedroom"))
+    stream = alexa.play_of(reply)["audioItem"]["stream"]
+    moved, left = Token.parse(stream["token"]), Token.parse(paused)
+    assert (moved.run_id, moved.index, stream["offsetInMilliseconds"]) == (left.run_id, 0, 4000)
+    token: str | None = stream["token"]
+    played = 0
+    while token is not None:
+        if played == 3:  # someone starts a routine on the kitchen Echo meanwhile
+            start(rig, user, "kitchen")
+            assert rig.runs(user)[left.run_id]["outcome"] == "in_progress", "it plays in the bedroom"
+        token = play_track(rig, user, token, "bedroom")
+        played += 1
+    assert played == TRACKS, "the moved run played on to its last track"
+    runs = rig.runs(user)
+    assert runs[left.run_id]["outcome"] == "completed" and runs[left.run_id]["tracks_completed"] == TRACKS
+    reply = said(rig.ask(alexa.intent("ProgressIntent", {"period": None}, user=user))).lower()
+    assert "three sessions" in reply and "finished two and one is still under way" in reply, reply
 
 
 def test_a_finished_run_survives_a_failed_save(rig: Rig) -> None:
