@@ -81,9 +81,11 @@ def create_app(
     def audio(name: str) -> Response:
         if not TRACK_NAME.match(name):
             return _error(404, "No such track.")
-        if "," in request.headers.get("Range", ""):
-            # Werkzeug serves single ranges only and would answer 416; RFC 9110 lets a server
-            # ignore Range instead, so a multi-range request gets the whole track (200).
+        wanted = request.headers.get("Range", "")
+        if "," in wanted or (wanted and not wanted.lstrip().lower().startswith("bytes=")):
+            # Werkzeug serves one byte range only and answers anything else with 416; RFC 9110
+            # lets a server ignore a Range instead (and says to ignore a unit it does not know),
+            # so a multi-range request, or one in another unit, gets the whole track (200).
             request.environ.pop("HTTP_RANGE", None)
         response = _immutable(settings.tracks_dir, name, "audio/mpeg")
         response.headers["Accept-Ranges"] = "bytes"
@@ -139,32 +141,44 @@ def make_server(app: Flask, settings: config.Settings) -> Any:
     Idle connections are dropped after `settings.idle_timeout` seconds, and a connection still
     sending one request `settings.request_timeout` seconds after its first byte is dropped
     too, so neither a crowd of silent clients nor clients trickling a request a byte at a time
-    (slowloris) can keep their connections. Both are checked every second or so; poll() is used because
-    select() stops at 1024 descriptors.
+    (slowloris) can keep their connections, and so is one that reads none of its replies for
+    the idle time-out while a worker waits on it. All are checked every second or so; poll()
+    is used because select() stops at 1024 descriptors. A request body over `MAX_BODY` is
+    refused (413) as it arrives, not after waitress has spooled up to a gigabyte of it to disk.
     """
     from waitress.server import BaseWSGIServer, create_server
 
     server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
                            ident="trigger-coach", channel_timeout=settings.idle_timeout,
                            cleanup_interval=max(1, min(30, settings.idle_timeout, settings.request_timeout)),
-                           connection_limit=settings.connection_limit, asyncore_use_poll=True)
+                           connection_limit=settings.connection_limit, asyncore_use_poll=True,
+                           max_request_body_size=MAX_BODY)
     # A host with several addresses ("localhost": ::1 and 127.0.0.1) gives one listener per address.
     listeners = [server] if isinstance(server, BaseWSGIServer) else \
         [s for s in list(server.map.values()) if isinstance(s, BaseWSGIServer)]
     for listener in listeners:
-        _drop_slow_senders(listener, settings.request_timeout)
+        _drop_slow_peers(listener, settings.request_timeout, settings.idle_timeout)
     return server
 
 
-def _drop_slow_senders(server: Any, request_timeout: int) -> None:
-    """Make one waitress listener drop connections still sending one request after `request_timeout` s."""
+def _drop_slow_peers(server: Any, request_timeout: int, idle_timeout: int) -> None:
+    """Make one waitress listener drop connections still sending one request after `request_timeout` s,
+    and those whose replies the client has not read for `idle_timeout` s while a worker waits on them.
+
+    Waitress's own idle check spares a connection with requests being answered. A client that
+    pipelines many track requests and reads nothing fills that connection's output past
+    waitress's high-water mark, and the worker answering it then waits for the client for as
+    long as it likes: a handful of such clients held every worker. Closing the connection wakes
+    its worker, which drops the rest of that client's requests.
+    """
     server.channel_class = _timed_channel()
     waitress_maintenance = server.maintenance
 
     def maintenance(now: float) -> None:  # waitress's hook, run on its main loop every cleanup_interval
         waitress_maintenance(now)
-        cutoff = now - request_timeout
-        slow = [channel for channel in list(server.active_channels.values())
+        cutoff, unread = now - request_timeout, now - idle_timeout
+        channels = list(server.active_channels.values())
+        slow = [channel for channel in channels
                 if not channel.requests  # none being answered: a handler's time is not the sender's
                 and channel.receiving_since is not None and channel.receiving_since < cutoff]
         for channel in slow:
@@ -172,6 +186,15 @@ def _drop_slow_senders(server: Any, request_timeout: int) -> None:
         if slow:  # one line per check, however many: a crowd of tricklers cannot flood the log
             log.warning("Dropped %d connection(s) still sending one request after %d s (first from %s).",
                         len(slow), request_timeout, slow[0].addr[0] if slow[0].addr else "?")
+        # Replies waiting to be sent, and no byte sent or received since (waitress's
+        # last_activity): the client stopped reading.
+        stalled = [channel for channel in channels
+                   if channel.requests and channel.total_outbufs_len and channel.last_activity < unread]
+        for channel in stalled:
+            channel.handle_close()  # as waitress closes a channel on this loop; wakes its worker
+        if stalled:
+            log.warning("Dropped %d connection(s) that read none of their replies for %d s (first from %s).",
+                        len(stalled), idle_timeout, stalled[0].addr[0] if stalled[0].addr else "?")
 
     server.maintenance = maintenance
 

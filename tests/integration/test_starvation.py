@@ -124,6 +124,60 @@ def test_clients_that_ask_for_tracks_and_never_read_them_are_dropped_and_others_
                 conn.close()
 
 
+def test_clients_that_pipeline_many_tracks_and_never_read_them_leave_others_answered(app_settings, caplog):
+    """One connection per worker asks for far more than waitress keeps in its output buffers, and reads nothing.
+
+    Each worker answering one of them waits for its client to read. Those connections are
+    closed once they have sent nothing for the idle time-out, which frees the workers.
+    """
+    settings = app_settings.with_(idle_timeout=2)
+    largest = max(settings.tracks_dir.glob("*.mp3"), key=lambda path: path.stat().st_size)
+    # Past waitress's 16 MB high-water mark with room to spare for what the kernel's socket
+    # buffers take in (a few MB on loopback).
+    many = 48 * 1024 * 1024 // largest.stat().st_size
+    request = f"GET /audio/{largest.name} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    with WaitressServer(create_app(settings), settings) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        crowd = []
+        for _ in range(settings.threads):
+            conn = socket.socket()
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            conn.settimeout(HANG_GUARD)
+            conn.connect(("127.0.0.1", port))
+            conn.sendall(request * many)
+            crowd.append(conn)
+        try:
+            time.sleep(1)  # every worker is waiting on one of them by now
+            for _ in range(3):
+                assert health(server.url) == 200
+                status, reply = alexa.post(server.url, alexa.launch(), timeout=HANG_GUARD)
+                assert status == 200 and alexa.speech_of(reply)
+            for conn in crowd:  # each was closed part-way through its replies
+                got = 0
+                with contextlib.suppress(ConnectionResetError):
+                    while chunk := conn.recv(1 << 20):
+                        got += len(chunk)
+                assert got < many * largest.stat().st_size
+        finally:
+            for conn in crowd:
+                conn.close()
+    assert "read none of their replies" in caplog.text
+
+
+def test_a_body_announced_over_the_limit_is_refused_before_it_is_sent(app_settings):
+    """Waitress itself answers 413 on the head, instead of spooling up to a gigabyte to disk first."""
+    from skill.hosting.web import MAX_BODY
+
+    with WaitressServer(create_app(app_settings), app_settings) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD) as conn:
+            conn.sendall(f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         f"Content-Length: {1000 * MAX_BODY}\r\n\r\n".encode())
+            conn.sendall(b"{" * 65536)  # and it goes on sending
+            data = conn.recv(65536)
+    assert data.startswith(b"HTTP/1.1 413"), data[:200]
+
+
 def test_a_keep_alive_client_pipelining_for_longer_than_the_request_timeout_keeps_its_connection(app_settings):
     """Each send ends part-way into the next request: the clock is for one request, not the connection."""
     settings = app_settings.with_(idle_timeout=5, request_timeout=1)
