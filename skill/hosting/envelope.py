@@ -43,6 +43,7 @@ log = logging.getLogger("trigger_coach.envelope")
 # Alexa's envelopes nest about 7 deep (session attributes are ours and flat). Anything much
 # deeper is garbage that would only make the SDK and the response encoder recurse.
 MAX_DEPTH = 32
+MAX_STAMP = 64  # characters; the longest timestamp read with dateutil (see _DefaultSerializer__deserialize_datetime)
 # Offsets are Java longs on Alexa's side: non-negative milliseconds.
 MAX_OFFSET_MS = 2**63 - 1
 
@@ -395,15 +396,20 @@ class EnvelopeSerializer(DefaultSerializer):
 
         The SDK parses every timestamp with dateutil's general parser, about a tenth of the
         server's time per request; Alexa's (``2026-12-01T20:00:00Z``) are plain ISO 8601.
-        Anything `fromisoformat` refuses still goes to the SDK's parser, unchanged. This
-        overrides the SDK's private method (name-mangled, so it is spelled out here);
-        tests/unit/test_envelope.py fails first if a release renames it.
+        Anything `fromisoformat` refuses still goes to the SDK's parser, unchanged, if it is
+        no longer than `MAX_STAMP` characters: dateutil's time grows with the square of the
+        text's length (seconds for a 200 kB "1.1.1…"), and this runs before any signature is
+        checked. A longer one is no timestamp. This overrides the SDK's private method
+        (name-mangled, so it is spelled out here); tests/unit/test_envelope.py fails first if
+        a release renames it.
         """
         if isinstance(payload, str):
             try:
                 parsed = datetime.fromisoformat(payload)
             except ValueError:
-                pass
+                if len(payload) > MAX_STAMP:
+                    raise SerializationException(
+                        f"A value of {len(payload)} characters is not a timestamp.") from None
             else:
                 return parsed.date() if obj_type is date else parsed
         return DefaultSerializer._DefaultSerializer__deserialize_datetime(  # type: ignore[attr-defined]

@@ -76,6 +76,22 @@ def test_timestamps_read_as_the_sdk_reads_them_iso_ones_without_its_slow_parser(
     assert ours == sdk and (ours.tzinfo is None) == (sdk.tzinfo is None)
 
 
+def test_a_long_value_that_is_no_iso_timestamp_is_refused_without_the_sdks_slow_parser(monkeypatch) -> None:
+    import dateutil.parser
+
+    asked: list[int] = []
+    real = dateutil.parser.parse
+    monkeypatch.setattr(dateutil.parser, "parse", lambda text, *a, **k: asked.append(len(text)) or real(text, *a, **k))
+    stamp = "1." * 40_000  # dateutil's time grows with the square of this: seconds of CPU
+    text = json.dumps({**alexa.launch(), "request": {**alexa.launch()["request"], "timestamp": stamp}})
+    with pytest.raises(BadEnvelope, match="value of 80000 characters is not a timestamp"):
+        READER.deserialize(text, RequestEnvelope)
+    assert asked == []
+    short = {**alexa.launch(), "request": {**alexa.launch()["request"], "timestamp": "2026-12-01 20:00 UTC"}}
+    READER.deserialize(json.dumps(short), RequestEnvelope)
+    assert asked == [len("2026-12-01 20:00 UTC")], "a short one still gets the SDK's reading"
+
+
 def test_other_types_are_left_to_the_sdks_serializer():
     text = json.dumps({"version": "1.0", "response": {"shouldEndSession": True}})
     assert READER.deserialize(text, ResponseEnvelope) == DefaultSerializer().deserialize(text, ResponseEnvelope)
