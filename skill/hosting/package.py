@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from skill.alexa.catalog import Catalog
 from skill.config import PROJECT_ROOT
+from skill.content.complaints import complaints_path, load_complaints
 from skill.content.manifest import manifest_path
 from skill.core.lengths import versions
 from skill.core.routines import Library, load_library, routine_files
@@ -164,12 +165,21 @@ def _checked_library(settings: Settings) -> Library:
 
 
 def content_files(settings: Settings) -> dict[str, Path]:
-    """Return the routines and render manifests to ship, by their path inside the bundle.
+    """Return the routines, the complaints file and the render manifests to ship, by their path in the bundle.
 
     Every routine must have a manifest matching its steps: a deployed skill cannot render.
+    The complaints file must pass every check `trigger-coach validate` makes of it: on
+    Lambda the skill reads it without checking, as the web server does.
     """
     library = _checked_library(settings)
     files = {f"routines/{p.name}": p for p in routine_files([settings.routines_dir])}
+    complaints = complaints_path(settings.routines_dir)
+    _, problems = load_complaints(complaints, library.routines)
+    if problems:
+        listed = "\n".join(f"  {p}" for p in problems)
+        raise PackageError(f"The complaints file {complaints} has {len(problems)} problem(s), so no bundle was "
+                           f"built:\n{listed}\nFix them (see 'trigger-coach validate {settings.routines_dir}').")
+    files[f"routines/{complaints.name}"] = complaints
     for voiced in settings.voiced():  # a locale with its own voice ships its own manifests
         catalog = Catalog(library, voiced)
         unrendered = [v.key for r in library.routines for v in versions(r) if catalog.entry(r.id, v.length) is None]

@@ -22,6 +22,7 @@ from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import ResponseEnvelope
 
 from skill.config import PROJECT_ROOT, Settings
+from skill.content.complaints import complaints_path
 from skill.core.routines import ROUTINES_DIR
 from skill.hosting.package import LAMBDA_HANDLER, PackageError, build_bundle, request_modules
 from tests import alexa
@@ -105,10 +106,19 @@ def valid_response(reply: dict[str, Any]) -> ResponseEnvelope:
 
 
 def copy_test_routines(tmp_path: Path) -> Path:
+    """Copy the test routines and the complaints file into a routines folder.
+
+    The complaints offer only the test routines there (a complaint offering none of them
+    offers the first), so the file passes the checks a bundle makes.
+    """
     folder = tmp_path / "routines"
     folder.mkdir()
     for routine in TEST_ROUTINES:
         shutil.copy(ROUTINES_DIR / f"{routine}.json", folder)
+    book = json.loads(complaints_path(ROUTINES_DIR).read_text())
+    for complaint in book["complaints"]:
+        complaint["routines"] = [r for r in complaint["routines"] if r in TEST_ROUTINES] or [TEST_ROUTINES[0]]
+    complaints_path(folder).write_text(json.dumps(book))
     return folder
 
 
@@ -136,7 +146,7 @@ def test_the_bundle_holds_the_request_path_routines_and_manifests_and_nothing_el
     assert len({info.date_time for info in infos}) == 1, "one fixed date, so the same inputs give the same zip"
     ours = {n for n in names if n.startswith(("skill/", "routines/", "audio/"))}
     expected_code = {p.relative_to(PROJECT_ROOT).as_posix() for p in request_modules()}
-    assert ours == expected_code | {f"routines/{r}.json" for r in TEST_ROUTINES} | {
+    assert ours == expected_code | {f"routines/{r}.json" for r in (*TEST_ROUTINES, "complaints")} | {
         f"audio/tracks/manifests/{r}{tail}.json" for r in TEST_ROUTINES for tail in ("", ".quick")}
     assert "skill/hosting/lambda_function.py" in ours and "skill/content/manifest.py" in ours
     assert not {"skill/render/mix.py", "skill/render/tracks.py", "skill/hosting/web.py", "skill/cli.py"} & ours
@@ -195,6 +205,35 @@ def test_a_whole_routine_plays_and_is_stored_through_the_bundled_handler(bundle,
         fresh.close()
     valid_response(progress)
     assert "one session" in alexa.speech_of(progress)
+
+
+def test_the_bundled_handler_gets_people_from_what_hurts_to_a_routine(bundle, dynalite_endpoint, tmp_path):  # noqa: F811
+    _, root = bundle
+    env = lambda_environment(
+        TRIGGER_COACH_STORAGE="dynamodb", TRIGGER_COACH_DYNAMODB_ENDPOINT=dynalite_endpoint,
+        TRIGGER_COACH_DYNAMODB_TABLE=f"bundle-{uuid.uuid4().hex[:8]}", TRIGGER_COACH_PUBLIC_URL=CDN)
+    handler = LambdaProcess(root, env, tmp_path / "lambda.log")
+    try:
+        reply = handler.invoke(alexa.intent("ComplaintIntent", {"complaint": "calf cramps"}))
+    finally:
+        handler.close()
+    valid_response(reply)
+    assert "Shall I start your calves routine?" in alexa.speech_of(reply), reply
+    assert "No complaints file" not in handler.output()
+
+
+def test_packaging_a_complaints_file_that_fails_its_checks_refuses_and_says_why(rendered_audio, tmp_path):
+    routines = copy_test_routines(tmp_path)
+    book = json.loads(complaints_path(routines).read_text())
+    book["complaints"][0]["routines"].append("no-such-routine")
+    complaints_path(routines).write_text(json.dumps(book))
+    settings = Settings(audio_dir=rendered_audio, routines_dir=routines)
+    with pytest.raises(PackageError, match=r"(?s)complaints file .* 1 problem.*no-such-routine"):
+        build_bundle(settings, tmp_path / "bundle.zip")
+    complaints_path(routines).unlink()
+    with pytest.raises(PackageError, match=r"No complaints file"):
+        build_bundle(settings, tmp_path / "bundle.zip")
+    assert not (tmp_path / "bundle.zip").exists()
 
 
 def test_the_bundled_handler_refuses_to_start_without_a_public_url_naming_it(bundle, tmp_path):
