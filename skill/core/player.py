@@ -76,6 +76,11 @@ class Program(NamedTuple):
 
 
 SCREEN_TAG = re.compile(r"^[0-9a-f]{8}$")
+# What a token's routine and run ids can be: ours are slugs and hex digits. Anything else
+# (a lone surrogate, a "|"-free blob of punctuation) is not a token we issued, and must not
+# reach storage as a run id.
+TOKEN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_SEQ = 10**18  # sequence numbers are milliseconds since 1970 plus a count: 13 digits today
 
 
 class Token(NamedTuple):
@@ -105,13 +110,13 @@ def _parse_token(text: str) -> Token | None:
     parts = text.split("|")
     screen = parts.pop() if len(parts) in (5, 6) and SCREEN_TAG.match(parts[-1]) else ""
     length = parts.pop() if len(parts) == 5 and parts[4] in LENGTHS and parts[4] != FULL else FULL
-    if len(parts) != 4 or not parts[0] or not parts[1]:
+    if len(parts) != 4 or not TOKEN_ID.match(parts[0]) or not TOKEN_ID.match(parts[1]):
         return None
     try:
         index, seq = int(parts[2]), int(parts[3])
     except ValueError:
         return None
-    if index < 0 or seq < 0:
+    if not (0 <= index < 10_000 and 0 <= seq < MAX_SEQ):
         return None
     return Token(parts[0], parts[1], index, seq, length, screen)
 

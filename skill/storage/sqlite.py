@@ -69,6 +69,7 @@ T = TypeVar("T")
 
 JOURNAL_BYTES = 256 * 1024  # a few hundred failed saves; reserved up front
 RETRY_BUDGET = 2.0  # seconds a save that ends a run keeps retrying before it is journaled
+REPLAY_WAIT = 0.05  # seconds a replay of the journal waits for the write lock (each request tries)
 WAL_PAGES = 16  # on a nearly full disk, checkpoint after this many pages (64 KB with 4 KB pages)
 WAL_PAGES_ROOMY = 1000  # with room to spare, SQLite's default: a checkpoint per 4 MB of WAL
 ROOMY_BYTES = 64 * 1024 * 1024  # free disk space below which the WAL is kept to WAL_PAGES
@@ -395,7 +396,14 @@ class SQLiteAdapter:
         raise failure
 
     def replay(self) -> int:
-        """Write the journaled saves into the database, if there are any; return how many."""
+        """Write the journaled saves into the database, if there are any; return how many.
+
+        Every request calls this while entries wait, so it waits for the database's write
+        lock only `REPLAY_WAIT` seconds: while another writer holds it, each request would
+        otherwise spend its busy timeout here before its own save. An entry the database
+        refuses for a reason other than being unavailable (a value it cannot hold) is
+        dropped, logged, so it cannot hold back every later entry.
+        """
         if not self.journal.pending():
             return 0
 
@@ -405,7 +413,13 @@ class SQLiteAdapter:
             except (KeyError, TypeError, ValueError) as error:
                 logger.error("Dropping an unreadable journal entry in %s: %s", self.journal.path, error)
                 return
-            self._write(user_id, changes)
+            try:
+                self._write(user_id, changes, wait=REPLAY_WAIT)
+            except StorageUnavailableError:
+                raise
+            except (ValueError, sqlite3.Error) as error:  # UnicodeEncodeError, CorruptRecordError, ...
+                logger.error("Dropping a journal entry of user %r that the database cannot take: %s",
+                             user_id[:80], error)
 
         try:
             count = self.journal.replay(apply)
@@ -507,7 +521,7 @@ class SQLiteAdapter:
 
     # Internals.
 
-    def _write(self, user_id: str, changes: Changes) -> None:
+    def _write(self, user_id: str, changes: Changes, wait: float | None = None) -> None:
         rules, now = self.rules, _now()
         owner = changes.owner or user_id  # whose profile and runs these are; devices are the account's
 
@@ -527,7 +541,7 @@ class SQLiteAdapter:
             if changes.started:
                 self._close_others(conn, user_id, owner, changes.device_id, changes.now, now)
 
-        self._atomic(f"save the records of user {user_id!r}", work)
+        self._atomic(f"save the records of user {user_id!r}", work, wait)
 
     def _put_device(self, conn: sqlite3.Connection, user_id: str, device_id: str, incoming: Document,
                     now: str) -> None:
@@ -611,22 +625,33 @@ class SQLiteAdapter:
             logger.info("Split the document of user %r into %d run and %d month records.", user_id, runs, months)
         return profile
 
-    def _atomic(self, action: str, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work`` in one write transaction; on a full disk, checkpoint and run it once more."""
+    def _atomic(self, action: str, work: Callable[[sqlite3.Connection], T], wait: float | None = None) -> T:
+        """Run ``work`` in one write transaction; on a full disk, checkpoint and run it once more.
+
+        ``wait``: how long to wait for the write lock (in this process and in SQLite), if not
+        the busy timeout.
+        """
+        patience = self.busy_timeout if wait is None else min(wait, self.busy_timeout)
         for attempt in (1, 2):
-            if not self._write_lock.acquire(timeout=self.busy_timeout):
-                raise StorageUnavailableError(self._busy(action))
+            if not self._write_lock.acquire(timeout=patience):
+                raise StorageUnavailableError(self._busy(action, patience))
             try:
-                with self._errors(action), self._use() as conn:
+                with self._errors(action, patience), self._use() as conn:
                     self._fit_wal(conn)
-                    conn.execute("BEGIN IMMEDIATE")
+                    if patience != self.busy_timeout:
+                        conn.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
                     try:
-                        result = work(conn)
-                        conn.execute("COMMIT")
-                    except BaseException:
-                        if conn.in_transaction:
-                            conn.execute("ROLLBACK")
-                        raise
+                        conn.execute("BEGIN IMMEDIATE")
+                        try:
+                            result = work(conn)
+                            conn.execute("COMMIT")
+                        except BaseException:
+                            if conn.in_transaction:
+                                conn.execute("ROLLBACK")
+                            raise
+                    finally:
+                        if patience != self.busy_timeout:
+                            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
                 return result
             except _DiskFull:
                 if attempt == 2:
@@ -719,11 +744,11 @@ class SQLiteAdapter:
         if conn is not None:
             conn.close()
 
-    def _errors(self, action: str) -> _Errors:
+    def _errors(self, action: str, waited: float | None = None) -> _Errors:
         """Return a context that turns SQLite's and the system's errors into StorageUnavailableError."""
-        return _Errors(self, action)
+        return _Errors(self, action, waited)
 
-    def _failed(self, error: BaseException, action: str) -> None:
+    def _failed(self, error: BaseException, action: str, waited: float | None = None) -> None:
         """Raise the storage error `error` (raised while trying to `action`) stands for, if any."""
         if isinstance(error, sqlite3.ProgrammingError | sqlite3.InterfaceError):
             return  # our mistake, not the storage's: it goes up as it is
@@ -733,27 +758,27 @@ class SQLiteAdapter:
                 raise _DiskFull from error
             # A connection that failed may be in a bad state; the next call opens a fresh one.
             self._forget_connection()
-            raise StorageUnavailableError(self._explain(error, action)) from error
+            raise StorageUnavailableError(self._explain(error, action, waited)) from error
         if isinstance(error, OSError):
             raise StorageUnavailableError(
                 f"Could not {action} in SQLite database '{self.path}' ({error}); "
                 "check that its directory exists and is writable."
             ) from error
 
-    def _explain(self, error: sqlite3.Error, action: str) -> str:
+    def _explain(self, error: sqlite3.Error, action: str, waited: float | None = None) -> str:
         code = getattr(error, "sqlite_errorcode", 0) & 0xFF
         if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            return self._busy(action)
+            return self._busy(action, waited)
         return (
             f"Could not {action} in SQLite database '{self.path}' ({error}). Nothing was "
             "written; check that the file is a SQLite database and that its directory exists, "
             "is writable and has free space."
         )
 
-    def _busy(self, action: str) -> str:
+    def _busy(self, action: str, waited: float | None = None) -> str:
         return (
             f"Could not {action}: SQLite database '{self.path}' stayed locked by another "
-            f"writer for more than {self.busy_timeout:g} s. Nothing was written; retry, "
+            f"writer for more than {self.busy_timeout if waited is None else waited:g} s. Nothing was written; retry, "
             "or raise busy_timeout if this happens under normal load."
         )
 
@@ -811,17 +836,17 @@ class _DiskFull(Exception):
 class _Errors:
     """Turn the errors raised inside the block into the storage errors they stand for."""
 
-    __slots__ = ("action", "adapter")
+    __slots__ = ("action", "adapter", "waited")
 
-    def __init__(self, adapter: SQLiteAdapter, action: str) -> None:
-        self.adapter, self.action = adapter, action
+    def __init__(self, adapter: SQLiteAdapter, action: str, waited: float | None = None) -> None:
+        self.adapter, self.action, self.waited = adapter, action, waited
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, kind: object, error: BaseException | None, trace: object) -> bool:
         if error is not None:
-            self.adapter._failed(error, self.action)
+            self.adapter._failed(error, self.action, self.waited)
         return False
 
 

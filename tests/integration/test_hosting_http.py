@@ -137,3 +137,16 @@ def test_a_device_whose_id_storage_cannot_hold_still_plays_and_keeps_its_own_rec
         assert status == 200 and alexa.play_of(reply)["playBehavior"] == "ENQUEUE", reply
     stored = build_adapter(app_settings).get(user)
     assert stored["playback"]["token"] == token, stored  # saved under a key storage can hold
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_timestamp_at_the_end_of_the_calendar_still_gets_its_answer(server, stamp):
+    # Valid ISO 8601, but with no UTC equivalent: it raised OverflowError, and "pause" got the apology.
+    start = alexa.intent("StartRoutineIntent", {"routine": ("calves", "calves")}, user="amzn1.ask.account.EDGE")
+    status, reply = alexa.post(server.url, json.dumps(start).encode())
+    token = alexa.play_of(reply)["audioItem"]["stream"]["token"]
+    pause = alexa.intent("AMAZON.PauseIntent", user="amzn1.ask.account.EDGE",
+                         audio_player={"token": token, "offsetInMilliseconds": 3000, "playerActivity": "PLAYING"})
+    pause["request"]["timestamp"] = stamp
+    status, reply = alexa.post(server.url, json.dumps(pause).encode())
+    assert status == 200 and [d["type"] for d in alexa.directives(reply)] == ["AudioPlayer.Stop"], reply

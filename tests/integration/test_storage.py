@@ -803,6 +803,37 @@ def test_a_save_the_locked_database_refuses_is_journaled_and_the_next_read_repla
     assert reopened.replay() == 0
 
 
+def test_replaying_the_journal_waits_only_briefly_for_a_locked_database(tmp_path: Path, caplog) -> None:
+    # Every request replays while entries wait: with the busy timeout (5 s) here as well as in
+    # its own save, each event took 10 s while another writer held the lock (hostile review).
+    path = tmp_path / "db.sqlite3"
+    adapter = SQLiteAdapter(path)
+    assert adapter.journal.append({"user_id": "user-a", "changes": start_changes("d", "r1", 5).to_json()})
+    statements: list[str] = []
+    adapter._connection().set_trace_callback(statements.append)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        assert adapter.load("user-a", "d").devices == {}, "read as it is (WAL), the entry still waiting"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    begin = statements.index("BEGIN IMMEDIATE")
+    assert statements[begin - 1] == "PRAGMA busy_timeout = 50" and "PRAGMA busy_timeout = 5000" in statements[begin:]
+    assert adapter.journal.pending() and "locked by another writer for more than 0.05 s" in caplog.text
+    assert adapter.load("user-a", "d").devices["d"]["seq"] == 5 and not adapter.journal.pending()
+
+
+def test_a_journal_entry_the_database_cannot_take_is_dropped_and_the_rest_replayed(tmp_path: Path, caplog) -> None:
+    adapter = SQLiteAdapter(tmp_path / "db.sqlite3")
+    poison = Changes("d", NOW, runs=[RunWrite(run_record("r\ud800"), "d")])  # no UTF-8 for a lone surrogate
+    assert adapter.journal.append({"user_id": "user-a", "changes": poison.to_json()})
+    assert adapter.journal.append({"user_id": "user-b", "changes": start_changes("d", "r2", 5).to_json()})
+    assert adapter.load("user-b", "d").devices["d"]["seq"] == 5, "the entry after it was replayed"
+    assert not adapter.journal.pending() and runs_by_id(adapter, "user-a") == {}
+    assert "Dropping a journal entry of user 'user-a' that the database cannot take" in caplog.text
+
+
 def test_a_journal_line_torn_by_a_crash_is_ignored_and_the_rest_replayed(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     adapter = SQLiteAdapter(path)

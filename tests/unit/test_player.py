@@ -158,6 +158,16 @@ def test_foreign_and_malformed_tokens_parse_to_none():
         assert Token.parse(bad) is None
 
 
+def test_tokens_whose_ids_or_numbers_we_never_issue_parse_to_none():
+    # Found by a hostile review: each one, accepted, broke a device or the journal for good.
+    for bad in ("calves|run\ud800|0|5",  # a run id storage cannot encode
+                "calves|r u n|0|5", "calves|r/1|0|5", "cal ves|r|0|5", f"calves|{'r' * 65}|0|5",
+                f"calves|r|0|{10**18}",  # a sequence no later token could top: the device stays stale
+                "calves|r|10000|5"):
+        assert Token.parse(bad) is None, bad
+    assert Token.parse(f"calves|{'r' * 64}|9999|{10**18 - 1}") == Token("calves", "r" * 64, 9999, 10**18 - 1)
+
+
 # --- properties ------------------------------------------------------------------------
 
 programs = st.lists(st.integers(1_000, 120_000), min_size=1, max_size=6).map(

@@ -209,7 +209,10 @@ def request_time(handler_input: HandlerInput) -> str | None:
     stamp = getattr(handler_input.request_envelope.request, "timestamp", None)
     if not isinstance(stamp, datetime):
         return None
-    return progress._iso(stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
+    try:
+        return progress._iso(stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC: no order to keep
+        return None
 
 
 def caught_up(coach: Coach, state: PlaybackState, token: str | None) -> PlaybackState:
