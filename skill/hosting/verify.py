@@ -260,8 +260,11 @@ class RequestVerifier(AbstractVerifier):
         try:
             signer = self._validate_chain(self._download_chain(canonical_url), canonical_url, now)
         except VerificationError as error:
+            # Kept without its traceback and cause: their frames hold the download's buffers
+            # (about 100 kB an entry, for up to MAX_REMEMBERED_FAILURES entries).
+            bare = VerificationError(error.check, str(error))
             with self._cache_lock:
-                self._failures[canonical_url] = (now, error)
+                self._failures[canonical_url] = (now, bare)
                 if len(self._failures) > MAX_REMEMBERED_FAILURES:  # the oldest go first
                     del self._failures[next(iter(self._failures))]
             raise

@@ -357,6 +357,9 @@ def test_a_failed_download_is_remembered_so_unsigned_requests_cannot_each_trigge
         for _ in range(20):
             assert rejection(verifier, chain.headers(BODY), BODY) == "cert-download"
     assert server.downloads == {CHAIN_PATH: 1}
+    [(_, remembered)] = verifier._failures.values()
+    # Its frames would keep the download's buffers alive for as long as it is remembered.
+    assert (remembered.__traceback__, remembered.__cause__, remembered.__context__) == (None, None, None)
 
 
 def test_a_good_chain_after_a_remembered_failure_is_used_once_the_failure_expires(chain, server, clock):
