@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                       "AWS_SECRET_ACCESS_KEY": "local"}
         ours_env = {**lambda_env, "TRIGGER_COACH_STORAGE": "dynamodb", "TRIGGER_COACH_DYNAMODB_ENDPOINT": endpoint,
                     "TRIGGER_COACH_DYNAMODB_TABLE": ours_table, "TRIGGER_COACH_AUDIO_DIR": str(TEST_AUDIO_DIR),
-                    "TRIGGER_COACH_PUBLIC_URL": "https://cdn.example.test"}
+                    "TRIGGER_COACH_PUBLIC_URL": "https://cdn.example.test", "TRIGGER_COACH_SKILL_ID": LOCAL_SKILL_ID}
         kinds = {
             "ours": (lambda: program(OURS), ours_env, ""),  # a new user in every sample
             "hello": (lambda: program(HELLO), lambda_env, ""),

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LOCAL_SKILL_ID = "amzn1.ask.skill.00000000-0000-4000-8000-trigger0coach"
 
 # name: (default, help) — the README's configuration table is checked against this.
 DOCUMENTED = {
-    "TRIGGER_COACH_SKILL_ID": (LOCAL_SKILL_ID, "Your skill's id; requests for any other id get HTTP 400."),
+    "TRIGGER_COACH_SKILL_ID": (LOCAL_SKILL_ID, "Your skill's id; requests for any other id get HTTP 400. Required on AWS Lambda, where this default would refuse every request."),
     "TRIGGER_COACH_PUBLIC_URL": ("", "HTTPS base under which /audio/ is reachable by Alexa (your tunnel or CDN); empty = http://HOST:PORT, for local testing only. Required on AWS Lambda."),
     "TRIGGER_COACH_VERIFY": ("1", "Verify Alexa request signatures; set 0 only for local tests (a loud warning is logged)."),
     "TRIGGER_COACH_DATA_DIR": ("var", "Folder for the SQLite database."),
@@ -189,15 +190,22 @@ def on_lambda(environ: Mapping[str, str] | None = None) -> bool:
     return any(env.get(name) for name in LAMBDA_MARKERS)
 
 
-def _lambda_checked(storage: str, public_url: str) -> None:
+def _lambda_checked(storage: str, public_url: str, env: Mapping[str, str]) -> None:
     """Refuse settings that cannot work on Lambda, naming the setting to change."""
+    if not env.get("TRIGGER_COACH_SKILL_ID", "").strip():
+        raise ConfigError(
+            "TRIGGER_COACH_SKILL_ID is not set, so on AWS Lambda every request would be refused as "
+            "not for this skill. Set it to your skill's id from the Alexa developer console "
+            "(amzn1.ask.skill.…), as template.yaml does from its SkillId parameter."
+        )
     if storage == "sqlite":
         raise ConfigError(
             "TRIGGER_COACH_STORAGE='sqlite' cannot keep progress on AWS Lambda: the bundle folder is "
             "read-only and /tmp is lost with each instance. Set TRIGGER_COACH_STORAGE=dynamodb "
             "(or leave it unset: dynamodb is the default on Lambda)."
         )
-    if not public_url.lower().startswith("https://"):
+    parts = urlsplit(public_url)
+    if parts.scheme.lower() != "https" or not parts.hostname or any(c.isspace() for c in public_url):
         raise ConfigError(
             f"TRIGGER_COACH_PUBLIC_URL={public_url!r} will not play on AWS Lambda: Alexa streams audio "
             "only over HTTPS and the function serves no files. Set it to the HTTPS address of your "
@@ -208,8 +216,10 @@ def _lambda_checked(storage: str, public_url: str) -> None:
 def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from TRIGGER_COACH_* variables, with the documented defaults.
 
-    Inside AWS Lambda storage defaults to dynamodb, and sqlite or a missing or non-HTTPS
-    TRIGGER_COACH_PUBLIC_URL are refused at cold start with a ConfigError naming the setting.
+    Inside AWS Lambda storage defaults to dynamodb, and sqlite, a missing skill id or a
+    missing or non-HTTPS TRIGGER_COACH_PUBLIC_URL are refused at cold start with a ConfigError
+    naming the setting. Anywhere, so are an empty skill id or table and a DynamoDB endpoint
+    that is no http(s) URL.
     """
     env = os.environ if environ is None else environ
     lambda_ = on_lambda(env)
@@ -225,7 +235,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     if storage not in {"sqlite", "dynamodb"}:
         raise ConfigError(f"TRIGGER_COACH_STORAGE={storage!r} is not known; use sqlite or dynamodb.")
     if lambda_:
-        _lambda_checked(storage, get("TRIGGER_COACH_PUBLIC_URL").strip())
+        _lambda_checked(storage, get("TRIGGER_COACH_PUBLIC_URL").strip(), env)
+    _checked_names(get)
     return Settings(
         skill_id=get("TRIGGER_COACH_SKILL_ID"),
         public_url=get("TRIGGER_COACH_PUBLIC_URL"),
@@ -250,6 +261,18 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         connection_limit=_positive("TRIGGER_COACH_CONNECTION_LIMIT", get("TRIGGER_COACH_CONNECTION_LIMIT")),
         request_timeout=_positive("TRIGGER_COACH_REQUEST_TIMEOUT", get("TRIGGER_COACH_REQUEST_TIMEOUT")),
     )
+
+
+def _checked_names(get: Callable[[str], str]) -> None:
+    """Refuse an empty skill id or DynamoDB table, or a DynamoDB endpoint that is no http(s) URL, naming it."""
+    for name in ("TRIGGER_COACH_SKILL_ID", "TRIGGER_COACH_DYNAMODB_TABLE"):
+        if not get(name).strip():
+            raise ConfigError(f"{name} is empty; set it, or unset it for the default {DOCUMENTED[name][0]!r}.")
+    endpoint = get("TRIGGER_COACH_DYNAMODB_ENDPOINT")
+    parts = urlsplit(endpoint)
+    if endpoint and (parts.scheme not in ("http", "https") or not parts.hostname):
+        raise ConfigError(f"TRIGGER_COACH_DYNAMODB_ENDPOINT={endpoint!r} is not an http(s) URL; use e.g. "
+                          "http://127.0.0.1:4567, or leave it empty for AWS's own endpoint.")
 
 
 def _positive(name: str, value: str) -> int:

@@ -5,7 +5,8 @@ TRIGGER_COACH_STORAGE=dynamodb and TRIGGER_COACH_PUBLIC_URL pointing at the S3/C
 location of the rendered tracks. Alexa invokes Lambda through its own trigger, so no signature
 check is needed here; the envelope checks (application id included) are the web service's,
 from `skill.hosting.envelope`. An event that fails them makes the invocation fail with a
-`BadEnvelope` error naming the check.
+`BadEnvelope` error naming the check, raised bare: Lambda returns an uncaught error's stack
+to the caller, and this one shows only `lambda_handler`, not the envelope reader's insides.
 """
 
 from __future__ import annotations
@@ -29,4 +30,7 @@ def _skill() -> CustomSkill:
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one Alexa request delivered by AWS Lambda."""
-    return envelope.invoke(_skill(), event, context)
+    try:
+        return envelope.invoke(_skill(), event, context)
+    except envelope.BadEnvelope as error:
+        raise error.with_traceback(None) from None

@@ -21,7 +21,7 @@ import pytest
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import ResponseEnvelope
 
-from skill.config import PROJECT_ROOT, Settings
+from skill.config import LOCAL_SKILL_ID, PROJECT_ROOT, Settings
 from skill.content.complaints import complaints_path
 from skill.core.routines import ROUTINES_DIR
 from skill.hosting.package import LAMBDA_HANDLER, PackageError, build_bundle, request_modules
@@ -54,6 +54,7 @@ def lambda_environment(**settings: str) -> dict[str, str]:
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
+        "TRIGGER_COACH_SKILL_ID": LOCAL_SKILL_ID,
         **settings,
     }
 

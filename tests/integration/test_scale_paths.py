@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import traceback
 import uuid
 
 import pytest
@@ -95,6 +96,9 @@ def test_the_lambda_handler_applies_the_web_services_envelope_checks(lambda_env,
     with caplog.at_level(logging.INFO), pytest.raises(BadEnvelope) as caught:
         lambda_function.lambda_handler(copy.deepcopy(LAMBDA_GARBAGE[case]), None)
     assert caught.value.check == "envelope"
+    # What Lambda returns to the caller: the handler's own frame, nothing of the reader's insides.
+    frames = [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)]
+    assert frames[-1] == "lambda_handler" and "check_envelope" not in frames and caught.value.__cause__ is None
     lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(lines) == 1 and lines[0].exc_info is None, [r.getMessage() for r in lines]
     assert "Rejected an Alexa request (envelope)" in lines[0].getMessage()
