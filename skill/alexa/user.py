@@ -238,8 +238,7 @@ def commit(
     if not transition.events and (transition.state == user.state or follows(user.state, transition.state)):
         user.state = transition.state  # nothing to save: unchanged, or derived by the next event anyway
         return
-    user.state = transition.state
-    user.devices[user.device_id] = user.device_record(transition.state)
+    state = transition.state
     user.now = now
     if program is not None and routine is not None:
         before = user.view
@@ -250,6 +249,14 @@ def commit(
         if after.get("last_routine") != before.get("last_routine"):
             user.change_profile(last_routine=after["last_routine"])
         user.view = after
+        started = (after["runs"].get(state.run_id) or {}).get("started_at") if state.run_id else None
+        if state.started_at is None and isinstance(started, str):
+            # A run caught up from its token (its start was never saved) keeps the start its
+            # record was given now: storage keys runs by it, and a new one each event would
+            # store one run many times.
+            state = state._replace(started_at=started)
+    user.state = state
+    user.devices[user.device_id] = user.device_record(state)
     user.started = user.started or any(isinstance(e, RunStarted) for e in transition.events)
     user.dirty = True
 

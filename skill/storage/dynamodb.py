@@ -234,8 +234,12 @@ class DynamoAdapter:
             return None
         month = page["Items"][0]["sk"]["S"][len("run#"):][:7]
         items = self._query(user_id, f"run#{month}-", f"run#{month}-\uffff")
-        runs = [doc for item, doc in items if self._number(item, "epoch") == epoch]
-        self.put_months(user_id, {month: bucket(runs)}, epoch)
+        runs: dict[Any, Document] = {}  # by run id: a run stored under two starts is one run
+        for item, doc in items:
+            if self._number(item, "epoch") == epoch:
+                key = doc.get("run_id")
+                runs[key] = doc if key not in runs else self.rules.run(runs[key], doc)
+        self.put_months(user_id, {month: bucket(list(runs.values()))}, epoch)
         for item, _ in items:
             self._delete_item(user_id, item["sk"]["S"])
         return month

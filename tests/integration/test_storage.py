@@ -963,3 +963,16 @@ def test_months_older_than_the_kept_history_fold_into_month_records_one_per_call
     months = adapter.months("user-a", 0)
     assert (months["2025-06"]["sessions"], months["2025-05"]["sessions"]) == (3, 1)
     assert [progress.summarize(adapter.get("user-a"), now, p, True) for p in progress.PERIODS] == before
+
+
+def test_a_run_stored_under_two_starts_folds_into_its_month_once(store: Store) -> None:
+    # DynamoDB keys runs by their start; a run once written with two starts is two items.
+    adapter = store.open()
+    adapter.update("user-a", lambda _: {"epoch": 0, "layout": progress.LAYOUT})
+    now = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+    for minute in (0, 1):
+        adapter.save("user-a", Changes("d", now, runs=[RunWrite(
+            run_record("twice", datetime(2025, 6, 2, 8, minute, tzinfo=UTC), "completed", 15, 540), "d")]))
+    folded = adapter.fold("user-a", progress.fold_before(now), 0, lambda runs: progress.fold_month(runs, now))
+    assert folded == "2025-06"
+    assert adapter.months("user-a", 0)["2025-06"]["sessions"] == 1
