@@ -216,12 +216,12 @@ class Journal:
         data = data if end < 0 else data[:end]
         return data[: data.rfind(b"\n") + 1]  # drop a torn last line
 
-    def append(self, entry: Document) -> bool:
-        """Add one entry durably; return False if the reserved space is used up."""
+    def append(self, entry: Document, room: int | None = None) -> bool:
+        """Add one entry durably; return False if the reserved space (or the first ``room`` bytes of it) is used up."""
         line = (json.dumps(entry, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
         with self._locked():
             used = self._used()
-            if len(used) + len(line) > self.size:
+            if len(used) + len(line) > min(self.size, self.size if room is None else room):
                 return False
             os.pwrite(self._fd, line, len(used))
             os.fsync(self._fd)
@@ -372,6 +372,13 @@ class SQLiteAdapter:
         for up to ``retry_budget`` seconds (Alexa does not resend events; its 8 s cover it);
         then the changes go into the journal (replayed by the next request) and "journaled" is
         returned. Only if the journal is full as well does it raise StorageUnavailableError.
+
+        A save that only moves a run along (no run starts or ends, the profile unchanged) may
+        fill only the first half of the journal: the next event's token proves that progress
+        again (`skill.core.player.catch_up`), so on a long outage the rest stays for the starts
+        and ends of runs, which nothing else records. Without this, a full disk filled the
+        journal with the forty-odd saves of each routine and lost the runs completed after
+        the seventh.
         """
         require_user_id(user_id)
         ends_run = any(not self.rules.is_open(write.record) for write in changes.runs)
@@ -390,7 +397,9 @@ class SQLiteAdapter:
                     continue
                 failure = error
                 break
-        if self.journal.append({"user_id": user_id, "changes": changes.to_json()}):
+        keep = ends_run or changes.started or changes.profile is not None
+        room = None if keep else self.journal.size // 2
+        if self.journal.append({"user_id": user_id, "changes": changes.to_json()}, room):
             logger.warning("Saved the changes of user %r to the journal %s: %s", user_id, self.journal.path, failure)
             return "journaled"
         raise failure

@@ -855,6 +855,28 @@ def test_the_journal_is_reserved_up_front_and_says_when_it_is_full(tmp_path: Pat
     assert written >= 3 and adapter.journal.path.stat().st_size == 4096
 
 
+def test_saves_that_only_move_a_run_along_leave_half_the_journal_for_starts_and_ends(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    adapter = SQLiteAdapter(path, busy_timeout=0.01, retry_budget=0, journal_bytes=16384)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        along = Changes("d", NOW, devices={"d": device("r1", 6, "playing")},
+                        runs=[RunWrite(run_record("r1", tracks=3, seconds=100), "d")])
+        journaled = 0
+        with pytest.raises(StorageUnavailableError):
+            while adapter.save("user-a", along) == "journaled":
+                journaled += 1
+        assert journaled >= 2 and len(adapter.journal._used()) <= 16384 // 2
+        done = Changes("d", NOW, devices={"d": device("r1", 7, "finished")},
+                       runs=[RunWrite(run_record("r1", outcome="completed", tracks=15, seconds=540), "d")])
+        assert adapter.save("user-a", done) == "journaled", "an end still has room"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert runs_by_id(adapter)["r1"]["outcome"] == "completed"
+
+
 def test_a_full_database_checkpoints_journals_and_loses_nothing_once_there_is_room(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     adapter = SQLiteAdapter(path, retry_budget=0)
