@@ -51,6 +51,7 @@ from skill.storage.records import (
     require_document,
     require_user_id,
     run_key,
+    runs_kept_open,
     whole_view,
 )
 from skill.storage.sigv4 import NoCredentialsError, credential_source
@@ -318,12 +319,14 @@ class DynamoAdapter:
         self._merge_item(user_id, run_key(record), merge, with_item=True, extra_of=finish)
 
     def _close_others(self, user_id: str, owner: str, device_id: str, moment: datetime, epoch: int) -> None:
-        """End every in-progress run of ``owner`` on the device except the one its record now plays."""
-        current = (self._read(user_id, f"device#{device_id}")[0] or {}).get("run_id")
+        """End every in-progress run of ``owner`` on the device except the ones device records now play
+        (`runs_kept_open`: this device's, and those another device of the account has taken over)."""
+        records = {item["sk"]["S"][len("device#"):]: doc for item, doc in self._query(user_id, "device#", "device$")}
+        keep = runs_kept_open(records, device_id)
         since = (moment - OPEN_RUNS_LOOKBACK).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for item, doc in self._query(owner, f"run#{since}", "run$"):
             if (item.get("device", {}).get("S") != device_id or not item.get("open", {}).get("BOOL")
-                    or doc.get("run_id") == current):
+                    or doc.get("run_id") in keep):
                 continue
             closed = self.rules.close_run(doc, moment)
             self._put_run(owner, RunWrite(closed, device_id), self._number(item, "epoch") or epoch)

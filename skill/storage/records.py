@@ -64,6 +64,16 @@ def progress_rules() -> Rules:
     )
 
 
+def runs_kept_open(devices: dict[str, Document], device_id: str) -> set[str]:
+    """Return the runs a start on ``device_id`` must not end, from the account's device records.
+
+    The one that device's record names, and any another device plays or has paused: a run
+    taken over (`skill.alexa.user.take_over`) is another device's before its run record says so.
+    """
+    return {doc["run_id"] for device, doc in devices.items() if isinstance(doc.get("run_id"), str)
+            and (device == device_id or doc.get("activity") in ("playing", "paused"))}
+
+
 class RunWrite(NamedTuple):
     """One run record to join into storage, and the device playing it (None: where it was)."""
 

@@ -61,6 +61,7 @@ from skill.storage.records import (
     progress_rules,
     require_document,
     require_user_id,
+    runs_kept_open,
     whole_view,
 )
 
@@ -373,8 +374,9 @@ class SQLiteAdapter:
         then the changes go into the journal (replayed by the next request) and "journaled" is
         returned. Only if the journal is full as well does it raise StorageUnavailableError.
 
-        A save that only moves a run along (no run starts or ends, the profile unchanged) may
-        fill only the first half of the journal: the next event's token proves that progress
+        While older saves wait in the journal, a save goes behind them, in order. A save that
+        only moves a run along (no run starts or ends, nothing paused or stopped, the profile
+        unchanged) may fill only the first half of the journal: the next event's token proves that progress
         again (`skill.core.player.catch_up`), so on a long outage the rest stays for the starts
         and ends of runs, which nothing else records. Without this, a full disk filled the
         journal with the forty-odd saves of each routine and lost the runs completed after
@@ -382,27 +384,41 @@ class SQLiteAdapter:
         """
         require_user_id(user_id)
         ends_run = any(not self.rules.is_open(write.record) for write in changes.runs)
-        deadline = time.monotonic() + (self.retry_budget if ends_run else 0.0)
-        attempt = 0
-        while True:
-            try:
-                self._write(user_id, changes)
+        self.replay()
+        if self.journal.pending():
+            # Older saves still wait (the replay found the database busy): this one goes
+            # behind them, or they would be replayed over it later.
+            failure = StorageUnavailableError(
+                f"Older saves in {self.journal.path} wait for the database; this one goes behind them.")
+        else:
+            failure = self._write_retried(user_id, changes, ends_run)
+            if failure is None:
                 return "saved"
-            except StorageUnavailableError as error:
-                attempt += 1
-                pause = random.uniform(0.02, min(0.5, 0.05 * 2**attempt))
-                if time.monotonic() + pause < deadline:
-                    logger.warning("Retrying the save of user %r, which ends a run: %s", user_id, error)
-                    time.sleep(pause)
-                    continue
-                failure = error
-                break
-        keep = ends_run or changes.started or changes.profile is not None
+        # A pause, a stop or a move (a device record not playing) is kept too: no later token
+        # says where a run was paused.
+        keep = (ends_run or changes.started or changes.profile is not None
+                or any(device.get("activity") != "playing" for device in changes.devices.values()))
         room = None if keep else self.journal.size // 2
         if self.journal.append({"user_id": user_id, "changes": changes.to_json()}, room):
             logger.warning("Saved the changes of user %r to the journal %s: %s", user_id, self.journal.path, failure)
             return "journaled"
         raise failure
+
+    def _write_retried(self, user_id: str, changes: Changes, ends_run: bool) -> StorageUnavailableError | None:
+        """Write the changes; retry one that ends a run for up to ``retry_budget`` s. Return the failure, if any."""
+        deadline = time.monotonic() + (self.retry_budget if ends_run else 0.0)
+        attempt = 0
+        while True:
+            try:
+                self._write(user_id, changes)
+                return None
+            except StorageUnavailableError as error:
+                attempt += 1
+                pause = random.uniform(0.02, min(0.5, 0.05 * 2**attempt))
+                if time.monotonic() + pause >= deadline:
+                    return error
+                logger.warning("Retrying the save of user %r, which ends a run: %s", user_id, error)
+                time.sleep(pause)
 
     def replay(self) -> int:
         """Write the journaled saves into the database, if there are any; return how many.
@@ -583,14 +599,17 @@ class SQLiteAdapter:
 
     def _close_others(self, conn: sqlite3.Connection, user_id: str, owner: str, device_id: str,
                       moment: datetime, now: str) -> None:
-        """End every in-progress run of ``owner`` on the device except the one its record now plays."""
-        row = conn.execute("SELECT doc FROM devices WHERE user_id = ? AND device_id = ?",
-                           (user_id, device_id)).fetchone()
-        current = None if row is None else _decode(user_id, row[0]).get("run_id")
-        rows = conn.execute(
-            "SELECT run_id, doc FROM runs WHERE user_id = ? AND device_id = ? AND open = 1 AND run_id IS NOT ?",
-            (owner, device_id, current)).fetchall()
-        for run_id, doc in rows:
+        """End every in-progress run of ``owner`` on the device except the ones device records now play.
+
+        That is the one this device's record plays, and any another device of the account
+        plays or has paused (`runs_kept_open`).
+        """
+        records = {device: _decode(user_id, doc) for device, doc in conn.execute(
+            "SELECT device_id, doc FROM devices WHERE user_id = ?", (user_id,))}
+        keep = runs_kept_open(records, device_id)
+        rows = conn.execute("SELECT run_id, doc FROM runs WHERE user_id = ? AND device_id = ? AND open = 1",
+                            (owner, device_id)).fetchall()
+        for run_id, doc in (row for row in rows if row[0] not in keep):
             closed = self.rules.close_run(_decode(owner, doc), moment)
             conn.execute("UPDATE runs SET doc = ?, open = ?, updated_at = ? WHERE user_id = ? AND run_id = ?",
                          (_encode(closed), int(self.rules.is_open(closed)), now, owner, run_id))

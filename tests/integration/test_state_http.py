@@ -260,10 +260,12 @@ def test_a_run_moved_to_a_device_that_played_its_own_run_plays_there_to_the_end(
     stream = alexa.play_of(reply)["audioItem"]["stream"]
     moved, left = Token.parse(stream["token"]), Token.parse(paused)
     assert (moved.run_id, moved.index, stream["offsetInMilliseconds"]) == (left.run_id, 0, 4000)
+    start(rig, user, "kitchen")  # someone starts a routine on the kitchen Echo at once
+    assert rig.runs(user)[left.run_id]["outcome"] == "in_progress", "it is the bedroom's now"
     token: str | None = stream["token"]
     played = 0
     while token is not None:
-        if played == 3:  # someone starts a routine on the kitchen Echo meanwhile
+        if played == 3:  # and again once the moved run's record names the bedroom
             start(rig, user, "kitchen")
             assert rig.runs(user)[left.run_id]["outcome"] == "in_progress", "it plays in the bedroom"
         token = play_track(rig, user, token, "bedroom")

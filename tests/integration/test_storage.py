@@ -824,6 +824,40 @@ def test_replaying_the_journal_waits_only_briefly_for_a_locked_database(tmp_path
     assert adapter.load("user-a", "d").devices["d"]["seq"] == 5 and not adapter.journal.pending()
 
 
+def test_a_save_while_older_ones_wait_in_the_journal_goes_behind_them(tmp_path: Path) -> None:
+    # The replay waits 50 ms, a save its busy timeout: a save written straight past a waiting
+    # entry would have that older entry replayed over it (profiles: the last write wins).
+    path = tmp_path / "db.sqlite3"
+    adapter = SQLiteAdapter(path)
+    quick = SQLiteAdapter(path, busy_timeout=0.01, retry_budget=0)  # another worker, same journal
+    adapter.save("user-a", Changes("d", NOW, profile={"epoch": 0, "layout": progress.LAYOUT}))
+    held, release = threading.Event(), threading.Event()
+
+    def writer() -> None:  # another process in the middle of a long write
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        held.set()
+        release.wait(30)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    held.wait(30)
+    try:
+        older = Changes("d", NOW, profile={"epoch": 0, "layout": progress.LAYOUT, "last_routine": "calves"})
+        assert quick.save("user-a", older) == "journaled"
+        timer = threading.Timer(0.5, release.set)  # the writer commits while the next save waits
+        timer.start()
+        newer = Changes("d", NOW, profile={"epoch": 0, "layout": progress.LAYOUT, "last_routine": "feet"})
+        assert adapter.save("user-a", newer) == "journaled", "behind the older one, not past it"
+    finally:
+        release.set()
+        thread.join(30)
+    assert adapter.load("user-a", "d").profile["last_routine"] == "feet"
+    assert not adapter.journal.pending()
+
+
 def test_a_journal_entry_the_database_cannot_take_is_dropped_and_the_rest_replayed(tmp_path: Path, caplog) -> None:
     adapter = SQLiteAdapter(tmp_path / "db.sqlite3")
     poison = Changes("d", NOW, runs=[RunWrite(run_record("r\ud800"), "d")])  # no UTF-8 for a lone surrogate
@@ -868,7 +902,10 @@ def test_saves_that_only_move_a_run_along_leave_half_the_journal_for_starts_and_
             while adapter.save("user-a", along) == "journaled":
                 journaled += 1
         assert journaled >= 2 and len(adapter.journal._used()) <= 16384 // 2
-        done = Changes("d", NOW, devices={"d": device("r1", 7, "finished")},
+        paused = Changes("d", NOW, devices={"d": device("r1", 7, "paused")},  # as big as the refused ones
+                         runs=[RunWrite(run_record("r1", tracks=3, seconds=110), "d")])
+        assert adapter.save("user-a", paused) == "journaled", "no later token says where it was paused"
+        done = Changes("d", NOW, devices={"d": device("r1", 8, "finished")},
                        runs=[RunWrite(run_record("r1", outcome="completed", tracks=15, seconds=540), "d")])
         assert adapter.save("user-a", done) == "journaled", "an end still has room"
     finally:
