@@ -423,6 +423,15 @@ def changes_of(user: User) -> Changes:
     )
 
 
+def _run_ends_of(changes: Changes) -> Changes:
+    """Return only the ends of runs in the changes, with the device records (nothing, if no run ended)."""
+    ended = [write for write in changes.runs if write.record.get("outcome") != progress.IN_PROGRESS]
+    if not ended:
+        return Changes(changes.device_id, changes.now)
+    return Changes(changes.device_id, changes.now, epoch=changes.epoch, devices=changes.devices, runs=ended,
+                   owner=changes.owner)
+
+
 class AttachStoreInterceptor(AbstractRequestInterceptor):
     """Give every request the storage adapter (the user is loaded lazily, on first use)."""
 
@@ -434,13 +443,25 @@ class AttachStoreInterceptor(AbstractRequestInterceptor):
 
 
 class SaveUserInterceptor(AbstractResponseInterceptor):
-    """Save what the request changed, once, if anything did and it may be written."""
+    """Save what the request changed, once, if anything did and it may be written.
+
+    When storage could not even be read, only the end of a run is saved (with this device's
+    record): nothing later proves it, whereas the token of the next event proves everything
+    else again. The device record cannot roll anything back (a newer one is kept), and the
+    run record joins the stored one by the usual rules. If storage is still down, the SQLite
+    adapter journals it.
+    """
 
     def process(self, handler_input: HandlerInput, response: Response | None) -> None:
         user = handler_input.attributes_manager.request_attributes.get(_KEY)
-        if user is None or not user.dirty or not user.writable:
+        if user is None or not user.dirty:
             return
-        changes = changes_of(user)
+        if user.writable:
+            changes = changes_of(user)
+        elif user.health == UNAVAILABLE:
+            changes = _run_ends_of(changes_of(user))
+        else:
+            return
         if changes.empty:
             return
         try:

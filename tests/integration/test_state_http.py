@@ -297,6 +297,31 @@ def test_a_run_whose_start_was_not_saved_is_stored_once_with_one_start(rig: Rig)
         assert len(items) == 1, [item["sk"]["S"] for item, _ in items]
 
 
+@pytest.mark.parametrize("rig", ["sqlite"], indirect=True)  # a folder to take away; the journal keeps the end
+def test_a_run_finished_while_storage_cannot_even_be_read_is_stored_complete_when_it_is_back(
+    rig: Rig, app_settings,
+) -> None:
+    # Hostile review: with the data folder gone from track 3 on (a lost volume), the run played
+    # to its end but stayed "in progress" with 2 tracks, the summary called it under way and
+    # "resume" started it again at track 3.
+    user = "amzn1.ask.account.UNREADABLE-AT-END"
+    token: str | None = start(rig, user)
+    for _ in range(3):
+        token = play_track(rig, user, token)
+    data = app_settings.data_dir
+    data.rename(data.with_name("data.away"))  # reads and writes fail alike
+    try:
+        while token is not None:
+            token = play_track(rig, user, token)
+    finally:
+        data.with_name("data.away").rename(data)
+    [run] = completed(rig, user)
+    assert (run["tracks_completed"], run["tracks_skipped"]) == (TRACKS, 0)
+    reply = said(rig.ask(alexa.intent("ProgressIntent", {"period": None}, user=user))).lower()
+    assert "one session" in reply and "under way" not in reply, reply
+    assert rig.adapter.load(user, "device-1").devices["device-1"]["activity"] == "finished"
+
+
 def test_a_finished_run_survives_a_failed_save(rig: Rig) -> None:
     user = f"amzn1.ask.account.FINISH-FAILS-{rig.kind}"
     token: str | None = start(rig, user)
