@@ -222,7 +222,7 @@ class Journal:
         line = (json.dumps(entry, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
         with self._locked():
             used = self._used()
-            if len(used) + len(line) > min(self.size, self.size if room is None else room):
+            if len(used) + len(line) > (self.size if room is None else min(room, self.size)):
                 return False
             os.pwrite(self._fd, line, len(used))
             os.fsync(self._fd)
